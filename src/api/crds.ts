@@ -1,0 +1,169 @@
+/**
+ * The three custom resources of API group tide.dev/v1alpha1. The TypeBox schemas in this
+ * folder are the single source of truth: TypeScript types come from them (Static<>), and the
+ * CRD manifests in manifests/crds/ are generated from them by `npm run gen`
+ * (scripts/gen-crds.ts); a test fails when the committed manifests drift.
+ */
+import { Type, type TSchema } from '@sinclair/typebox';
+import { ConsolidationPolicySpec, ConsolidationPolicyStatus } from './consolidation-policy.ts';
+import { PhysicalHostSpec, PhysicalHostStatus } from './physical-host.ts';
+import { VirtualMachinePlacementSpec, VirtualMachinePlacementStatus } from './vm-placement.ts';
+
+export const GROUP = 'tide.dev';
+export const VERSION = 'v1alpha1';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+
+interface PrinterColumn {
+  name: string;
+  type: 'string' | 'integer' | 'number' | 'boolean' | 'date';
+  jsonPath: string;
+  description?: string;
+  priority?: number;
+}
+
+export interface ResourceDefinition {
+  kind: string;
+  plural: string;
+  singular: string;
+  shortNames: string[];
+  scope: 'Cluster' | 'Namespaced';
+  spec: TSchema;
+  status: TSchema;
+  printerColumns: PrinterColumn[];
+  description: string;
+}
+
+const AGE: PrinterColumn = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' };
+
+export const PHYSICAL_HOST: ResourceDefinition = {
+  kind: 'PhysicalHost',
+  plural: 'physicalhosts',
+  singular: 'physicalhost',
+  shortNames: ['ph'],
+  scope: 'Cluster',
+  spec: PhysicalHostSpec,
+  status: PhysicalHostStatus,
+  description: 'A KVM/libvirt hypervisor host that Tide observes, balances, consolidates and powers on and off.',
+  printerColumns: [
+    { name: 'Power', type: 'string', jsonPath: '.status.powerState', description: 'Observed power state.' },
+    { name: 'Load %', type: 'number', jsonPath: '.status.cpuLoadPercent', description: 'CPU load of all cores.' },
+    { name: 'Watts', type: 'number', jsonPath: '.status.watts', description: 'Latest meter reading.' },
+    { name: 'VMs', type: 'integer', jsonPath: '.status.vmCount' },
+    { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
+    { name: 'Maintenance', type: 'boolean', jsonPath: '.spec.maintenance', priority: 1 },
+    { name: 'Address', type: 'string', jsonPath: '.spec.address', priority: 1 },
+    AGE,
+  ],
+};
+
+export const VIRTUAL_MACHINE_PLACEMENT: ResourceDefinition = {
+  kind: 'VirtualMachinePlacement',
+  plural: 'virtualmachineplacements',
+  singular: 'virtualmachineplacement',
+  shortNames: ['vmp'],
+  scope: 'Namespaced',
+  spec: VirtualMachinePlacementSpec,
+  status: VirtualMachinePlacementStatus,
+  description: 'A libvirt domain under Tide management: where it runs, its load, its migrations and why.',
+  printerColumns: [
+    { name: 'Domain', type: 'string', jsonPath: '.spec.domain' },
+    { name: 'Host', type: 'string', jsonPath: '.status.host' },
+    { name: 'State', type: 'string', jsonPath: '.status.state' },
+    { name: 'Load %', type: 'number', jsonPath: '.status.cpuLoadPercent' },
+    { name: 'Last Migration', type: 'string', jsonPath: '.status.migration.reason', priority: 1 },
+    AGE,
+  ],
+};
+
+export const CONSOLIDATION_POLICY: ResourceDefinition = {
+  kind: 'ConsolidationPolicy',
+  plural: 'consolidationpolicies',
+  singular: 'consolidationpolicy',
+  shortNames: ['cpol'],
+  scope: 'Cluster',
+  spec: ConsolidationPolicySpec,
+  status: ConsolidationPolicyStatus,
+  description: "Tide's decision parameters: thresholds, evaluation interval, off-peak windows, limits and strategy.",
+  printerColumns: [
+    { name: 'Strategy', type: 'string', jsonPath: '.spec.strategy' },
+    { name: 'Dry Run', type: 'boolean', jsonPath: '.spec.dryRun' },
+    { name: 'Active Hosts', type: 'integer', jsonPath: '.status.activeHosts' },
+    { name: 'Watts', type: 'number', jsonPath: '.status.clusterWatts' },
+    { name: 'Last Evaluation', type: 'date', jsonPath: '.status.lastEvaluationTime' },
+    AGE,
+  ],
+};
+
+export const RESOURCES = [PHYSICAL_HOST, VIRTUAL_MACHINE_PLACEMENT, CONSOLIDATION_POLICY] as const;
+
+/** The whole-object schema of a resource (what the API server validates a request body against). */
+export function resourceSchema(def: ResourceDefinition): Record<string, unknown> {
+  const schema = Type.Object(
+    { apiVersion: Type.String(), kind: Type.String(), metadata: Type.Object({}), spec: def.spec, status: Type.Optional(def.status) },
+    { description: def.description },
+  );
+  // TypeBox marks schemas with symbol keys; JSON round-tripping leaves the plain OpenAPI schema.
+  const plain = JSON.parse(JSON.stringify(schema)) as OpenApiSchema;
+  plain.required = ['spec'];
+  plain.properties!.metadata = { type: 'object' };
+  return optionalWhereDefaulted(plain) as Record<string, unknown>;
+}
+
+interface OpenApiSchema {
+  type?: string;
+  required?: string[];
+  properties?: Record<string, OpenApiSchema>;
+  items?: OpenApiSchema;
+  additionalProperties?: OpenApiSchema | boolean;
+  default?: unknown;
+  [key: string]: unknown;
+}
+
+/**
+ * TypeBox marks a field with a default as required, which is right for the TypeScript type
+ * (the API server fills defaults in before anyone reads the object) but wrong to show users:
+ * in the CRD, a field with a default is optional.
+ */
+function optionalWhereDefaulted(schema: OpenApiSchema): OpenApiSchema {
+  if (schema.properties) {
+    for (const child of Object.values(schema.properties)) optionalWhereDefaulted(child);
+    if (schema.required) {
+      schema.required = schema.required.filter((key) => schema.properties![key]?.default === undefined);
+      if (schema.required.length === 0) delete schema.required;
+    }
+  }
+  if (schema.items) optionalWhereDefaulted(schema.items);
+  if (typeof schema.additionalProperties === 'object') optionalWhereDefaulted(schema.additionalProperties);
+  return schema;
+}
+
+/** The apiextensions.k8s.io/v1 CustomResourceDefinition for a resource. */
+export function customResourceDefinition(def: ResourceDefinition): Record<string, unknown> {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${def.plural}.${GROUP}`, labels: { 'app.kubernetes.io/part-of': 'tide' } },
+    spec: {
+      group: GROUP,
+      names: {
+        kind: def.kind,
+        listKind: `${def.kind}List`,
+        plural: def.plural,
+        singular: def.singular,
+        shortNames: def.shortNames,
+        categories: ['tide'],
+      },
+      scope: def.scope,
+      versions: [
+        {
+          name: VERSION,
+          served: true,
+          storage: true,
+          schema: { openAPIV3Schema: resourceSchema(def) },
+          subresources: { status: {} },
+          additionalPrinterColumns: def.printerColumns,
+        },
+      ],
+    },
+  };
+}

@@ -1,0 +1,34 @@
+/** The custom resources as TypeScript sees them (types derived from the schemas, never hand-kept). */
+import type { ConsolidationPolicySpec, ConsolidationPolicyStatus } from './consolidation-policy.ts';
+import type { PhysicalHostSpec, PhysicalHostStatus } from './physical-host.ts';
+import type { VirtualMachinePlacementSpec, VirtualMachinePlacementStatus } from './vm-placement.ts';
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  finalizers?: string[];
+}
+
+export interface Resource<Spec, Status> {
+  apiVersion: 'tide.dev/v1alpha1';
+  kind: string;
+  metadata: ObjectMeta;
+  spec: Spec;
+  status?: Status;
+}
+
+export type PhysicalHost = Resource<PhysicalHostSpec, PhysicalHostStatus> & { kind: 'PhysicalHost' };
+export type VirtualMachinePlacement = Resource<VirtualMachinePlacementSpec, VirtualMachinePlacementStatus> & { kind: 'VirtualMachinePlacement' };
+export type ConsolidationPolicy = Resource<ConsolidationPolicySpec, ConsolidationPolicyStatus> & { kind: 'ConsolidationPolicy' };
+
+export type { PhysicalHostSpec, PhysicalHostStatus, PowerActionRecord } from './physical-host.ts';
+export type { VirtualMachinePlacementSpec, VirtualMachinePlacementStatus, MigrationRecord } from './vm-placement.ts';
+export type { ConsolidationPolicySpec, ConsolidationPolicyStatus, OffPeakWindow } from './consolidation-policy.ts';
+export type { Condition } from './schema-helpers.ts';
