@@ -1,0 +1,87 @@
+/**
+ * Informers on the three custom resources: a local cache the controller reads each round
+ * (no list call per round), and a signal when something a user changed (a spec, an object
+ * added or deleted) asks for a new decision. Status-only updates — most of them ours — do not.
+ */
+import { CustomObjectsApi, makeInformer, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
+import { CONSOLIDATION_POLICY, GROUP, PHYSICAL_HOST, VERSION, VIRTUAL_MACHINE_PLACEMENT, type ResourceDefinition } from '../api/crds.ts';
+import type { ConsolidationPolicy, PhysicalHost, VirtualMachinePlacement } from '../api/types.ts';
+
+type Cached<T> = Informer<KubernetesObject> & ObjectCache<KubernetesObject> & { __t?: T };
+
+export interface InformerEvents {
+  /** A spec changed, or an object was added or deleted. */
+  onSpecChange(kind: string, name: string): void;
+  onError(kind: string, err: unknown): void;
+}
+
+const RESTART_DELAY_MS = [250, 1000, 5000, 15000];
+
+export class ResourceInformers {
+  private readonly hosts: Cached<PhysicalHost>;
+  private readonly placements: Cached<VirtualMachinePlacement>;
+  private readonly policies: Cached<ConsolidationPolicy>;
+  private stopped = false;
+
+  constructor(kubeConfig: KubeConfig, private readonly events: InformerEvents) {
+    const api = kubeConfig.makeApiClient(CustomObjectsApi);
+    const make = (def: ResourceDefinition): Cached<never> => {
+      const path = `/apis/${GROUP}/${VERSION}/${def.plural}`;
+      const list = () => api.listCustomObjectForAllNamespaces({ group: GROUP, version: VERSION, plural: def.plural });
+      const informer = makeInformer<KubernetesObject>(kubeConfig, path, list as never);
+      this.wire(def.kind, informer);
+      return informer as Cached<never>;
+    };
+    this.hosts = make(PHYSICAL_HOST);
+    this.placements = make(VIRTUAL_MACHINE_PLACEMENT);
+    this.policies = make(CONSOLIDATION_POLICY);
+  }
+
+  private wire(kind: string, informer: Informer<KubernetesObject>): void {
+    const changed = (obj: KubernetesObject) => this.events.onSpecChange(kind, obj.metadata?.name ?? '');
+    informer.on('add', changed);
+    informer.on('delete', changed);
+    const generations = new Map<string, number | undefined>();
+    informer.on('update', (obj) => {
+      const key = `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name}`;
+      const generation = obj.metadata?.generation;
+      if (generations.get(key) !== generation) changed(obj);
+      generations.set(key, generation);
+    });
+    let failures = 0;
+    informer.on('connect', () => {
+      failures = 0;
+    });
+    // client-node re-lists by itself on 410 Gone; any other error stops the informer, so
+    // restart it with a growing delay until the API server answers again.
+    informer.on('error', (err) => {
+      this.events.onError(kind, err);
+      if (this.stopped) return;
+      const delay = RESTART_DELAY_MS[Math.min(failures++, RESTART_DELAY_MS.length - 1)]!;
+      setTimeout(() => {
+        if (!this.stopped) informer.start().catch((e) => this.events.onError(kind, e));
+      }, delay).unref();
+    });
+  }
+
+  async start(): Promise<void> {
+    await Promise.all([this.hosts.start(), this.placements.start(), this.policies.start()]);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all([this.hosts.stop(), this.placements.stop(), this.policies.stop()]);
+  }
+
+  listHosts(): PhysicalHost[] {
+    return this.hosts.list() as unknown as PhysicalHost[];
+  }
+
+  listPlacements(): VirtualMachinePlacement[] {
+    return this.placements.list() as unknown as VirtualMachinePlacement[];
+  }
+
+  listPolicies(): ConsolidationPolicy[] {
+    return this.policies.list() as unknown as ConsolidationPolicy[];
+  }
+}

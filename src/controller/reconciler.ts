@@ -1,0 +1,283 @@
+/**
+ * One reconcile round: observe → snapshot → plan → execute → record. Level-triggered: each
+ * round reads the resources and the hosts as they are now, settles any action record left
+ * unfinished, and moves the fleet one step toward the policy. Crash anywhere, run again.
+ */
+import type { Clock } from '../api/clock.ts';
+import { CONSOLIDATION_POLICY, PHYSICAL_HOST, VIRTUAL_MACHINE_PLACEMENT } from '../api/crds.ts';
+import type { HostTarget, HypervisorDriver, ObservedHost, PowerDriver } from '../api/drivers.ts';
+import { parseDuration } from '../api/schema-helpers.ts';
+import type { ConsolidationPolicy, ConsolidationPolicyStatus, PhysicalHost, PhysicalHostStatus, VirtualMachinePlacement, VirtualMachinePlacementStatus } from '../api/types.ts';
+import type { Plan, PlannerPolicy, Snapshot } from '../planner/types.ts';
+import type { ClusterWriter } from './cluster.ts';
+import { setCondition } from './conditions.ts';
+import { describe, Executor, type ActionResult } from './executor.ts';
+import { isUnfinished, settleMigration, settlePowerAction } from './intents.ts';
+import type { Logger } from './log.ts';
+import { plannerPolicy } from './policy.ts';
+import { buildSnapshot } from './snapshot.ts';
+import { hostStatus, placementStatus, statusChanged } from './status.ts';
+
+export interface ResourceCache {
+  listHosts(): PhysicalHost[];
+  listPlacements(): VirtualMachinePlacement[];
+  listPolicies(): ConsolidationPolicy[];
+}
+
+/** What the reconciler reports to metrics and the history store. */
+export interface RoundObserver {
+  onObserved?(hosts: PhysicalHost[], observed: Map<string, ObservedHost>, nowMs: number): void;
+  onPlanned?(plan: Plan, snapshot: Snapshot, policy: PlannerPolicy, dryRun: boolean, nowMs: number): void;
+  onActionDone?(result: ActionResult): void;
+  onRoundDone?(kind: 'observe' | 'plan', durationMs: number, error?: unknown): void;
+}
+
+export interface ReconcilerDeps {
+  clock: Clock;
+  cache: ResourceCache;
+  writer: ClusterWriter;
+  hypervisor: HypervisorDriver;
+  power: PowerDriver;
+  planner: (snapshot: Snapshot, policy: PlannerPolicy) => Plan;
+  log: Logger;
+  observer?: RoundObserver;
+  /** Observations of several hosts run in parallel, this many at once. */
+  observeConcurrency?: number;
+}
+
+/** The default policy when none exists: the paper's thresholds, dry run (never act unasked). */
+const NO_POLICY_THRESHOLD = 80;
+
+export class Reconciler {
+  private readonly executor: Executor;
+  /**
+   * Records this process already settled. The informer cache may still show them unfinished
+   * for a moment; this keeps them from being settled (and announced) twice.
+   */
+  private readonly settledIds = new Set<string>();
+
+  constructor(private readonly deps: ReconcilerDeps) {
+    this.executor = new Executor({
+      clock: deps.clock,
+      hypervisor: deps.hypervisor,
+      power: deps.power,
+      writer: deps.writer,
+      log: deps.log,
+      onActionDone: (r) => deps.observer?.onActionDone?.(r),
+    });
+  }
+
+  /** The policy in force: the oldest ConsolidationPolicy (others are reported as superseded). */
+  activePolicy(): ConsolidationPolicy | undefined {
+    return [...this.deps.cache.listPolicies()]
+      .filter((p) => !p.metadata.deletionTimestamp)
+      .sort((a, b) => (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') || a.metadata.name.localeCompare(b.metadata.name))[0];
+  }
+
+  private governedHosts(policy: ConsolidationPolicy | undefined): PhysicalHost[] {
+    const labels = policy?.spec.hostSelector?.matchLabels ?? {};
+    return this.deps.cache
+      .listHosts()
+      .filter((h) => !h.metadata.deletionTimestamp)
+      .filter((h) => Object.entries(labels).every(([k, v]) => h.metadata.labels?.[k] === v));
+  }
+
+  private async targetOf(host: PhysicalHost): Promise<HostTarget> {
+    const secrets: Record<string, string> = {};
+    const refs = [host.spec.ssh?.secretRef, host.spec.power?.ipmi?.secretRef].filter((r) => r !== undefined);
+    for (const ref of refs) {
+      try {
+        Object.assign(secrets, await this.deps.writer.readSecret(ref.namespace, ref.name));
+      } catch (err) {
+        this.deps.log.warn(`cannot read Secret ${ref.namespace}/${ref.name} for ${host.metadata.name}: ${(err as Error).message}`);
+      }
+    }
+    return { name: host.metadata.name, spec: host.spec, secrets };
+  }
+
+  private async observeAll(hosts: PhysicalHost[]): Promise<{ targets: Map<string, HostTarget>; observed: Map<string, ObservedHost> }> {
+    const targets = new Map<string, HostTarget>();
+    const observed = new Map<string, ObservedHost>();
+    const limit = this.deps.observeConcurrency ?? 16;
+    for (let i = 0; i < hosts.length; i += limit) {
+      await Promise.all(
+        hosts.slice(i, i + limit).map(async (host) => {
+          const target = await this.targetOf(host);
+          targets.set(host.metadata.name, target);
+          try {
+            observed.set(host.metadata.name, await this.deps.hypervisor.observeHost(target));
+          } catch (err) {
+            observed.set(host.metadata.name, {
+              name: host.metadata.name, reachable: false, powerState: 'unknown', domains: [],
+              error: String((err as Error)?.message ?? err), errorReason: 'ObserveFailed', observedAtMs: this.deps.clock.now(),
+            });
+          }
+        }),
+      );
+    }
+    return { targets, observed };
+  }
+
+  /** Observes every host and writes what it saw into the resources' status. Returns the overloaded hosts. */
+  async observe(): Promise<{ observed: Map<string, ObservedHost>; targets: Map<string, HostTarget>; overloaded: string[] }> {
+    const policy = this.activePolicy();
+    const hosts = this.governedHosts(policy);
+    const { targets, observed } = await this.observeAll(hosts);
+    const nowMs = this.deps.clock.now();
+    const nowIso = new Date(nowMs).toISOString();
+    const threshold = policy?.spec.overloadThresholdPercent ?? NO_POLICY_THRESHOLD;
+    await this.writeStatuses(hosts, observed, threshold, nowIso);
+    this.deps.observer?.onObserved?.(hosts, observed, nowMs);
+    const overloaded = hosts
+      .map((h) => observed.get(h.metadata.name))
+      .filter((o): o is ObservedHost => !!o && o.reachable && (o.cpuLoadPercent ?? 0) > threshold)
+      .map((o) => o.name);
+    return { observed, targets, overloaded };
+  }
+
+  private async writeStatuses(hosts: PhysicalHost[], observed: Map<string, ObservedHost>, threshold: number, nowIso: string): Promise<void> {
+    const { writer, log } = this.deps;
+    const writes: Promise<void>[] = [];
+    for (const host of hosts) {
+      const next = hostStatus(host, observed.get(host.metadata.name), threshold, nowIso);
+      if (!statusChanged(host.status, next)) continue;
+      writes.push(
+        writer
+          .updateStatus<PhysicalHostStatus>({ def: PHYSICAL_HOST, name: host.metadata.name }, (current, obj) =>
+            // Recompute on the fresh object so fields others own (watts, MeterFresh) are kept.
+            hostStatus({ ...(obj as PhysicalHost), status: current }, observed.get(host.metadata.name), threshold, nowIso),
+          )
+          .catch((err) => log.warn(`status of ${host.metadata.name} not written: ${(err as Error).message}`)),
+      );
+    }
+    for (const placement of this.deps.cache.listPlacements()) {
+      const next = placementStatus(placement, observed, nowIso);
+      if (!statusChanged(placement.status, next)) continue;
+      const ref = { def: VIRTUAL_MACHINE_PLACEMENT, name: placement.metadata.name, namespace: placement.metadata.namespace };
+      writes.push(
+        writer
+          .updateStatus<VirtualMachinePlacementStatus>(ref, (current, obj) => placementStatus({ ...(obj as VirtualMachinePlacement), status: current }, observed, nowIso))
+          .catch((err) => log.warn(`status of ${placement.metadata.namespace}/${placement.metadata.name} not written: ${(err as Error).message}`)),
+      );
+    }
+    await Promise.all(writes);
+  }
+
+  /** Settles migration and power records that nobody in this process is carrying out. */
+  async settleUnfinished(observed: Map<string, ObservedHost>, policy: ConsolidationPolicy | undefined): Promise<number> {
+    const { clock, writer, log } = this.deps;
+    const nowMs = clock.now();
+    const nowIso = new Date(nowMs).toISOString();
+    const migrationTimeoutMs = parseDuration(policy?.spec.migrationTimeout ?? '10m');
+    let settled = 0;
+    for (const placement of this.deps.cache.listPlacements()) {
+      const record = placement.status?.migration;
+      if (!record || !isUnfinished(record) || this.settledIds.has(record.id)) continue;
+      const verdict = settleMigration(placement.spec.domain, record, observed, nowMs, migrationTimeoutMs);
+      if (!verdict.settle) {
+        log.info(`migration ${record.id} of ${placement.spec.domain} left open: ${verdict.why}`);
+        continue;
+      }
+      settled++;
+      this.settledIds.add(record.id);
+      const ref = { def: VIRTUAL_MACHINE_PLACEMENT, name: placement.metadata.name, namespace: placement.metadata.namespace, uid: placement.metadata.uid };
+      await writer.updateStatus<VirtualMachinePlacementStatus>(ref, (s) => ({
+        ...s,
+        ...(verdict.runningOn ? { host: verdict.runningOn, state: 'Running' as const } : {}),
+        migration: { ...record, phase: verdict.phase, completedAt: nowIso, ...(verdict.phase === 'Failed' ? { error: verdict.why } : {}) },
+      }));
+      const type = verdict.phase === 'Succeeded' ? 'Normal' : 'Warning';
+      await writer.recordEvent(ref, type, verdict.phase === 'Succeeded' ? 'MigrationRecovered' : 'MigrationInterrupted', `${record.from}→${record.to}: ${verdict.why}`, 'Migrate').catch(() => {});
+      log.warn(`settled interrupted migration of ${placement.spec.domain}: ${verdict.phase}, ${verdict.why}`);
+    }
+    for (const host of this.deps.cache.listHosts()) {
+      const record = host.status?.powerAction;
+      if (!record || !isUnfinished(record) || this.settledIds.has(record.id)) continue;
+      const timeoutMs = 1000 * (record.type === 'PowerOn' ? host.spec.power?.bootTimeoutSeconds ?? 600 : host.spec.power?.shutdownTimeoutSeconds ?? 300);
+      const verdict = settlePowerAction(record, observed.get(host.metadata.name), nowMs, timeoutMs);
+      if (!verdict.settle) continue;
+      settled++;
+      this.settledIds.add(record.id);
+      const ref = { def: PHYSICAL_HOST, name: host.metadata.name, uid: host.metadata.uid };
+      await writer.updateStatus<PhysicalHostStatus>(ref, (s) => ({
+        ...s,
+        powerAction: { ...record, phase: verdict.phase, completedAt: nowIso, ...(verdict.phase === 'Failed' ? { error: verdict.why } : {}) },
+      }));
+      await writer.recordEvent(ref, verdict.phase === 'Succeeded' ? 'Normal' : 'Warning', `${record.type}${verdict.phase === 'Succeeded' ? 'Recovered' : 'Interrupted'}`, verdict.why, record.type).catch(() => {});
+      log.warn(`settled interrupted ${record.type} of ${host.metadata.name}: ${verdict.phase}, ${verdict.why}`);
+    }
+    return settled;
+  }
+
+  /** A full decision round. Returns the plan (undefined when there is no policy) and what became of its actions. */
+  async planRound(): Promise<{ plan?: Plan; results: ActionResult[] }> {
+    const { clock, log, writer } = this.deps;
+    const policy = this.activePolicy();
+    const { observed, targets } = await this.observe();
+    // Settled records may still look unfinished in the cache this round; the snapshot then treats
+    // their VMs and hosts as busy, which is the safe side.
+    await this.settleUnfinished(observed, policy);
+    if (!policy) {
+      log.info('no ConsolidationPolicy: observing only (kubectl apply one to let Tide act)');
+      return { results: [] };
+    }
+    const nowMs = clock.now();
+    const hosts = this.governedHosts(policy);
+    const { snapshot, placementByDomain, excluded } = buildSnapshot({ nowMs, hosts, placements: this.deps.cache.listPlacements(), observed });
+    for (const e of excluded) log.warn(`${e.host} left out of planning: ${e.why}`);
+    const plannerPolicyNow = plannerPolicy(policy.spec, nowMs);
+    const plan = this.deps.planner(snapshot, plannerPolicyNow);
+    this.deps.observer?.onPlanned?.(plan, snapshot, plannerPolicyNow, policy.spec.dryRun, nowMs);
+    const lines = plan.actions.map((a) => `${describe(a)}: ${a.message}`);
+    log.info(`plan (${policy.spec.strategy}${policy.spec.dryRun ? ', dry run' : ''}): ${plan.actions.length} action(s); ${plan.summary}`);
+    for (const line of lines) log.info(`  ${line}`);
+    await this.recordPlan(policy, plan, snapshot, nowMs, lines);
+    if (policy.spec.dryRun || plan.actions.length === 0) {
+      if (policy.spec.dryRun && plan.actions.length > 0) {
+        await writer.recordEvent({ def: CONSOLIDATION_POLICY, name: policy.metadata.name, uid: policy.metadata.uid }, 'Normal', 'DryRun', `would do: ${lines.join('; ')}`.slice(0, 1000)).catch(() => {});
+      }
+      return { plan, results: [] };
+    }
+    const results = await this.executor.execute({
+        plan,
+        targets,
+        hosts: new Map(hosts.map((h) => [h.metadata.name, h])),
+        placementByDomain,
+        policy,
+        maxConcurrentMigrations: policy.spec.maxConcurrentMigrations,
+        migrationTimeoutMs: parseDuration(policy.spec.migrationTimeout),
+      });
+    await this.observe(); // show the result in status right away
+    return { plan, results };
+  }
+
+  private async recordPlan(policy: ConsolidationPolicy, plan: Plan, snapshot: Snapshot, nowMs: number, lines: string[]): Promise<void> {
+    const on = snapshot.hosts.filter((h) => h.powerState === 'on');
+    const avg = on.length ? on.reduce((s, h) => s + (h.cpuLoadPercent ?? 0), 0) / on.length : 0;
+    const nowIso = new Date(nowMs).toISOString();
+    const next = new Date(nowMs + parseDuration(policy.spec.evaluationInterval)).toISOString();
+    await this.deps.writer
+      .updateStatus<ConsolidationPolicyStatus>({ def: CONSOLIDATION_POLICY, name: policy.metadata.name }, (s) => ({
+        ...s,
+        observedGeneration: policy.metadata.generation,
+        activeHosts: on.length,
+        standbyHosts: snapshot.hosts.filter((h) => h.powerState === 'off').length,
+        averageLoadPercent: Math.round(avg * 10) / 10,
+        lastEvaluationTime: nowIso,
+        nextEvaluationTime: next,
+        lastPlan: { strategy: plan.strategy, summary: plan.summary, actions: lines.slice(0, 100) },
+        conditions: setCondition(
+          s.conditions,
+          {
+            type: 'Ready',
+            status: 'True',
+            reason: policy.spec.dryRun ? 'DryRun' : 'Active',
+            message: policy.spec.dryRun ? 'planning only (dryRun)' : `in force; last plan: ${plan.actions.length} action(s)`,
+          },
+          nowIso,
+          policy.metadata.generation,
+        ),
+      }))
+      .catch((err) => this.deps.log.warn(`policy status not written: ${(err as Error).message}`));
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * Observation + custom resources → the planner's Snapshot. Pure. This is where "what Tide
+ * was told" (PhysicalHost, VirtualMachinePlacement) meets "what the hosts report" (libvirt).
+ */
+import type { ObservedHost } from '../api/drivers.ts';
+import type { PhysicalHost, VirtualMachinePlacement } from '../api/types.ts';
+import type { HostPowerState, HostSnapshot, Snapshot, VmSnapshot } from '../planner/types.ts';
+
+export interface SnapshotInput {
+  nowMs: number;
+  hosts: PhysicalHost[];
+  placements: VirtualMachinePlacement[];
+  observed: Map<string, ObservedHost>;
+}
+
+export interface SnapshotResult {
+  snapshot: Snapshot;
+  /** Domain name → its VirtualMachinePlacement, for the VMs Tide manages. */
+  placementByDomain: Map<string, VirtualMachinePlacement>;
+  /** Hosts left out of planning, with why (unreachable, being powered …). */
+  excluded: { host: string; why: string }[];
+}
+
+/** Can Tide power this host both off and back on? Only then may it be put in standby. */
+export function canStandby(host: PhysicalHost): boolean {
+  const power = host.spec.power;
+  return host.spec.standbyAllowed && !!power && power.onMethod !== 'None' && power.offMethod !== 'None';
+}
+
+function powerStateOf(host: PhysicalHost, observed: ObservedHost | undefined): HostPowerState | undefined {
+  const action = host.status?.powerAction;
+  if (action && (action.phase === 'Pending' || action.phase === 'Running')) {
+    return action.type === 'PowerOn' ? 'booting' : 'shutting-down';
+  }
+  switch (observed?.powerState) {
+    case 'on':
+      return observed.reachable ? 'on' : undefined;
+    case 'off':
+      return 'off';
+    case 'booting':
+    case 'shutting-down':
+      return observed.powerState;
+    default:
+      return undefined; // unknown: the host is left out of this round
+  }
+}
+
+function timeMs(iso: string | undefined): number | undefined {
+  return iso ? Date.parse(iso) : undefined;
+}
+
+export function buildSnapshot(input: SnapshotInput): SnapshotResult {
+  const placementByDomain = new Map(input.placements.map((p) => [p.spec.domain, p]));
+  const excluded: SnapshotResult['excluded'] = [];
+  const hosts: HostSnapshot[] = [];
+  const vms: VmSnapshot[] = [];
+  const seenDomains = new Set<string>();
+
+  for (const host of [...input.hosts].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))) {
+    const name = host.metadata.name;
+    const observed = input.observed.get(name);
+    const powerState = powerStateOf(host, observed);
+    if (!powerState) {
+      excluded.push({ host: name, why: observed?.error ?? 'not observed yet' });
+      continue;
+    }
+    hosts.push({
+      name,
+      cpuCores: host.spec.capacity.cpuCores,
+      memoryMiB: host.spec.capacity.memoryMiB,
+      powerState,
+      standbyAllowed: canStandby(host),
+      maintenance: host.spec.maintenance,
+      ...(observed?.cpuLoadPercent !== undefined && powerState === 'on' ? { cpuLoadPercent: observed.cpuLoadPercent } : {}),
+      ...(host.spec.power?.idleWatts !== undefined ? { idleWatts: host.spec.power.idleWatts } : {}),
+      ...(host.spec.power?.peakWatts !== undefined ? { peakWatts: host.spec.power.peakWatts } : {}),
+      ...(timeMs(host.status?.powerAction?.startedAt) !== undefined ? { lastPowerActionAtMs: timeMs(host.status?.powerAction?.startedAt) } : {}),
+    });
+    for (const domain of observed?.domains ?? []) {
+      if (domain.state === 'shutoff') continue; // defined but not running: uses no CPU or memory
+      const placement = placementByDomain.get(domain.name);
+      // A domain seen twice is mid-migration (paused copy on the target): keep the first, move neither.
+      const duplicate = seenDomains.has(domain.name);
+      seenDomains.add(domain.name);
+      if (duplicate) {
+        const first = vms.find((v) => v.name === domain.name);
+        if (first) first.doNotMigrate = true;
+        continue;
+      }
+      const migration = placement?.status?.migration;
+      const migrating = domain.state !== 'running' || migration?.phase === 'Pending' || migration?.phase === 'Running';
+      const lastMigratedAtMs = migration?.phase === 'Succeeded' ? timeMs(migration.completedAt) : undefined;
+      vms.push({
+        name: domain.name,
+        host: name,
+        vcpus: domain.vcpus,
+        memoryMiB: domain.memoryMiB,
+        cpuLoadPercent: domain.cpuLoadPercent,
+        // Domains without a VirtualMachinePlacement are not Tide's to move, but they still use capacity.
+        doNotMigrate: !placement || placement.spec.doNotMigrate || migrating,
+        ...(placement?.spec.pinnedHost ? { pinnedHost: placement.spec.pinnedHost } : {}),
+        ...(placement?.spec.affinityGroup ? { affinityGroup: placement.spec.affinityGroup } : {}),
+        ...(placement?.spec.antiAffinityGroup ? { antiAffinityGroup: placement.spec.antiAffinityGroup } : {}),
+        ...(placement ? { priority: placement.spec.priority } : {}),
+        ...(lastMigratedAtMs !== undefined ? { lastMigratedAtMs } : {}),
+      });
+    }
+  }
+  return { snapshot: { atMs: input.nowMs, hosts, vms }, placementByDomain, excluded };
+}

@@ -1,0 +1,147 @@
+/**
+ * What the status of each resource should say, given what was observed. Pure: the reconciler
+ * feeds it observations and writes the result only when it differs from what is there.
+ */
+import type { ObservedHost } from '../api/drivers.ts';
+import type { PhysicalHost, PhysicalHostStatus, VirtualMachinePlacement, VirtualMachinePlacementStatus } from '../api/types.ts';
+import { setConditions, type ConditionUpdate } from './conditions.ts';
+
+type HostPower = NonNullable<PhysicalHostStatus['powerState']>;
+
+/**
+ * The power state to show. A host Tide powered off cannot answer SSH, so "unreachable" after a
+ * successful PowerOff means Off, not a failure.
+ */
+export function effectivePowerState(host: PhysicalHost, observed: ObservedHost | undefined): HostPower {
+  const action = host.status?.powerAction;
+  if (action && (action.phase === 'Pending' || action.phase === 'Running')) return action.type === 'PowerOn' ? 'PoweringOn' : 'PoweringOff';
+  if (!observed) return host.status?.powerState ?? 'Unknown';
+  switch (observed.powerState) {
+    case 'on':
+      return observed.reachable ? 'On' : 'Unknown';
+    case 'off':
+      return 'Off';
+    case 'booting':
+      return 'PoweringOn';
+    case 'shutting-down':
+      return 'PoweringOff';
+    default:
+      return action?.type === 'PowerOff' && action.phase === 'Succeeded' ? 'Off' : 'Unknown';
+  }
+}
+
+export function hostStatus(
+  host: PhysicalHost,
+  observed: ObservedHost | undefined,
+  overloadThresholdPercent: number,
+  nowIso: string,
+): PhysicalHostStatus {
+  const previous = host.status ?? {};
+  const powerState = effectivePowerState(host, observed);
+  const on = powerState === 'On';
+  const running = (observed?.domains ?? []).filter((d) => d.state !== 'shutoff');
+  const load = on ? observed?.cpuLoadPercent : undefined;
+  const reachableReason = observed?.reachable ? 'Connected' : powerState === 'Off' ? 'PoweredOff' : observed?.errorReason ?? 'Unreachable';
+  const conditions: ConditionUpdate[] = [
+    {
+      type: 'Reachable',
+      status: observed?.reachable ? 'True' : 'False',
+      reason: reachableReason,
+      message: observed?.reachable ? 'libvirt answered over SSH' : observed?.error ?? (powerState === 'Off' ? 'host is powered off' : 'not observed yet'),
+    },
+    {
+      type: 'Ready',
+      status: on && !host.spec.maintenance ? 'True' : 'False',
+      reason: host.spec.maintenance ? 'Maintenance' : on ? 'Running' : powerState,
+      message: host.spec.maintenance ? 'host is in maintenance: it receives no VM' : on ? `${running.length} VMs running` : `host is ${powerState}`,
+    },
+    {
+      type: 'Standby',
+      status: powerState === 'Off' ? 'True' : 'False',
+      reason: powerState === 'Off' ? (previous.powerAction?.type === 'PowerOff' ? 'PoweredOffByTide' : 'PoweredOff') : 'Active',
+      message: powerState === 'Off' ? previous.powerAction?.message ?? 'host is powered off' : 'host is not in standby',
+    },
+    {
+      type: 'Overloaded',
+      status: load !== undefined && load > overloadThresholdPercent ? 'True' : 'False',
+      reason: load !== undefined && load > overloadThresholdPercent ? 'OverThreshold' : 'WithinThreshold',
+      message: load !== undefined ? `CPU load ${round(load)} % against Th1 ${overloadThresholdPercent} %` : 'no load measured',
+    },
+  ];
+  const status: PhysicalHostStatus = {
+    ...previous,
+    observedGeneration: host.metadata.generation,
+    powerState,
+    vmCount: running.length,
+    vms: running.map((d) => d.name).sort(),
+    conditions: setConditions(previous.conditions, conditions, nowIso, host.metadata.generation),
+  };
+  if (load !== undefined) status.cpuLoadPercent = round(load);
+  else delete status.cpuLoadPercent;
+  if (on && observed?.memoryUsedMiB !== undefined) status.memoryUsedMiB = Math.round(observed.memoryUsedMiB);
+  if (observed) status.lastObservedTime = new Date(observed.observedAtMs).toISOString();
+  return status;
+}
+
+export function placementStatus(
+  placement: VirtualMachinePlacement,
+  observed: Map<string, ObservedHost>,
+  nowIso: string,
+): VirtualMachinePlacementStatus {
+  const previous = placement.status ?? {};
+  let found: { host: string; domain: ObservedHost['domains'][number] } | undefined;
+  let allObserved = true;
+  for (const [host, obs] of observed) {
+    if (!obs.reachable && obs.powerState !== 'off') allObserved = false;
+    const domain = obs.domains.find((d) => d.name === placement.spec.domain);
+    if (domain && (!found || domain.state === 'running')) found = { host, domain };
+  }
+  const migrating = previous.migration?.phase === 'Running' || previous.migration?.phase === 'Pending';
+  const state: NonNullable<VirtualMachinePlacementStatus['state']> = migrating
+    ? 'Migrating'
+    : !found
+      ? allObserved ? 'NotFound' : 'Unknown'
+      : found.domain.state === 'running' ? 'Running' : found.domain.state === 'paused' ? 'Paused' : found.domain.state === 'shutoff' ? 'Stopped' : 'Unknown';
+  const status: VirtualMachinePlacementStatus = {
+    ...previous,
+    observedGeneration: placement.metadata.generation,
+    state,
+    conditions: setConditions(
+      previous.conditions,
+      [
+        {
+          type: 'Ready',
+          status: state === 'Running' ? 'True' : 'False',
+          reason: state,
+          message: found ? `domain ${placement.spec.domain} is ${found.domain.state} on ${found.host}` : `domain ${placement.spec.domain} not found on any ${allObserved ? '' : 'reachable '}host`,
+        },
+        {
+          type: 'Migrating',
+          status: migrating ? 'True' : 'False',
+          reason: migrating ? 'MigrationRunning' : previous.migration ? `Migration${previous.migration.phase}` : 'NeverMigrated',
+          message: previous.migration ? `${previous.migration.from}→${previous.migration.to}: ${previous.migration.message}` : 'not migrated by Tide yet',
+        },
+      ],
+      nowIso,
+      placement.metadata.generation,
+    ),
+  };
+  if (found) {
+    status.host = found.host;
+    status.vcpus = found.domain.vcpus;
+    status.memoryMiB = found.domain.memoryMiB;
+    status.cpuLoadPercent = round(found.domain.cpuLoadPercent);
+    status.lastObservedTime = new Date(observed.get(found.host)!.observedAtMs).toISOString();
+  }
+  return status;
+}
+
+function round(value: number): number {
+  return Math.round(value * 10) / 10;
+}
+
+/** Did anything but the observation timestamps change? Decides whether a status write is worth it. */
+export function statusChanged(before: unknown, after: unknown): boolean {
+  const strip = (s: unknown) => JSON.stringify(s ?? {}, (key, value) => (key === 'lastObservedTime' ? undefined : value));
+  return strip(before) !== strip(after);
+}
