@@ -45,6 +45,11 @@ export interface ObservedHost {
   /** Percentage of all the host's cores, when reachable. */
   cpuLoadPercent?: number;
   memoryUsedMiB?: number;
+  /**
+   * Power draw, when the driver itself can read it (the simulator; a BMC). Hosts with a
+   * ZigBee meter (spec.meter) get their watts from the meter agent instead.
+   */
+  watts?: number;
   domains: ObservedDomain[];
   /** Why the host could not be observed (unreachable, host key refused, bad reply …). */
   error?: string;

@@ -28,6 +28,8 @@ export interface ExecutorDeps {
   power: PowerDriver;
   writer: ClusterWriter;
   log: Logger;
+  /** Told about every action once its intent is written, before it runs (history store). */
+  onActionStarted?: (id: string, action: Action, atMs: number) => void;
   /** Told about every action as it ends (metrics, history store). */
   onActionDone?: (result: ActionResult) => void;
 }
@@ -138,6 +140,7 @@ export class Executor {
     await writer.updateStatus<VirtualMachinePlacementStatus>(ref, (s) => ({ ...s, state: 'Migrating', migration: record }));
     await writer.recordEvent(ref, 'Normal', 'Migrating', `${describe(action)}: ${action.message}`, 'Migrate').catch(() => {});
     log.info(`migrate ${action.vm} ${action.from}→${action.to}: ${action.message}`);
+    this.deps.onActionStarted?.(record.id, action, startedAtMs);
 
     let lastProgress = -1;
     const outcome = await hypervisor
@@ -210,6 +213,7 @@ export class Executor {
     await writer.updateStatus<PhysicalHostStatus>(ref, (s) => ({ ...s, powerState: type === 'PowerOn' ? 'PoweringOn' : 'PoweringOff', powerAction: record }));
     await writer.recordEvent(ref, 'Normal', type === 'PowerOn' ? 'PoweringOn' : 'PoweringOff', `${verb} ${action.host}: ${action.message}`, type).catch(() => {});
     log.info(`${verb} ${action.host}: ${action.message}`);
+    this.deps.onActionStarted?.(record.id, action, startedAtMs);
     let error: string | undefined;
     try {
       await (type === 'PowerOn' ? power.powerOn(target) : power.powerOff(target));

@@ -8,7 +8,7 @@ import { CONSOLIDATION_POLICY, PHYSICAL_HOST, VIRTUAL_MACHINE_PLACEMENT } from '
 import type { HostTarget, HypervisorDriver, ObservedHost, PowerDriver } from '../api/drivers.ts';
 import { parseDuration } from '../api/schema-helpers.ts';
 import type { ConsolidationPolicy, ConsolidationPolicyStatus, PhysicalHost, PhysicalHostStatus, VirtualMachinePlacement, VirtualMachinePlacementStatus } from '../api/types.ts';
-import type { Plan, PlannerPolicy, Snapshot } from '../planner/types.ts';
+import type { Action, Plan, PlannerPolicy, Snapshot } from '../planner/types.ts';
 import type { ClusterWriter } from './cluster.ts';
 import { setCondition } from './conditions.ts';
 import { describe, Executor, type ActionResult } from './executor.ts';
@@ -28,6 +28,7 @@ export interface ResourceCache {
 export interface RoundObserver {
   onObserved?(hosts: PhysicalHost[], observed: Map<string, ObservedHost>, nowMs: number): void;
   onPlanned?(plan: Plan, snapshot: Snapshot, policy: PlannerPolicy, dryRun: boolean, nowMs: number): void;
+  onActionStarted?(id: string, action: Action, atMs: number): void;
   onActionDone?(result: ActionResult): void;
   onRoundDone?(kind: 'observe' | 'plan', durationMs: number, error?: unknown): void;
 }
@@ -63,6 +64,7 @@ export class Reconciler {
       power: deps.power,
       writer: deps.writer,
       log: deps.log,
+      onActionStarted: (id, action, atMs) => deps.observer?.onActionStarted?.(id, action, atMs),
       onActionDone: (r) => deps.observer?.onActionDone?.(r),
     });
   }

@@ -79,6 +79,8 @@ export function hostStatus(
   if (load !== undefined) status.cpuLoadPercent = round(load);
   else delete status.cpuLoadPercent;
   if (on && observed?.memoryUsedMiB !== undefined) status.memoryUsedMiB = Math.round(observed.memoryUsedMiB);
+  // A host's own meter (written by the zigbee agent) wins over a driver's reading.
+  if (!host.spec.meter && observed?.watts !== undefined) status.watts = Math.round(observed.watts * 10) / 10;
   if (observed) status.lastObservedTime = new Date(observed.observedAtMs).toISOString();
   return status;
 }
