@@ -1,0 +1,45 @@
+/**
+ * plan(snapshot, policy) → Plan: the planner's one entry point. Pure and deterministic: same
+ * input, same plan; no clock but `snapshot.atMs`, no I/O, no randomness.
+ */
+import { ClusterState } from './cluster.ts';
+import { checkPlan } from './invariants.ts';
+import { STRATEGIES } from './strategies/index.ts';
+import type { Plan, PlannerPolicy, Snapshot } from './types.ts';
+
+/** The paper's figures (§3.2) and safe defaults for the rest. */
+export const DEFAULT_POLICY: PlannerPolicy = {
+  strategy: 'paper',
+  overloadThresholdPercent: 80,
+  consolidationThresholdPercent: 80,
+  balanceThresholdPercent: 10,
+  minHostsOn: 1,
+  maxMigrationsPerPlan: 0,
+  migrationCooldownMs: 0,
+  powerCooldownMs: 0,
+  consolidationAllowed: true,
+};
+
+/** Raised when a strategy produced a plan that breaks an invariant: a bug, never user error. */
+export class PlanInvariantError extends Error {
+  constructor(readonly violations: string[]) {
+    super(`planner bug, plan breaks its invariants: ${violations.join('; ')}`);
+    this.name = 'PlanInvariantError';
+  }
+}
+
+export function plan(snapshot: Snapshot, policy: PlannerPolicy): Plan {
+  const strategy = STRATEGIES.get(policy.strategy);
+  if (!strategy) {
+    const known = [...STRATEGIES.keys()].join(', ');
+    const message = `strategy ${policy.strategy} is not available in this version of Tide (known: ${known}); nothing planned`;
+    return { strategy: policy.strategy, actions: [{ type: 'alert', reason: 'Blocked', message }], summary: message };
+  }
+  const state = new ClusterState(snapshot, policy);
+  const summary = strategy.plan(state);
+  const result: Plan = { strategy: policy.strategy, actions: state.actions, summary };
+  // Cheap (linear) and the last line of defence: a broken plan is never handed to the executor.
+  const violations = checkPlan(snapshot, policy, result);
+  if (violations.length) throw new PlanInvariantError(violations.map((v) => v.message));
+  return result;
+}
