@@ -1,0 +1,168 @@
+/**
+ * The built-in resources the server serves besides custom ones: what an operator and kubectl
+ * need around CRDs (namespaces, Secrets, ConfigMaps, Events in both API groups, Leases, and the
+ * CustomResourceDefinitions themselves).
+ */
+import { fieldError, type StatusCause } from './status.ts';
+import { ageColumn, jsonPathColumn, nameColumn } from './tables.ts';
+import type { Column, KubeObject, ResourceType } from './types.ts';
+
+type BuiltinSpec = Omit<ResourceType, 'storageKey' | 'listKind' | 'singular' | 'custom' | 'tracksGeneration' | 'shortNames' | 'categories' | 'statusSubresource' | 'columns'> &
+  Partial<Pick<ResourceType, 'shortNames' | 'categories' | 'statusSubresource' | 'tracksGeneration' | 'storageKey'>> & { columns?: Column[] };
+
+function builtin(spec: BuiltinSpec): ResourceType {
+  return {
+    shortNames: [],
+    categories: [],
+    statusSubresource: false,
+    tracksGeneration: false,
+    storageKey: `${spec.group}/${spec.plural}`,
+    ...spec,
+    columns: [nameColumn, ...(spec.columns ?? []), ageColumn],
+    singular: spec.kind.toLowerCase(),
+    listKind: `${spec.kind}List`,
+    custom: false,
+  };
+}
+
+const column = (name: string, jsonPath: string, type = 'string') => jsonPathColumn({ name, type, jsonPath });
+
+function base64Causes(obj: KubeObject): StatusCause[] {
+  return Object.entries<unknown>(obj.data ?? {})
+    .filter(([, v]) => typeof v !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(v))
+    .map(([k, v]) => fieldError.invalid(`data[${k}]`, v, 'must be base64-encoded'));
+}
+
+const secrets = builtin({
+  group: '',
+  version: 'v1',
+  kind: 'Secret',
+  plural: 'secrets',
+  namespaced: true,
+  columns: [column('Type', '.type'), { name: 'Data', type: 'integer', priority: 0, cell: (o) => Object.keys(o.data ?? {}).length }],
+  normalize(obj) {
+    // stringData is write-only: merged into data (base64) and never stored.
+    if (obj.stringData) {
+      obj.data = { ...(obj.data ?? {}) };
+      for (const [k, v] of Object.entries<string>(obj.stringData)) obj.data[k] = Buffer.from(String(v)).toString('base64');
+      delete obj.stringData;
+    }
+    obj.type ??= 'Opaque';
+  },
+  validateBuiltin: base64Causes,
+});
+
+const configMaps = builtin({ group: '', version: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespaced: true, shortNames: ['cm'], columns: [{ name: 'Data', type: 'integer', priority: 0, cell: (o) => Object.keys(o.data ?? {}).length + Object.keys(o.binaryData ?? {}).length }] });
+
+const namespaces = builtin({
+  group: '',
+  version: 'v1',
+  kind: 'Namespace',
+  plural: 'namespaces',
+  namespaced: false,
+  shortNames: ['ns'],
+  statusSubresource: true,
+  columns: [column('Status', '.status.phase')],
+  normalize(obj) {
+    obj.spec ??= { finalizers: ['kubernetes'] };
+    obj.status ??= { phase: 'Active' };
+  },
+});
+
+const coreEvents = builtin({
+  group: '',
+  version: 'v1',
+  kind: 'Event',
+  plural: 'events',
+  namespaced: true,
+  shortNames: ['ev'],
+  columns: [
+    { name: 'Last Seen', type: 'date', priority: 0, cell: (o) => o.lastTimestamp ?? o.eventTime ?? o.metadata.creationTimestamp },
+    column('Type', '.type'),
+    column('Reason', '.reason'),
+    { name: 'Object', type: 'string', priority: 0, cell: (o) => `${String(o.involvedObject?.kind ?? '').toLowerCase()}/${o.involvedObject?.name ?? ''}` },
+    column('Message', '.message'),
+  ],
+});
+
+const definedOnly = (obj: Record<string, unknown>) => Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as KubeObject;
+
+/** events.k8s.io/v1 Events share storage with core v1 Events, as on a real cluster; these convert. */
+const eventsV1 = builtin({
+  group: 'events.k8s.io',
+  version: 'v1',
+  kind: 'Event',
+  plural: 'events',
+  namespaced: true,
+  shortNames: ['ev'],
+  storageKey: '/events',
+  columns: coreEvents.columns.slice(1, -1),
+  fromStorage: (e) =>
+    definedOnly({
+      apiVersion: 'events.k8s.io/v1',
+      kind: 'Event',
+      metadata: e.metadata,
+      eventTime: e.eventTime ?? null,
+      series: e.series,
+      reportingController: e.reportingComponent ?? e.source?.component,
+      reportingInstance: e.reportingInstance ?? e.source?.host,
+      action: e.action,
+      reason: e.reason,
+      regarding: e.involvedObject,
+      related: e.related,
+      note: e.message,
+      type: e.type,
+      deprecatedSource: e.source,
+      deprecatedFirstTimestamp: e.firstTimestamp,
+      deprecatedLastTimestamp: e.lastTimestamp,
+      deprecatedCount: e.count,
+    }),
+  toStorage: (e) =>
+    definedOnly({
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: e.metadata,
+      involvedObject: e.regarding ?? {},
+      related: e.related,
+      reason: e.reason,
+      message: e.note,
+      type: e.type,
+      action: e.action,
+      eventTime: e.eventTime,
+      series: e.series,
+      reportingComponent: e.reportingController,
+      reportingInstance: e.reportingInstance,
+      source: e.deprecatedSource ?? (e.reportingController ? { component: e.reportingController } : undefined),
+      firstTimestamp: e.deprecatedFirstTimestamp,
+      lastTimestamp: e.deprecatedLastTimestamp ?? e.series?.lastObservedTime,
+      count: e.deprecatedCount ?? e.series?.count,
+    }),
+});
+
+const leases = builtin({
+  group: 'coordination.k8s.io',
+  version: 'v1',
+  kind: 'Lease',
+  plural: 'leases',
+  namespaced: true,
+  columns: [column('Holder', '.spec.holderIdentity')],
+});
+
+export const crdResource: ResourceType = {
+  ...builtin({
+    group: 'apiextensions.k8s.io',
+    version: 'v1',
+    kind: 'CustomResourceDefinition',
+    plural: 'customresourcedefinitions',
+    namespaced: false,
+    shortNames: ['crd', 'crds'],
+    statusSubresource: true,
+    tracksGeneration: true,
+  }),
+  columns: [nameColumn, { name: 'Created At', type: 'string', format: 'date', priority: 0, cell: (o) => o.metadata.creationTimestamp }],
+};
+
+export const builtinResources: ResourceType[] = [namespaces, secrets, configMaps, coreEvents, eventsV1, leases, crdResource];
+
+/** Namespaces that exist from the start, as on a fresh cluster. */
+export const initialNamespaces = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];

@@ -1,0 +1,50 @@
+/** Object metadata rules the server enforces on every resource (names, finalizers, server fields). */
+import { randomBytes } from 'node:crypto';
+import { fieldError, type StatusCause } from './status.ts';
+import type { KubeObject } from './types.ts';
+
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+export function nameCauses(obj: KubeObject, label: boolean): StatusCause[] {
+  const name = obj.metadata.name;
+  if (!name) return [fieldError.required('metadata.name', 'name or generateName is required')];
+  if (label && (name.length > 63 || !DNS_LABEL.test(name))) {
+    return [fieldError.invalid('metadata.name', name, `a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`)];
+  }
+  if (!label && (name.length > 253 || !DNS_SUBDOMAIN.test(name))) {
+    return [fieldError.invalid('metadata.name', name, `a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`)];
+  }
+  return [];
+}
+
+/** Label and annotation maps must hold strings only. */
+export function mapCauses(obj: KubeObject): StatusCause[] {
+  const causes: StatusCause[] = [];
+  for (const field of ['labels', 'annotations'] as const) {
+    for (const [k, v] of Object.entries(obj.metadata[field] ?? {})) {
+      if (typeof v !== 'string') causes.push(fieldError.invalid(`metadata.${field}`, v, `${field} values must be strings (key ${JSON.stringify(k)})`));
+    }
+  }
+  return causes;
+}
+
+/** `generateName` plus five random characters, as the real server names such objects. */
+export function generatedName(prefix: string): string {
+  const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
+  return prefix + [...randomBytes(5)].map((b) => alphabet[b % alphabet.length]).join('');
+}
+
+/** Fields only the server sets: copied from the stored object over whatever a client sent. */
+export function keepServerFields(next: KubeObject, old: KubeObject): void {
+  for (const key of ['uid', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'generation', 'namespace'] as const) {
+    if (old.metadata[key] === undefined) delete next.metadata[key];
+    else (next.metadata as Record<string, unknown>)[key] = old.metadata[key];
+  }
+}
+
+/** The object without metadata (and without status when that is a subresource), to compare specs. */
+export function specPart(obj: KubeObject, withoutStatus: boolean): Record<string, unknown> {
+  const { metadata: _m, status, ...rest } = obj;
+  return withoutStatus ? rest : { ...rest, status };
+}

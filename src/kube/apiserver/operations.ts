@@ -1,0 +1,232 @@
+/**
+ * What each verb does to stored objects, with the real server's semantics: server-set metadata,
+ * generation on spec changes only, status only through its subresource, 409 on a stale
+ * resourceVersion, finalizers and deletionTimestamp, namespaces that must exist and that take
+ * their contents with them, CRDs that become served resources.
+ */
+import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
+import { defaultCrd, establishedStatus, validateCrd } from './crd.ts';
+import { generatedName, keepServerFields, mapCauses, nameCauses, specPart } from './metadata.ts';
+import type { ResourceRegistry } from './registry.ts';
+import { alreadyExists, badRequest, conflict, fieldError, forbidden, invalid, notFound, type StatusCause } from './status.ts';
+import type { ObjectStore } from './store.ts';
+import { apiVersionOf, type KubeObject, type ResourceType } from './types.ts';
+
+export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
+
+export interface WriteOptions {
+  fieldValidation: FieldValidation;
+  dryRun: boolean;
+  /** Warnings for the client (the `Warning` response header). */
+  warnings: string[];
+}
+
+const isCrd = (r: ResourceType) => r.group === 'apiextensions.k8s.io' && r.plural === 'customresourcedefinitions';
+const isNamespace = (r: ResourceType) => r.group === '' && r.plural === 'namespaces';
+
+export class Operations {
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly registry: ResourceRegistry,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /** A stored object as the resource's version presents it. */
+  view(r: ResourceType, stored: KubeObject): KubeObject {
+    const shaped = r.fromStorage ? r.fromStorage(stored) : stored;
+    return { ...shaped, apiVersion: apiVersionOf(r), kind: r.kind };
+  }
+
+  private toStored(r: ResourceType, obj: KubeObject): KubeObject {
+    return r.toStorage ? r.toStorage(obj) : obj;
+  }
+
+  get(r: ResourceType, namespace: string | undefined, name: string): KubeObject {
+    const stored = this.store.get(r.storageKey, namespace, name);
+    if (!stored) throw notFound(r, name);
+    return this.view(r, stored);
+  }
+
+  list(r: ResourceType, namespace: string | undefined, matches: (o: KubeObject) => boolean): { items: KubeObject[]; resourceVersion: string } {
+    const items = this.store.list(r.storageKey, namespace).map((o) => this.view(r, o)).filter(matches);
+    return { items, resourceVersion: String(this.store.currentRevision) };
+  }
+
+  create(r: ResourceType, namespace: string | undefined, body: KubeObject, opts: WriteOptions): KubeObject {
+    const obj = this.checkBody(r, body, namespace);
+    if (obj.metadata.resourceVersion) throw badRequest('resourceVersion should not be set on objects to be created');
+    if (!obj.metadata.name && obj.metadata.generateName) obj.metadata.name = generatedName(obj.metadata.generateName);
+    if (r.namespaced) this.requireLiveNamespace(r, namespace!, obj.metadata.name ?? '');
+    if (obj.metadata.name && this.store.get(r.storageKey, namespace, obj.metadata.name)) throw alreadyExists(r, obj.metadata.name);
+    if (r.custom && r.statusSubresource) delete obj.status;
+    const meta = obj.metadata;
+    for (const key of ['uid', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'generation'] as const) delete meta[key];
+    Object.assign(meta, { uid: randomUUID(), creationTimestamp: this.timestamp() }, r.tracksGeneration ? { generation: 1 } : {});
+    this.prepare(r, obj, undefined, opts);
+    if (isCrd(r)) obj.status = establishedStatus(obj, this.timestamp());
+    if (opts.dryRun) return this.view(r, this.toStored(r, obj));
+    const stored = this.store.put(r.storageKey, this.toStored(r, obj));
+    if (isCrd(r)) this.registry.registerCrd(stored);
+    return this.view(r, stored);
+  }
+
+  /** PUT of the object or of its status subresource. */
+  update(r: ResourceType, namespace: string | undefined, name: string, body: KubeObject, subresource: 'status' | undefined, opts: WriteOptions): KubeObject {
+    const candidate = this.checkBody(r, body, namespace);
+    if (candidate.metadata.name !== name) {
+      throw badRequest(`the name of the object (${candidate.metadata.name}) does not match the name on the URL (${name})`);
+    }
+    const old = this.get(r, namespace, name);
+    if (!candidate.metadata.resourceVersion && r.custom) {
+      throw invalid(r, name, [fieldError.invalid('metadata.resourceVersion', '0x0', 'must be specified for an update')]);
+    }
+    return this.write(r, old, candidate, subresource, opts);
+  }
+
+  /** Writes a changed object over `old` (PUT and PATCH both end here). */
+  write(r: ResourceType, old: KubeObject, candidate: KubeObject, subresource: 'status' | undefined, opts: WriteOptions): KubeObject {
+    const name = old.metadata.name!;
+    const sentVersion = candidate.metadata.resourceVersion;
+    if (sentVersion && sentVersion !== old.metadata.resourceVersion) throw conflict(r, name);
+    // The status subresource changes status only; the main resource never changes status.
+    const next: KubeObject =
+      subresource === 'status'
+        ? { ...structuredClone(old), status: candidate.status }
+        : r.statusSubresource
+          ? { ...candidate, status: structuredClone(old.status) }
+          : candidate;
+    if (next.status === undefined) delete next.status;
+    keepServerFields(next, old);
+    next.metadata.resourceVersion = old.metadata.resourceVersion;
+    if (old.metadata.deletionTimestamp) {
+      const added = (next.metadata.finalizers ?? []).filter((f) => !(old.metadata.finalizers ?? []).includes(f));
+      if (added.length) throw invalid(r, name, [fieldError.forbidden('metadata.finalizers', 'no new finalizers can be added if the object is being deleted')]);
+    }
+    this.prepare(r, next, old, opts);
+    if (isCrd(r) && subresource !== 'status') next.status = establishedStatus(next, old.status?.conditions?.[0]?.lastTransitionTime ?? this.timestamp());
+    if (r.tracksGeneration && !isDeepStrictEqual(specPart(next, r.statusSubresource), specPart(old, r.statusSubresource))) {
+      next.metadata.generation = (old.metadata.generation ?? 1) + 1;
+    }
+    if (isDeepStrictEqual(next, old) || opts.dryRun) return next;
+    const stored = this.toStored(r, next);
+    if (next.metadata.deletionTimestamp && !(next.metadata.finalizers ?? []).length) {
+      return this.view(r, this.removeNow(r, stored));
+    }
+    const written = this.store.put(r.storageKey, stored);
+    if (isCrd(r)) this.registry.registerCrd(written);
+    return this.view(r, written);
+  }
+
+  /**
+   * DELETE: objects with finalizers only get a deletionTimestamp (and go once their finalizers
+   * are removed); others go at once. Returns the object as it was last stored.
+   */
+  delete(r: ResourceType, namespace: string | undefined, name: string, preconditions?: { resourceVersion?: string; uid?: string }, dryRun = false): KubeObject {
+    const stored = this.store.get(r.storageKey, namespace, name);
+    if (!stored) throw notFound(r, name);
+    if (preconditions?.resourceVersion && preconditions.resourceVersion !== stored.metadata.resourceVersion) throw conflict(r, name);
+    if (preconditions?.uid && preconditions.uid !== stored.metadata.uid) throw conflict(r, name);
+    if (dryRun) return this.view(r, stored);
+    if (isNamespace(r)) return this.view(r, this.terminateNamespace(stored));
+    if ((stored.metadata.finalizers ?? []).length) {
+      if (stored.metadata.deletionTimestamp) return this.view(r, stored);
+      stored.metadata.deletionTimestamp = this.timestamp();
+      stored.metadata.deletionGracePeriodSeconds = 0;
+      return this.view(r, this.store.put(r.storageKey, stored));
+    }
+    return this.view(r, this.removeNow(r, stored));
+  }
+
+  private removeNow(r: ResourceType, stored: KubeObject): KubeObject {
+    const gone = this.store.remove(r.storageKey, stored.metadata.namespace, stored.metadata.name!, stored)!;
+    if (isCrd(r)) {
+      this.store.removeAll(`${stored.spec.group}/${stored.spec.names.plural}`);
+      this.registry.unregisterCrd(stored.metadata.name!);
+    }
+    if (isNamespace(r) && stored.metadata.deletionTimestamp) return gone;
+    if (stored.metadata.namespace) this.finishNamespaceIfEmpty(stored.metadata.namespace);
+    return gone;
+  }
+
+  /** A deleted namespace turns Terminating, deletes its contents, and goes once they are gone. */
+  private terminateNamespace(ns: KubeObject): KubeObject {
+    const name = ns.metadata.name!;
+    if (!ns.metadata.deletionTimestamp) {
+      ns.metadata.deletionTimestamp = this.timestamp();
+      ns.metadata.deletionGracePeriodSeconds = 0;
+      ns.status = { ...(ns.status ?? {}), phase: 'Terminating' };
+      ns = this.store.put('/namespaces', ns);
+    }
+    for (const r of this.uniqueStorages().filter((x) => x.namespaced)) {
+      for (const obj of this.store.list(r.storageKey, name)) {
+        if (!obj.metadata.deletionTimestamp) this.delete(r, name, obj.metadata.name!);
+      }
+    }
+    return this.finishNamespaceIfEmpty(name) ?? ns;
+  }
+
+  private finishNamespaceIfEmpty(name: string): KubeObject | undefined {
+    const ns = this.store.get('/namespaces', undefined, name);
+    if (!ns?.metadata.deletionTimestamp) return undefined;
+    const remaining = this.uniqueStorages().some((r) => r.namespaced && this.store.list(r.storageKey, name).length > 0);
+    return remaining ? undefined : this.store.remove('/namespaces', undefined, name);
+  }
+
+  private uniqueStorages(): ResourceType[] {
+    const seen = new Map<string, ResourceType>();
+    for (const r of this.registry.all()) if (!seen.has(r.storageKey)) seen.set(r.storageKey, r);
+    return [...seen.values()];
+  }
+
+  private requireLiveNamespace(r: ResourceType, namespace: string, name: string): void {
+    const ns = this.store.get('/namespaces', undefined, namespace);
+    if (!ns) throw notFound({ group: '', plural: 'namespaces', kind: 'Namespace' }, namespace);
+    if (ns.metadata.deletionTimestamp) {
+      throw forbidden(r, name, `unable to create new content in namespace ${namespace} because it is being terminated`);
+    }
+  }
+
+  /** Checks apiVersion/kind/namespace of a request body against the URL; returns a working copy. */
+  private checkBody(r: ResourceType, body: KubeObject, namespace: string | undefined): KubeObject {
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('the request body must be a JSON object');
+    const obj = structuredClone(body);
+    obj.metadata = typeof obj.metadata === 'object' && obj.metadata !== null ? obj.metadata : {};
+    const expected = apiVersionOf(r);
+    if (obj.apiVersion && obj.apiVersion !== expected) {
+      throw badRequest(`the API version in the data (${obj.apiVersion}) does not match the expected API version (${expected})`);
+    }
+    if (obj.kind && obj.kind !== r.kind) throw badRequest(`the kind in the data (${obj.kind}) does not match the expected kind (${r.kind})`);
+    obj.apiVersion = expected;
+    obj.kind = r.kind;
+    if (r.namespaced) {
+      if (obj.metadata.namespace && obj.metadata.namespace !== namespace) {
+        throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+      }
+      obj.metadata.namespace = namespace;
+    } else delete obj.metadata.namespace;
+    return obj;
+  }
+
+  /** Normalises, prunes, defaults and validates an object about to be stored (422 / 400 on failure). */
+  private prepare(r: ResourceType, obj: KubeObject, old: KubeObject | undefined, opts: WriteOptions): void {
+    r.normalize?.(obj);
+    if (isCrd(r)) defaultCrd(obj);
+    const causes: StatusCause[] = [...nameCauses(obj, isNamespace(r)), ...mapCauses(obj)];
+    if (r.validator) {
+      const pruned = r.validator.pruneAndDefault(obj);
+      if (pruned.length && opts.fieldValidation === 'Strict') {
+        throw badRequest(`${r.kind} in version "${r.version}" cannot be handled as a ${r.kind}: strict decoding error: ${pruned.map((p) => `unknown field "${p}"`).join(', ')}`);
+      }
+      if (opts.fieldValidation === 'Warn') opts.warnings.push(...pruned.map((p) => `unknown field "${p}"`));
+      causes.push(...r.validator.validate(obj, old));
+    }
+    causes.push(...(r.validateBuiltin?.(obj) ?? []));
+    if (isCrd(r)) causes.push(...validateCrd(obj));
+    if (causes.length) throw invalid(r, obj.metadata.name ?? '', causes);
+  }
+
+  private timestamp(): string {
+    return this.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * The HTTP front: bearer-token check, discovery and OpenAPI documents, and the REST verbs on
+ * resources, answering failures with Kubernetes Status bodies.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
+import { coreVersions, group, groupList, KUBERNETES_VERSION, resourceList } from './discovery.ts';
+import { groupVersionDocument, openapiRoot } from './openapi.ts';
+import type { FieldValidation, Operations, WriteOptions } from './operations.ts';
+import { applyPatchBody, patchKindOf } from './patch.ts';
+import type { ResourceRegistry } from './registry.ts';
+import { parseResourcePath, type ResourcePath } from './request-path.ts';
+import { selectorFromQuery } from './selectors.ts';
+import { ApiError, badRequest, methodNotAllowed, unsupportedMediaType } from './status.ts';
+import type { ObjectStore } from './store.ts';
+import { toTable, wantsTable } from './tables.ts';
+import type { KubeObject, ResourceType } from './types.ts';
+import { serveWatch, type WatchSettings } from './watch.ts';
+
+export interface RouterContext {
+  token: string;
+  serverAddress: () => string;
+  registry: ResourceRegistry;
+  store: ObjectStore;
+  ops: Operations;
+  watch: WatchSettings;
+  /** Open watches, ended by closeWatches() and stop(). */
+  watches: Set<() => void>;
+}
+
+const MAX_BODY_BYTES = 8 * 1024 * 1024;
+const OPEN_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version']);
+
+function sendJson(res: ServerResponse, code: number, body: unknown, warnings: string[] = []): void {
+  const text = JSON.stringify(body);
+  const headers: Record<string, string | string[]> = { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(text)) };
+  if (warnings.length) headers.Warning = warnings.map((w) => `299 - ${JSON.stringify(w)}`);
+  res.writeHead(code, headers);
+  res.end(text);
+}
+
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  // kubectl sends built-ins as protobuf first and falls back to JSON on a 415.
+  if (/protobuf|cbor/.test(req.headers['content-type'] ?? '')) {
+    throw unsupportedMediaType(`the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new ApiError(413, 'RequestEntityTooLarge', 'request body too large');
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (!text.trim()) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw badRequest(`the request body is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+function authorized(req: IncomingMessage, token: string): boolean {
+  const header = req.headers.authorization ?? '';
+  const sent = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');
+  const expected = Buffer.from(token);
+  return sent.length === expected.length && timingSafeEqual(sent, expected);
+}
+
+function writeOptions(query: URLSearchParams): WriteOptions {
+  const fieldValidation = (query.get('fieldValidation') ?? 'Warn') as FieldValidation;
+  if (!['Strict', 'Warn', 'Ignore'].includes(fieldValidation)) throw badRequest(`fieldValidation must be one of Ignore, Warn, Strict, not "${fieldValidation}"`);
+  return { fieldValidation, dryRun: query.getAll('dryRun').includes('All'), warnings: [] };
+}
+
+export function createRouter(ctx: RouterContext) {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    try {
+      await route(ctx, req, res);
+    } catch (err) {
+      const apiError = err instanceof ApiError ? err : new ApiError(500, 'InternalError', `internal error: ${(err as Error).message}`);
+      if (!(err instanceof ApiError)) console.error('tide apiserver: internal error', err);
+      if (res.headersSent) res.end();
+      else sendJson(res, apiError.code, apiError.toStatus());
+    }
+  };
+}
+
+async function route(ctx: RouterContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'https://apiserver.invalid');
+  const path = url.pathname.replace(/\/+$/, '') || '/';
+  if (OPEN_PATHS.has(path)) return sendJson(res, 200, path === '/version' ? KUBERNETES_VERSION : 'ok');
+  if (!authorized(req, ctx.token)) {
+    return sendJson(res, 401, new ApiError(401, 'Unauthorized', 'Unauthorized').toStatus());
+  }
+  const discovery = discoveryDocument(ctx, path);
+  if (discovery !== undefined) {
+    if (discovery === null) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+    return sendJson(res, 200, discovery);
+  }
+  const target = parseResourcePath(path);
+  const resource = target && ctx.registry.find(target.group, target.version, target.plural);
+  if (!target || !resource) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+  await handleResource(ctx, req, res, url.searchParams, target, resource);
+}
+
+/** undefined: not a discovery path; null: a discovery path for something that does not exist. */
+function discoveryDocument(ctx: RouterContext, path: string): unknown {
+  const { registry } = ctx;
+  if (path === '/api') return coreVersions(ctx.serverAddress());
+  if (path === '/apis') return groupList(registry);
+  if (path === '/openapi/v3') return openapiRoot(registry);
+  let m = /^\/openapi\/v3\/(?:api\/([^/]+)|apis\/([^/]+)\/([^/]+))$/.exec(path);
+  if (m) return (m[1] ? groupVersionDocument(registry, '', m[1]) : groupVersionDocument(registry, m[2]!, m[3]!)) ?? null;
+  if (path.startsWith('/openapi/')) return null;
+  m = /^\/api\/([^/]+)$/.exec(path);
+  if (m) return resourceList(registry, '', m[1]!) ?? null;
+  m = /^\/apis\/([^/]+)$/.exec(path);
+  if (m) return group(registry, m[1]!) ?? null;
+  m = /^\/apis\/([^/]+)\/([^/]+)$/.exec(path);
+  if (m) return resourceList(registry, m[1]!, m[2]!) ?? null;
+  return undefined;
+}
+
+async function handleResource(ctx: RouterContext, req: IncomingMessage, res: ServerResponse, query: URLSearchParams, t: ResourcePath, r: ResourceType): Promise<void> {
+  const { ops } = ctx;
+  const namespace = r.namespaced ? t.namespace : undefined;
+  if (t.namespace && !r.namespaced) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+  if (t.subresource && !(t.subresource === 'status' && r.statusSubresource)) {
+    throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${t.subresource} subresource)`);
+  }
+  const subresource = t.subresource === 'status' ? 'status' : undefined;
+  const method = req.method ?? 'GET';
+  const asTable = wantsTable(req.headers.accept);
+  const namespaceRequired = () => {
+    if (r.namespaced && !namespace) throw badRequest(`${r.plural}.${r.group} is namespaced: the request needs a namespace`);
+  };
+
+  if (method === 'GET' && (t.watchPrefix || query.get('watch') === 'true' || query.get('watch') === '1')) {
+    const end = serveWatch(res, { resource: r, namespace, matches: selectorFromQuery(query), query, asTable }, ctx.store, ops, ctx.watch);
+    ctx.watches.add(end);
+    res.on('close', () => ctx.watches.delete(end));
+    return;
+  }
+  if (method === 'GET' && t.name) {
+    namespaceRequired();
+    const obj = ops.get(r, namespace, t.name);
+    return sendJson(res, 200, asTable ? toTable(r.columns, [obj], { resourceVersion: obj.metadata.resourceVersion }, query.get('includeObject')) : obj);
+  }
+  if (method === 'GET') {
+    const { items, resourceVersion } = ops.list(r, namespace, selectorFromQuery(query));
+    if (asTable) return sendJson(res, 200, toTable(r.columns, items, { resourceVersion }, query.get('includeObject')));
+    return sendJson(res, 200, { kind: r.listKind, apiVersion: items[0]?.apiVersion ?? (r.group ? `${r.group}/${r.version}` : r.version), metadata: { resourceVersion }, items });
+  }
+  const opts = writeOptions(query);
+  if (method === 'POST' && !t.name) {
+    namespaceRequired();
+    const created = ops.create(r, namespace, (await readBody(req)) as KubeObject, opts);
+    return sendJson(res, 201, created, opts.warnings);
+  }
+  if (method === 'PUT' && t.name) {
+    namespaceRequired();
+    return sendJson(res, 200, ops.update(r, namespace, t.name, (await readBody(req)) as KubeObject, subresource, opts), opts.warnings);
+  }
+  if (method === 'PATCH' && t.name) {
+    namespaceRequired();
+    const kind = patchKindOf(req.headers['content-type']);
+    const body = await readBody(req);
+    const current = ops.get(r, namespace, t.name);
+    const patched = applyPatchBody(r, current, kind, body);
+    return sendJson(res, 200, ops.write(r, current, patched, subresource, opts), opts.warnings);
+  }
+  if (method === 'DELETE' && t.name) {
+    namespaceRequired();
+    const options = ((await readBody(req)) ?? {}) as { preconditions?: { resourceVersion?: string; uid?: string } };
+    return sendJson(res, 200, ops.delete(r, namespace, t.name, options.preconditions, opts.dryRun));
+  }
+  if (method === 'DELETE') {
+    const { items, resourceVersion } = ops.list(r, namespace, selectorFromQuery(query));
+    const deleted = items.map((o) => ops.delete(r, o.metadata.namespace, o.metadata.name!, undefined, opts.dryRun));
+    return sendJson(res, 200, { kind: r.listKind, apiVersion: r.group ? `${r.group}/${r.version}` : r.version, metadata: { resourceVersion }, items: deleted });
+  }
+  throw methodNotAllowed(`the server does not allow this method on the requested resource`);
+}

@@ -1,0 +1,73 @@
+/** The shapes the server's parts share: objects as JSON, and what it knows about each resource. */
+
+export type KubeObject = Record<string, any> & {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+};
+
+export interface ObjectMeta {
+  name?: string;
+  generateName?: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  deletionGracePeriodSeconds?: number;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  finalizers?: string[];
+  [key: string]: unknown;
+}
+
+/** One column of `kubectl get`: the Table format's column definition plus how to fill its cell. */
+export interface Column {
+  name: string;
+  type: 'string' | 'integer' | 'number' | 'boolean' | 'date';
+  format?: string;
+  description?: string;
+  priority: number;
+  cell(obj: KubeObject): unknown;
+}
+
+/** Validates and defaults one custom resource; see validation/. */
+export interface ObjectValidator {
+  /** Prunes unknown fields (returned as dotted paths) and applies schema defaults, in place. */
+  pruneAndDefault(obj: KubeObject): string[];
+  /** Schema and CEL checks; returns field causes (empty when valid). */
+  validate(obj: KubeObject, old?: KubeObject): import('./status.ts').StatusCause[];
+}
+
+/** One served group/version/resource. All versions of one resource share `storageKey`. */
+export interface ResourceType {
+  group: string;
+  version: string;
+  kind: string;
+  listKind: string;
+  plural: string;
+  singular: string;
+  shortNames: string[];
+  categories: string[];
+  namespaced: boolean;
+  statusSubresource: boolean;
+  /** Custom resources: generation bumps on spec changes, updates need a resourceVersion, SMP is refused. */
+  custom: boolean;
+  /** metadata.generation counts spec changes (custom resources, CRDs). */
+  tracksGeneration: boolean;
+  storageKey: string;
+  columns: Column[];
+  validator?: ObjectValidator;
+  /** Converts a stored object to this version's shape (and back), e.g. events.k8s.io/v1 ↔ v1 Event. */
+  fromStorage?(obj: KubeObject): KubeObject;
+  toStorage?(obj: KubeObject): KubeObject;
+  /** Built-in normalisation before storing (e.g. Secret stringData → data). */
+  normalize?(obj: KubeObject): void;
+  /** Built-in validation (name rules aside). */
+  validateBuiltin?(obj: KubeObject): import('./status.ts').StatusCause[];
+  /** A schema for /openapi/v3 (custom resources: the CRD's openAPIV3Schema). */
+  openapiSchema?: Record<string, unknown>;
+}
+
+export const apiVersionOf = (r: { group: string; version: string }) => (r.group ? `${r.group}/${r.version}` : r.version);
