@@ -15,3 +15,6 @@ export function openHistoryStore(selection: StoreSelection): Promise<HistoryStor
   const { mongodbUri = process.env.MONGODB_URI, dataDir, ...options } = selection;
   return mongodbUri ? openMongoStore(mongodbUri, options) : openEmbeddedStore(dataDir, options);
 }
+
+/** Where the embedded store lives unless told otherwise (`tide dev` and `tide report` agree on it). */
+export const defaultDataDir = (): string => process.env.TIDE_DATA_DIR ?? '.tide/history';
