@@ -104,3 +104,12 @@ test('property: however the bytes are split, the same readings come out', () => 
     ),
   );
 });
+
+test('an escape byte cut off by a new start delimiter does not swallow the next frame', () => {
+  const good = electricalFrame(4000, true);
+  const cut = good.subarray(0, good.indexOf(0x7d, 1) + 1); // ends right after an escape byte
+  assert.equal(cut.at(-1), 0x7d);
+  const out = feed(new XBeeMeterDecoder({ escaped: true, clock }), Buffer.concat([cut, good]));
+  assert.deepEqual(out.readings.map((r) => r.watts), [400]);
+  assert.deepEqual(out.rejections.map((r) => r.reason), ['corrupt_frame']);
+});

@@ -32,6 +32,7 @@ type Attempt =
 
 export class XBeeFrameParser {
   private pending: Buffer = Buffer.alloc(0);
+  private skippingRejected = false;
 
   constructor(private readonly escaped: boolean) {}
 
@@ -42,13 +43,12 @@ export class XBeeFrameParser {
     let pos = 0;
     while (pos < this.pending.length) {
       const start = this.pending.indexOf(XBEE_START, pos);
-      if (start < 0) {
-        events.push(junk(this.pending.length - pos));
-        pos = this.pending.length;
-        break;
-      }
-      if (start > pos) events.push(junk(start - pos));
-      pos = start;
+      const junkEnd = start < 0 ? this.pending.length : start;
+      // Bytes of a frame just rejected are not counted a second time as junk.
+      if (junkEnd > pos && !this.skippingRejected) events.push(junk(junkEnd - pos));
+      pos = junkEnd;
+      if (start < 0) break;
+      this.skippingRejected = false;
       const attempt = this.tryFrame(start);
       if (attempt.kind === 'incomplete') break;
       if (attempt.kind === 'frame') {
@@ -56,6 +56,7 @@ export class XBeeFrameParser {
         pos = attempt.end;
       } else {
         events.push(attempt);
+        this.skippingRejected = true;
         pos = start + 1;
       }
     }
@@ -75,6 +76,7 @@ export class XBeeFrameParser {
       if (b === XBEE_START) return 'delimiter';
       if (b !== ESCAPE) return (i++, b);
       if (i + 1 >= buf.length) return null;
+      if (buf[i + 1] === XBEE_START) return 'delimiter';
       const unescaped = buf[i + 1]! ^ ESCAPE_XOR;
       i += 2;
       return unescaped;

@@ -35,7 +35,7 @@ export class XBeeMeterDecoder {
   push(chunk: Buffer): DecodeResult {
     const result: DecodeResult = { readings: [], rejections: [] };
     for (const event of this.parser.push(chunk)) {
-      if (event.kind === 'rejected') result.rejections.push(event);
+      if (event.kind === 'rejected') result.rejections.push({ reason: event.reason, detail: event.detail });
       else this.decodeFrame(event.data, result);
     }
     return result;
