@@ -182,7 +182,13 @@ export class ClusterState {
   /** The most loaded placement host whose load is at most `maxLoad`, then the next ones down. */
   *hostsDownFrom(maxLoad: number): Generator<HostState> {
     const it = this.placement.reverseLowerBound({ load: maxLoad + EPSILON, host: LAST_NAME });
-    for (; !it.equals(this.placement.rEnd()); it.next()) yield it.pointer.host;
+    // js-sdsl hands back a forward iterator positioned on the bound (or end() when none): walk it backwards.
+    if (it.equals(this.placement.end())) return;
+    for (;;) {
+      yield it.pointer.host;
+      if (it.equals(this.placement.begin())) return;
+      it.pre();
+    }
   }
 
   private addVm(host: HostState, vm: VmState, keepSorted: boolean): void {

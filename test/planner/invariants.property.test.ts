@@ -40,7 +40,8 @@ test('re-planning on the result converges: no ping-pong', () => {
       // No cooldowns: convergence must come from the rules themselves, not from waiting.
       const p = { ...policy, migrationCooldownMs: 0, powerCooldownMs: 0 };
       let world = snapshot;
-      const maxRounds = 2 * snapshot.hosts.length + 10;
+      // Power-ons come one per round; a migration cap spreads the moves over more rounds.
+      const maxRounds = 2 * snapshot.hosts.length + 10 + (p.maxMigrationsPerPlan > 0 ? 2 * snapshot.vms.length : 0);
       for (let round = 1; round <= maxRounds; round++) {
         const result = plan(world, p);
         if (!changesWorld(result)) return;

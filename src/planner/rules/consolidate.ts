@@ -31,22 +31,24 @@ export function consolidate(c: ClusterState): ConsolidationOutcome {
   if (!c.policy.consolidationAllowed) return { emptied: 0, summary: 'consolidation not allowed now (outside the off-peak windows)' };
   const bound = Math.min(c.policy.overloadThresholdPercent, c.policy.consolidationThresholdPercent);
   const minHosts = Math.max(1, c.policy.minHostsOn);
+  // A host that receives a VM in this plan can no longer be emptied (its new VM would move
+  // twice), so the candidates keep the loads they had at the start: one sort suffices.
+  const candidates = placementHosts(c);
+  let hostCount = candidates.length;
+  let cores = candidates.reduce((sum, h) => sum + h.cores, 0);
+  let demand = candidates.reduce((sum, h) => sum + (h.load * h.cores) / 100, 0);
+  // Hosts booting count towards minHostsOn: they will be on.
+  const booting = c.hosts.filter((h) => h.powerState === 'booting').length;
   let emptied = 0;
   let failures = 0;
   const blocked: string[] = [];
-  const tried = new Set<HostState>();
-  for (;;) {
-    const hosts = placementHosts(c);
-    // Hosts booting count towards minHostsOn: they will be on.
-    const on = hosts.length + c.hosts.filter((h) => h.powerState === 'booting').length;
+  for (const candidate of candidates) {
+    const on = hostCount + booting;
     if (on - 1 < minHosts) return done(emptied, `${on} host${on === 1 ? '' : 's'} on, minHostsOn ${c.policy.minHostsOn}`, blocked);
-    // Each host is judged once per plan: emptying others only makes room scarcer.
-    const candidate = hosts.find((h) => !tried.has(h) && (tried.add(h), !evacuationBlocked(c, h, blocked)));
-    if (!candidate) return done(emptied, 'no host can be emptied', blocked);
-    const demand = hosts.reduce((sum, h) => sum + (h.load * h.cores) / 100, 0);
-    const remainingCores = hosts.reduce((sum, h) => sum + h.cores, 0) - candidate.cores;
+    if (evacuationBlocked(c, candidate, blocked)) continue;
+    const remainingCores = cores - candidate.cores;
     const room = (bound / 100) * remainingCores;
-    const fitText = `demand ${num(demand)} cores ${demand <= room ? '≤' : '>'} ${pct(bound)} of the ${num(remainingCores)} cores of ${hosts.length - 1} host${hosts.length === 2 ? '' : 's'} left`;
+    const fitText = `demand ${num(demand)} cores ${demand <= room ? '≤' : '>'} ${pct(bound)} of the ${num(remainingCores)} cores of ${hostCount - 1} host${hostCount === 2 ? '' : 's'} left`;
     if (demand > room) return done(emptied, `no consolidation: ${fitText}`, blocked);
     if (c.policy.maxMigrationsPerPlan > 0 && c.migrations + candidate.vms.length > c.policy.maxMigrationsPerPlan) {
       return done(emptied, `emptying ${candidate.name} would pass the cap of ${c.policy.maxMigrationsPerPlan} migrations`, blocked);
@@ -57,12 +59,17 @@ export function consolidate(c: ClusterState): ConsolidationOutcome {
       if (++failures >= MAX_FAILED_EVACUATIONS) return done(emptied, `gave up after ${failures} hosts could not be emptied`, blocked);
       continue;
     }
+    // The VMs' demand moved with them; only the emptied host's own overhead leaves the total.
+    demand -= (candidate.load * candidate.cores) / 100;
+    cores -= candidate.cores;
+    hostCount--;
     const stillOn = on - 1;
     const idle = candidate.snap.idleWatts !== undefined ? ` (saves ≈${num(candidate.snap.idleWatts)} W idle)` : '';
     c.powerOff(candidate, 'EmptyHost',
       `power off ${candidate.name}: emptied by consolidation${idle}; ${stillOn} host${stillOn === 1 ? '' : 's'} stay${stillOn === 1 ? 's' : ''} on (minHostsOn ${c.policy.minHostsOn})`);
     emptied++;
   }
+  return done(emptied, 'no host can be emptied', blocked);
 }
 
 /** Hosts on, not in maintenance and not being emptied, least loaded first. */
