@@ -90,7 +90,7 @@ test('every metric follows the naming conventions and is documented', async () =
   const docs = await readFile(new URL('../../docs/metrics.md', import.meta.url), 'utf8');
   for (const metric of await m.registry.getMetricsAsJSON()) {
     assert.match(metric.name, /^tide_[a-z_]+$/);
-    if (metric.type === 'counter') assert.match(metric.name, /_total$/, `${metric.name} is a counter`);
+    if (String(metric.type) === 'counter') assert.match(metric.name, /_total$/, `${metric.name} is a counter`);
     else assert.doesNotMatch(metric.name, /_total$/, `${metric.name} is not a counter`);
     assert.ok(docs.includes(`\`${metric.name}\``), `docs/metrics.md lists ${metric.name}`);
   }
