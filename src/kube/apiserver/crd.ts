@@ -6,6 +6,7 @@ import { fieldError, type StatusCause } from './status.ts';
 import { ageColumn, jsonPathColumn, nameColumn } from './tables.ts';
 import type { KubeObject, ResourceType } from './types.ts';
 import { CustomResourceValidator } from './validation/custom-resource.ts';
+import { structuralCauses } from './validation/structural-schema.ts';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
@@ -44,6 +45,11 @@ export function validateCrd(crd: KubeObject): StatusCause[] {
     const schema = v.schema?.openAPIV3Schema;
     if (!schema) {
       causes.push(fieldError.required(`${at}.schema.openAPIV3Schema`, 'schemas are required'));
+      return;
+    }
+    const structural = structuralCauses(schema, `${at}.schema.openAPIV3Schema`);
+    if (structural.length) {
+      causes.push(...structural);
       return;
     }
     try {

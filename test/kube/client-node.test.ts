@@ -1,0 +1,213 @@
+/**
+ * The development API server held to @kubernetes/client-node 1.4: typed APIs for custom and
+ * built-in resources, 409 on stale writes, informers through add/update/delete and through a
+ * watch that ends or answers 410 Gone, raw watches with bookmarks, Leases, Secrets, Events.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  ADD,
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  DELETE,
+  EventsV1Api,
+  PatchStrategy,
+  UPDATE,
+  Watch,
+  makeInformer,
+  setHeaderOptions,
+  type KubeConfig,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
+import { eventually, fixture, startHarness, type KubeHarness } from './harness.ts';
+
+let h: KubeHarness;
+let kc: KubeConfig;
+const group = 'example.tide.dev';
+const version = 'v1';
+const plural = 'widgets';
+
+before(async () => {
+  h = await startHarness({ bookmarkIntervalMs: 200 });
+  kc = h.server.kubeConfig();
+  // Not through KubernetesObjectApi: its serializer maps a plain object onto the typed CRD model,
+  // which drops `default` and `x-kubernetes-validations` (they are `_default`, `xKubernetesValidations` there).
+  await h.kubectlOk(['apply', '-f', fixture('widgets-crd.yaml')]);
+});
+after(async () => h?.close());
+
+async function namespace(name: string): Promise<string> {
+  await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name } } });
+  return name;
+}
+
+const widget = (name: string, size: number, labels: Record<string, string> = {}) => ({
+  apiVersion: `${group}/${version}`,
+  kind: 'Widget',
+  metadata: { name, labels },
+  spec: { size },
+});
+
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+/** The HTTP status of a rejected client-node call. */
+async function statusOf(call: Promise<unknown>): Promise<{ code: number; body: any }> {
+  try {
+    await call;
+  } catch (err: any) {
+    return { code: err.code, body: typeof err.body === 'string' ? JSON.parse(err.body) : err.body };
+  }
+  assert.fail('the call succeeded');
+}
+
+test('CustomObjectsApi: create, get, list with label and field selectors, merge patch, delete', async () => {
+  const ns = await namespace('c-crud');
+  const api = kc.makeApiClient(CustomObjectsApi);
+  const created: any = await api.createNamespacedCustomObject({ group, version, namespace: ns, plural, body: widget('a', 1, { tier: 'x' }) });
+  assert.equal(created.spec.color, 'Red', 'defaults applied on create');
+  await api.createNamespacedCustomObject({ group, version, namespace: ns, plural, body: widget('b', 2, { tier: 'y' }) });
+  const byLabel: any = await api.listNamespacedCustomObject({ group, version, namespace: ns, plural, labelSelector: 'tier in (y,z)' });
+  assert.deepEqual(byLabel.items.map((o: any) => o.metadata.name), ['b']);
+  const byName: any = await api.listClusterCustomObject({ group, version, plural, fieldSelector: `metadata.name=a,metadata.namespace=${ns}` });
+  assert.deepEqual(byName.items.map((o: any) => o.metadata.name), ['a']);
+  const patched: any = await api.patchNamespacedCustomObject({ group, version, namespace: ns, plural, name: 'a', body: { spec: { size: 5 } } }, mergePatch);
+  assert.equal(patched.spec.size, 5);
+  assert.equal(patched.metadata.generation, 2);
+  assert.ok(Number(patched.metadata.resourceVersion) > Number(created.metadata.resourceVersion));
+  await api.deleteNamespacedCustomObject({ group, version, namespace: ns, plural, name: 'a' });
+  assert.equal((await statusOf(api.getNamespacedCustomObject({ group, version, namespace: ns, plural, name: 'a' }))).code, 404);
+});
+
+test('a replace with a stale resourceVersion gets 409 Conflict; status writes leave the generation alone', async () => {
+  const ns = await namespace('c-conflict');
+  const api = kc.makeApiClient(CustomObjectsApi);
+  const first: any = await api.createNamespacedCustomObject({ group, version, namespace: ns, plural, body: widget('w', 1) });
+  await api.replaceNamespacedCustomObject({ group, version, namespace: ns, plural, name: 'w', body: { ...first, spec: { size: 2 } } });
+  const stale = await statusOf(api.replaceNamespacedCustomObject({ group, version, namespace: ns, plural, name: 'w', body: { ...first, spec: { size: 3 } } }));
+  assert.equal(stale.code, 409);
+  assert.equal(stale.body.reason, 'Conflict');
+
+  const current: any = await api.getNamespacedCustomObject({ group, version, namespace: ns, plural, name: 'w' });
+  const withStatus: any = await api.replaceNamespacedCustomObjectStatus({ group, version, namespace: ns, plural, name: 'w', body: { ...current, spec: { size: 50 }, status: { observedGeneration: 2 } } });
+  assert.equal(withStatus.status.observedGeneration, 2);
+  assert.equal(withStatus.spec.size, 2, 'spec ignored by a status write');
+  assert.equal(withStatus.metadata.generation, 2);
+});
+
+test('an invalid custom resource gets 422 with causes naming each field', async () => {
+  const ns = await namespace('c-invalid');
+  const api = kc.makeApiClient(CustomObjectsApi);
+  const r = await statusOf(api.createNamespacedCustomObject({ group, version, namespace: ns, plural, body: { ...widget('w', 0), spec: { size: 0, color: 'Custom' } } }));
+  assert.equal(r.code, 422);
+  assert.equal(r.body.reason, 'Invalid');
+  assert.deepEqual(
+    r.body.details.causes.map((c: any) => c.field).sort(),
+    ['spec.customColor', 'spec.size'],
+  );
+  assert.match(r.body.message, /^Widget\.example\.tide\.dev "w" is invalid: \[spec\.size: Invalid value: 0: spec\.size in body should be greater than or equal to 1, spec\.customColor: /);
+});
+
+test('an informer sees add, update and delete, and recovers after its watch ends and after 410 Gone', async () => {
+  const ns = await namespace('c-informer');
+  const api = kc.makeApiClient(CustomObjectsApi);
+  const path = `/apis/${group}/${version}/namespaces/${ns}/${plural}`;
+  const informer = makeInformer(kc, path, () => api.listNamespacedCustomObject({ group, version, namespace: ns, plural }) as any);
+  const seen: string[] = [];
+  const record = (verb: string) => (obj: KubernetesObject) => seen.push(`${verb} ${obj.metadata!.name} ${(obj as any).spec?.size}`);
+  informer.on(ADD, record('add'));
+  informer.on(UPDATE, record('update'));
+  informer.on(DELETE, record('delete'));
+  informer.on('error', (err) => seen.push(`error ${err}`));
+  await api.createNamespacedCustomObject({ group, version, namespace: ns, plural, body: widget('before', 1) });
+  await informer.start();
+  try {
+    await eventually('initial list', () => (seen.includes('add before 1') ? true : undefined));
+    await api.createNamespacedCustomObject({ group, version, namespace: ns, plural, body: widget('w', 1) });
+    await api.patchNamespacedCustomObject({ group, version, namespace: ns, plural, name: 'w', body: { spec: { size: 2 } } }, mergePatch);
+    await api.deleteNamespacedCustomObject({ group, version, namespace: ns, plural, name: 'before' });
+    await eventually('add/update/delete', () => (seen.includes('delete before 1') ? true : undefined));
+    assert.deepEqual(seen, ['add before 1', 'add w 1', 'update w 2', 'delete before 1']);
+
+    // The server ends the watch (as a real one does after its request timeout): the informer re-watches.
+    seen.length = 0;
+    h.server.closeWatches();
+    await api.patchNamespacedCustomObject({ group, version, namespace: ns, plural, name: 'w', body: { spec: { size: 3 } } }, mergePatch);
+    await eventually('update after the watch ended', () => (seen.includes('update w 3') ? true : undefined));
+
+    // Changes while the informer is away, then history compacted: its resourceVersion is gone (410),
+    // so it lists again and reports what it missed.
+    await informer.stop();
+    seen.length = 0;
+    await api.createNamespacedCustomObject({ group, version, namespace: ns, plural, body: widget('missed', 7) });
+    await api.deleteNamespacedCustomObject({ group, version, namespace: ns, plural, name: 'w' });
+    h.server.compactHistory();
+    await informer.start();
+    await eventually('relist after 410', () => (seen.includes('add missed 7') && seen.includes('delete w 3') ? true : undefined));
+    assert.deepEqual(informer.list().map((o) => o.metadata!.name), ['missed']);
+    assert.ok(!seen.some((s) => s.startsWith('error')), seen.join('; '));
+  } finally {
+    await informer.stop();
+  }
+});
+
+test('a raw watch gets bookmarks when it allows them, and ERROR 410 for a compacted resourceVersion', async () => {
+  const ns = await namespace('c-watch');
+  const api = kc.makeApiClient(CustomObjectsApi);
+  const created: any = await api.createNamespacedCustomObject({ group, version, namespace: ns, plural, body: widget('w', 1) });
+  const path = `/apis/${group}/${version}/namespaces/${ns}/${plural}`;
+  const events: { type: string; object: any }[] = [];
+  const watch = new Watch(kc);
+  const req = await watch.watch(path, { resourceVersion: '0', allowWatchBookmarks: true }, (type, object) => events.push({ type, object }), () => {});
+  try {
+    const bookmark = await eventually('a bookmark', () => events.find((e) => e.type === 'BOOKMARK'));
+    assert.equal(events[0]!.type, 'ADDED');
+    assert.equal(events[0]!.object.metadata.name, 'w');
+    assert.ok(Number(bookmark.object.metadata.resourceVersion) >= Number(created.metadata.resourceVersion));
+  } finally {
+    req.abort();
+  }
+
+  await api.patchNamespacedCustomObject({ group, version, namespace: ns, plural, name: 'w', body: { spec: { size: 2 } } }, mergePatch);
+  h.server.compactHistory();
+  const late: { type: string; object: any }[] = [];
+  let lateEnded = false;
+  await watch.watch(path, { resourceVersion: created.metadata.resourceVersion }, (type, object) => late.push({ type, object }), () => (lateEnded = true));
+  await eventually('the expired watch to end', () => (lateEnded ? true : undefined));
+  assert.equal(late.length, 1);
+  assert.equal(late[0]!.type, 'ERROR');
+  assert.equal(late[0]!.object.code, 410);
+  assert.equal(late[0]!.object.reason, 'Expired');
+});
+
+test('Leases: create, renew with the current resourceVersion, 409 for a stale one', async () => {
+  const ns = await namespace('c-lease');
+  const api = kc.makeApiClient(CoordinationV1Api);
+  const now = new Date();
+  const lease = await api.createNamespacedLease({ namespace: ns, body: { metadata: { name: 'tide-leader' }, spec: { holderIdentity: 'a', leaseDurationSeconds: 15, acquireTime: now, renewTime: now } } });
+  const renewed = await api.replaceNamespacedLease({ namespace: ns, name: 'tide-leader', body: { ...lease, spec: { ...lease.spec, renewTime: new Date(now.getTime() + 2000) } } });
+  assert.notEqual(renewed.metadata!.resourceVersion, lease.metadata!.resourceVersion);
+  const stolen = await statusOf(api.replaceNamespacedLease({ namespace: ns, name: 'tide-leader', body: { ...lease, spec: { ...lease.spec, holderIdentity: 'b' } } }));
+  assert.equal(stolen.code, 409);
+  assert.equal((await api.readNamespacedLease({ namespace: ns, name: 'tide-leader' })).spec!.holderIdentity, 'a');
+  assert.match(await h.kubectlOk(['get', 'leases', '-n', ns]), /^tide-leader\s+a\s+\d+s$/m);
+});
+
+test('Secrets and Events: stringData stored as data; Events readable through both API groups', async () => {
+  const ns = await namespace('c-events');
+  const core = kc.makeApiClient(CoreV1Api);
+  await core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'ssh' }, stringData: { known_hosts: 'host key' } } });
+  const secret = await core.readNamespacedSecret({ namespace: ns, name: 'ssh' });
+  assert.equal(Buffer.from(secret.data!.known_hosts!, 'base64').toString(), 'host key');
+
+  const regarding = { apiVersion: `${group}/${version}`, kind: 'Widget', name: 'w', namespace: ns };
+  await core.createNamespacedEvent({ namespace: ns, body: { metadata: { name: 'w.1' }, involvedObject: regarding, reason: 'Migrated', message: 'vm-1 moved', type: 'Normal', source: { component: 'tide' } } });
+  const events = kc.makeApiClient(EventsV1Api);
+  await events.createNamespacedEvent({ namespace: ns, body: { metadata: { name: 'w.2' }, eventTime: new Date() as any, regarding, reason: 'Blocked', note: 'no host can take vm-2', type: 'Warning', action: 'Migrate', reportingController: 'tide.dev/operator', reportingInstance: 'tide-0' } });
+  const asV1 = await events.listNamespacedEvent({ namespace: ns });
+  assert.deepEqual(asV1.items.map((e) => [e.metadata!.name, e.note, e.regarding?.name]), [['w.1', 'vm-1 moved', 'w'], ['w.2', 'no host can take vm-2', 'w']]);
+  const asCore = await core.listNamespacedEvent({ namespace: ns });
+  assert.deepEqual(asCore.items.map((e) => [e.metadata!.name, e.message, e.involvedObject.name]), [['w.1', 'vm-1 moved', 'w'], ['w.2', 'no host can take vm-2', 'w']]);
+  const table = await h.kubectlOk(['get', 'events', '-n', ns]);
+  assert.match(table, /Warning\s+Blocked\s+widget\/w\s+no host can take vm-2/);
+});

@@ -1,0 +1,84 @@
+/**
+ * A development API server plus a real kubectl pointed at it, each run with its own HOME
+ * (so its own discovery cache) and kubeconfig in a temporary folder removed on close.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startApiServer, type ApiServer, type ApiServerOptions } from '../../src/kube/apiserver/index.ts';
+
+export interface CommandResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface KubeHarness {
+  server: ApiServer;
+  dir: string;
+  kubeconfigPath: string;
+  /** Runs kubectl asynchronously (the server lives in this process, so never block the loop). */
+  kubectl(args: string[], opts?: { input?: string; env?: Record<string, string> }): Promise<CommandResult>;
+  /** Runs kubectl and fails with its stderr unless it exits 0; resolves to stdout. */
+  kubectlOk(args: string[], opts?: { input?: string; env?: Record<string, string> }): Promise<string>;
+  close(): Promise<void>;
+}
+
+export const repoPath = (relative: string) => new URL(`../../${relative}`, import.meta.url).pathname;
+export const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url).pathname;
+
+export async function startHarness(options: ApiServerOptions = {}): Promise<KubeHarness> {
+  const dir = mkdtempSync(join(tmpdir(), 'tide-kube-'));
+  const home = join(dir, 'home');
+  mkdirSync(home);
+  const kubeconfigPath = join(dir, 'kubeconfig');
+  const server = await startApiServer(options);
+  server.writeKubeconfig(kubeconfigPath);
+
+  const kubectl: KubeHarness['kubectl'] = (args, opts = {}) =>
+    new Promise((resolve, reject) => {
+      const child = spawn('kubectl', ['--kubeconfig', kubeconfigPath, '--cache-dir', join(home, 'cache'), ...args], {
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, ...opts.env },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      child.on('error', reject);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolve({ code, stdout, stderr });
+      });
+      child.stdin.end(opts.input ?? '');
+    });
+
+  return {
+    server,
+    dir,
+    kubeconfigPath,
+    kubectl,
+    async kubectlOk(args, opts) {
+      const r = await kubectl(args, opts);
+      if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+      return r.stdout;
+    },
+    async close() {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls until `check` returns a value other than undefined (or throws after `timeoutMs`). */
+export async function eventually<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
