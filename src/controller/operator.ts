@@ -141,6 +141,7 @@ export class Operator {
       const key = await this.queue.get();
       if (key === undefined) return;
       const started = clock.now();
+      this.options.observer?.onRoundStarted?.(key);
       try {
         if (key === 'plan') await this.planRound();
         else await this.observeRound();

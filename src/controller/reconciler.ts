@@ -30,6 +30,7 @@ export interface RoundObserver {
   onPlanned?(plan: Plan, snapshot: Snapshot, policy: PlannerPolicy, dryRun: boolean, nowMs: number): void;
   onActionStarted?(id: string, action: Action, atMs: number): void;
   onActionDone?(result: ActionResult): void;
+  onRoundStarted?(kind: 'observe' | 'plan'): void;
   onRoundDone?(kind: 'observe' | 'plan', durationMs: number, error?: unknown): void;
 }
 

@@ -1,0 +1,67 @@
+/**
+ * Round observers that turn what the reconciler does into Prometheus metrics, and a way to
+ * hand the reconciler several observers at once.
+ */
+import type { TideMetrics } from '../metrics/tide-metrics.ts';
+import { effectivePowerState } from './status.ts';
+import type { RoundObserver } from './reconciler.ts';
+
+const METRIC_POWER = { On: 'on', Off: 'off', PoweringOn: 'booting', PoweringOff: 'shutting-down', Unknown: 'unknown' } as const;
+
+export function metricsObserver(metrics: TideMetrics): RoundObserver {
+  const migrationTimers = new Map<string, (result: 'succeeded' | 'failed') => void>();
+  let endRound: ((result: 'success' | 'error') => void) | undefined;
+  return {
+    onRoundStarted(kind) {
+      if (kind === 'plan') endRound = metrics.startReconcile();
+    },
+    onRoundDone(kind, _ms, error) {
+      if (kind !== 'plan' || !endRound) return;
+      endRound(error ? 'error' : 'success');
+      endRound = undefined;
+    },
+    onObserved(hosts, observed, nowMs) {
+      metrics.observeHosts(
+        nowMs,
+        hosts.map((h) => {
+          const o = observed.get(h.metadata.name);
+          const watts = h.spec.meter ? h.status?.watts : o?.watts ?? h.status?.watts;
+          return {
+            name: h.metadata.name,
+            powerState: METRIC_POWER[effectivePowerState(h, o)],
+            ...(watts !== undefined ? { watts } : {}),
+            ...(o?.reachable && o.cpuLoadPercent !== undefined ? { cpuLoadPercent: o.cpuLoadPercent } : {}),
+            ...(o?.reachable ? { vms: o.domains.filter((d) => d.state !== 'shutoff').length } : {}),
+            ...(h.spec.power?.idleWatts !== undefined ? { idleWatts: h.spec.power.idleWatts } : {}),
+          };
+        }),
+      );
+    },
+    onPlanned(plan) {
+      for (const a of plan.actions) metrics.countPlannedAction(a.type, a.reason);
+    },
+    onActionStarted(id, action) {
+      if (action.type === 'migrate') migrationTimers.set(id, metrics.startMigration());
+    },
+    onActionDone(result) {
+      metrics.countAction(result.action.type, result.result);
+      const end = migrationTimers.get(result.id);
+      migrationTimers.delete(result.id);
+      if (end) end(result.result === 'succeeded' ? 'succeeded' : 'failed');
+    },
+  };
+}
+
+/** One observer that forwards every call to each of `observers`, in order. */
+export function combineObservers(...observers: (RoundObserver | undefined)[]): RoundObserver {
+  const list = observers.filter((o): o is RoundObserver => !!o);
+  return {
+    onObserved: (...args) => list.forEach((o) => o.onObserved?.(...args)),
+    onPlanned: (...args) => list.forEach((o) => o.onPlanned?.(...args)),
+    onActionStarted: (...args) => list.forEach((o) => o.onActionStarted?.(...args)),
+    onActionDone: (...args) => list.forEach((o) => o.onActionDone?.(...args)),
+    onRoundStarted: (...args) => list.forEach((o) => o.onRoundStarted?.(...args)),
+    onRoundDone: (...args) => list.forEach((o) => o.onRoundDone?.(...args)),
+  };
+}
+
