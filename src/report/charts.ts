@@ -29,8 +29,7 @@ function timeAxis(report: Report): TimeAxis {
   const to = report.toMs > report.fromMs ? report.toMs : report.fromMs + 1;
   if (report.timeAxis === 'wall') {
     const scale = scaleUtc().domain([report.fromMs, to]).range(range);
-    const format = scale.tickFormat(8);
-    return { x: (ms) => scale(ms), ticks: scale.ticks(8).map((d) => ({ ms: d.getTime(), label: format(d) })), title: 'time (UTC)' };
+    return { x: (ms) => scale(ms), ticks: scale.ticks(8).map((d) => ({ ms: d.getTime(), label: utcTickLabel(d) })), title: 'time (UTC)' };
   }
   // Simulated time: hours since the start, or minutes for short runs.
   const unitMs = to - report.fromMs >= 3 * 3_600_000 ? 3_600_000 : 60_000;
@@ -41,6 +40,14 @@ function timeAxis(report: Report): TimeAxis {
     ticks: scale.ticks(10).map((v) => ({ ms: v * unitMs, label: `${v} ${unit}` })),
     title: `time since the start of the simulation (${unit})`,
   };
+}
+
+/** "Nov 24" at midnight, "14:30" otherwise: 24-hour UTC, as operators read logs. */
+function utcTickLabel(d: Date): string {
+  const hh = d.getUTCHours();
+  const mm = d.getUTCMinutes();
+  if (hh === 0 && mm === 0) return d.toLocaleDateString('en', { month: 'short', day: 'numeric', timeZone: 'UTC' });
+  return `${String(hh).padStart(2, '0')}:${String(mm).padStart(2, '0')}`;
 }
 
 const n = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : '0');

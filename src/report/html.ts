@@ -64,6 +64,12 @@ function actionTable(report: Report): string {
   return `<table id="actions"><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table>`;
 }
 
+function unmeasured(report: Report): string {
+  const hosts = report.hosts.filter((h) => h.unmeasuredMs > 0);
+  if (hosts.length === 0) return '';
+  return `<p class="note">Not counted in energy (on, but no power reading): ${escapeXml(hosts.map((h) => `${h.name} ${formatDuration(h.unmeasuredMs)}`).join(', '))}.</p>`;
+}
+
 export function renderHtml(report: Report): string {
   const t = (ms: number) => formatTime(ms, report.timeAxis);
   const hasSeries = report.charts.times.length > 1;
@@ -80,7 +86,7 @@ ${report.note ? `<p class="note">${escapeXml(report.note)}</p>` : ''}
 ${cards(report)}
 ${charts}
 <h2>Migrations and power actions</h2>${actionsChart(report)}
-${report.hosts.length > 0 ? `<h2>Energy per host</h2>${hostTable(report)}` : ''}
+${report.hosts.length > 0 ? `<h2>Energy per host</h2>${hostTable(report)}${unmeasured(report)}` : ''}
 <h2>Actions and their reasons</h2>${actionTable(report)}
 <h2>How the numbers are computed</h2>
 <p class="method">Each power reading holds until the host's next reading; energy is that power integrated over time.

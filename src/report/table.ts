@@ -34,6 +34,10 @@ export function renderTable(report: Report): string {
       `cluster overloaded (average load of active hosts ≥ ${report.overloadThresholdPercent} %): ${formatDuration(report.clusterOverloadedMs)}`,
     );
   }
+  const unmeasured = report.hosts.filter((h) => h.unmeasuredMs > 0);
+  if (unmeasured.length > 0) {
+    out.push(`not counted (on, no power reading): ${unmeasured.map((h) => `${h.name} ${formatDuration(h.unmeasuredMs)}`).join(', ')}`);
+  }
   if (report.sourceEnergyWh !== undefined) out.push(`energy as the simulator reported it: ${formatEnergy(report.sourceEnergyWh)}`);
   const migrations = report.actions.filter((a) => a.type === 'migrate').length;
   out.push('', `actions: ${report.actions.length} (${migrations} migrations, ${report.actions.length - migrations} power actions and alerts)`);

@@ -51,8 +51,12 @@ test('tide report reads the embedded store read-only, beside its writer', { time
     await store.recordAction({ type: 'power-on', host: 'a', reason: 'Overloaded', message: 'average 85 % ≥ 80 %' }, t0 + 60_000);
     await store.flush();
     try {
-      const r = await run(['--store', dir]);
+      const page = join(dir, 'report.html');
+      const r = await run(['--store', dir, '--html', page]);
       assert.equal(r.code, 0, r.stderr);
+      const html = await readFile(page, 'utf8');
+      assert.match(html, />time \(UTC\)</);
+      assert.match(html, /text-anchor="middle">08:30</, 'wall-clock ticks as 24-hour UTC');
       assert.match(r.stdout, /^a\s+200 Wh/m);
       assert.match(r.stdout, /2026-11-25 08:01:00Z\s+power-on a\s+Overloaded\s+pending\s+average 85 %/);
     } finally {
