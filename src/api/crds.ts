@@ -137,6 +137,21 @@ function optionalWhereDefaulted(schema: OpenApiSchema): OpenApiSchema {
   return schema;
 }
 
+/**
+ * TypeBox writes JSON Schema's numeric `exclusiveMinimum: 0`; a CRD speaks OpenAPI v3.0, where it
+ * is `minimum: 0` plus `exclusiveMinimum: true` (a real API server rejects the numeric form).
+ */
+function toOpenApiV30(schema: OpenApiSchema): OpenApiSchema {
+  const out: OpenApiSchema = { ...schema };
+  for (const [exclusive, bound] of [['exclusiveMinimum', 'minimum'], ['exclusiveMaximum', 'maximum']] as const) {
+    if (typeof out[exclusive] === 'number') Object.assign(out, { [bound]: out[exclusive], [exclusive]: true });
+  }
+  if (out.properties) out.properties = Object.fromEntries(Object.entries(out.properties).map(([k, v]) => [k, toOpenApiV30(v)]));
+  if (out.items) out.items = toOpenApiV30(out.items);
+  if (typeof out.additionalProperties === 'object') out.additionalProperties = toOpenApiV30(out.additionalProperties);
+  return out;
+}
+
 /** The apiextensions.k8s.io/v1 CustomResourceDefinition for a resource. */
 export function customResourceDefinition(def: ResourceDefinition): Record<string, unknown> {
   return {
@@ -159,7 +174,7 @@ export function customResourceDefinition(def: ResourceDefinition): Record<string
           name: VERSION,
           served: true,
           storage: true,
-          schema: { openAPIV3Schema: resourceSchema(def) },
+          schema: { openAPIV3Schema: toOpenApiV30(resourceSchema(def)) },
           subresources: { status: {} },
           additionalPrinterColumns: def.printerColumns,
         },
