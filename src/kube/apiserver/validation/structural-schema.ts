@@ -18,6 +18,25 @@ export function structuralCauses(schema: Schema, path: string): StatusCause[] {
   return causes;
 }
 
+function hasType(value: unknown, type: unknown): boolean {
+  switch (type) {
+    case 'string':
+      return typeof value === 'string';
+    case 'integer':
+      return Number.isInteger(value);
+    case 'number':
+      return typeof value === 'number';
+    case 'boolean':
+      return typeof value === 'boolean';
+    case 'array':
+      return Array.isArray(value);
+    case 'object':
+      return typeof value === 'object' && value !== null && !Array.isArray(value);
+    default:
+      return true;
+  }
+}
+
 function check(s: Schema, path: string, causes: StatusCause[], root: boolean): void {
   if (typeof s !== 'object' || s === null || Array.isArray(s)) {
     causes.push(fieldError.invalid(path, s, 'must be a schema object'));
@@ -43,6 +62,12 @@ function check(s: Schema, path: string, causes: StatusCause[], root: boolean): v
   if (s.required !== undefined && !(Array.isArray(s.required) && s.required.every((r: unknown) => typeof r === 'string'))) {
     causes.push(fieldError.invalid(`${path}.required`, s.required, 'must be a list of property names'));
   }
+  // kubectl reads manifests as YAML 1.1, where an unquoted On/Off/yes/no is a boolean: an enum or
+  // default of the wrong type is how that shows, and such a value could never be stored.
+  (Array.isArray(s.enum) ? s.enum : []).forEach((v: unknown, i: number) => {
+    if (!hasType(v, s.type)) causes.push(fieldError.invalid(`${path}.enum[${i}]`, v, `must be of type ${s.type}`));
+  });
+  if ('default' in s && !hasType(s.default, s.type)) causes.push(fieldError.invalid(`${path}.default`, s.default, `must be of type ${s.type}`));
   if (root && s.type !== undefined && s.type !== 'object') causes.push(fieldError.invalid(`${path}.type`, s.type, 'must be object at the root'));
   for (const [name, child] of Object.entries<Schema>(s.properties ?? {})) check(child, `${path}.properties[${name}]`, causes, false);
   if (s.items) check(s.items, `${path}.items`, causes, false);
