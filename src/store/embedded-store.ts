@@ -46,6 +46,8 @@ export interface EmbeddedStoreOptions extends Partial<StoreOptions> {
   readOnly?: boolean;
   /** Epoch ms now, for retention; tests pass their own. */
   now?: () => number;
+  /** How often expired segments and records are removed while the store is open (default 1 h). */
+  retentionIntervalMs?: number;
 }
 
 /** `2026112510` for a time in the 10:00 UTC hour of 25 Nov 2026. */
@@ -59,7 +61,7 @@ function segmentStartMs(file: string): number {
 }
 
 export async function openEmbeddedStore(dir: string, opts: EmbeddedStoreOptions = {}): Promise<HistoryStore> {
-  const store = new EmbeddedStore(dir, { ...defaultStoreOptions, ...opts }, opts.readOnly ?? false, opts.now ?? Date.now);
+  const store = new EmbeddedStore(dir, { ...defaultStoreOptions, ...opts }, opts.readOnly ?? false, opts.now ?? Date.now, opts.retentionIntervalMs ?? 3_600_000);
   await store.open();
   return store;
 }
@@ -73,12 +75,14 @@ class EmbeddedStore implements HistoryStore {
   private readonly actionsFile: string;
   private readonly decisionsFile: string;
   private readonly lockFile: string;
+  private retentionTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly dir: string,
     private readonly options: StoreOptions,
     private readonly readOnly: boolean,
     private readonly now: () => number,
+    private readonly retentionIntervalMs: number,
   ) {
     this.batcher = new SampleBatcher(options, (batch) => this.writeSamples(batch));
     this.actionsFile = join(dir, 'history', 'actions.jsonl');
@@ -95,6 +99,11 @@ class EmbeddedStore implements HistoryStore {
     if (!this.readOnly) {
       await this.applyRetention();
       this.batcher.start();
+      this.retentionTimer = setInterval(() => {
+        // Chained with history appends so the logs are never rewritten under a write.
+        this.historyWrites = this.historyWrites.catch(() => {}).then(() => this.applyRetention()).catch(() => {});
+      }, this.retentionIntervalMs);
+      this.retentionTimer.unref();
     }
   }
 
@@ -161,6 +170,7 @@ class EmbeddedStore implements HistoryStore {
   async close(): Promise<void> {
     if (this.readOnly) return;
     this.batcher.stop();
+    clearInterval(this.retentionTimer);
     try {
       await this.batcher.flush();
       await this.historyWrites;
@@ -211,7 +221,7 @@ class EmbeddedStore implements HistoryStore {
     this.decisionList = (await readJsonLines<StoredDecision>(this.decisionsFile)).values;
   }
 
-  /** Drops expired segments and history records, and compacts the history logs. */
+  /** Drops expired segments and history records, and compacts the history logs (at open, then hourly). */
   private async applyRetention(): Promise<void> {
     const now = this.now();
     const sampleCutoff = now - this.options.sampleRetentionSeconds * 1000;

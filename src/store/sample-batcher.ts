@@ -25,7 +25,9 @@ export class SampleBatcher {
   /** Starts the periodic flush; the timer does not keep the process alive. */
   start(): void {
     this.timer = setInterval(() => {
-      this.flush().catch(() => {}); // the error is kept in stats(); the batch stays buffered
+      // A write still waiting on an unreachable server is not queued behind again; the error
+      // is kept in stats() and the batch stays buffered.
+      if (!this.inFlight) this.flush().catch(() => {});
     }, this.options.flushIntervalMs);
     this.timer.unref();
   }

@@ -53,6 +53,25 @@ test('embedded: retention removes expired sample segments and history on open', 
     }
   }));
 
+test('embedded: retention also runs while the store stays open', () =>
+  withDir(async (dir) => {
+    let now = Date.UTC(2026, 10, 25, 12, 30);
+    const store = await openEmbeddedStore(dir, { now: () => now, sampleRetentionSeconds: 3600, historyRetentionSeconds: 3600, retentionIntervalMs: 20 });
+    try {
+      store.appendHostSamples([{ host: 'a', atMs: now, powerState: 'on', watts: 1 }]);
+      await store.recordAction({ type: 'alert', reason: 'Blocked', message: 'x' }, now);
+      await store.flush();
+      assert.equal((await readdir(join(dir, 'samples', 'host'))).length, 1);
+      now += 3 * HOUR;
+      const deadline = Date.now() + 20_000;
+      while (Date.now() < deadline && (await readdir(join(dir, 'samples', 'host'))).length > 0) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(await readdir(join(dir, 'samples', 'host')), []);
+      assert.deepEqual(await store.actions({ fromMs: 0, toMs: now }), []);
+    } finally {
+      await store.close();
+    }
+  }));
+
 test('embedded: a torn last line (crash mid-write) is skipped and later writes stay readable', () =>
   withDir(async (dir) => {
     const at = Math.floor(Date.now() / HOUR) * HOUR;
