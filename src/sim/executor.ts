@@ -1,0 +1,90 @@
+/**
+ * Carries plans out in the simulated data centre, in simulated time: migrations run at most
+ * `maxConcurrent` at a time, in plan order; a host is powered off only once the migrations
+ * off it have landed. It is the simulator's own small executor for `tide simulate`; the
+ * operator's executor drives the simulator through the driver interfaces instead (drivers.ts).
+ */
+import type { Action } from '../planner/types.ts';
+import type { SimDataCentre } from './datacentre.ts';
+
+export interface ExecutedAction {
+  action: Action;
+  startedAtMs: number;
+  endedAtMs?: number;
+  outcome: 'running' | 'succeeded' | 'failed' | 'alert';
+  error?: string;
+}
+
+export class SimExecutor {
+  readonly log: ExecutedAction[] = [];
+  private queue: Action[] = [];
+  private running = 0;
+
+  constructor(
+    private readonly dc: SimDataCentre,
+    private readonly maxConcurrent: number,
+  ) {}
+
+  submit(actions: readonly Action[]): void {
+    this.queue.push(...actions);
+    this.pump();
+  }
+
+  /** Nothing queued and nothing running: the last plan is fully carried out. */
+  idle(): boolean {
+    return this.queue.length === 0 && this.running === 0;
+  }
+
+  private pump(): void {
+    for (let i = 0; i < this.queue.length; ) {
+      const action = this.queue[i];
+      if (action.type === 'migrate' && this.running >= this.maxConcurrent) {
+        i++;
+        continue;
+      }
+      if (action.type === 'power-off' && this.waitsForMigrations(action.host, i)) {
+        i++;
+        continue;
+      }
+      this.queue.splice(i, 1);
+      this.start(action);
+    }
+  }
+
+  private waitsForMigrations(host: string, index: number): boolean {
+    if ((this.dc.hosts.get(host)?.migrations ?? 0) > 0) return true;
+    return this.queue.slice(0, index).some((a) => a.type === 'migrate' && (a.from === host || a.to === host));
+  }
+
+  private start(action: Action): void {
+    const entry: ExecutedAction = { action, startedAtMs: this.dc.now(), outcome: action.type === 'alert' ? 'alert' : 'running' };
+    this.log.push(entry);
+    if (action.type === 'alert') return;
+    const finish = (error?: string) => {
+      entry.endedAtMs = this.dc.now();
+      entry.outcome = error ? 'failed' : 'succeeded';
+      if (error) entry.error = error;
+    };
+    try {
+      if (action.type === 'migrate') {
+        this.running++;
+        try {
+          this.dc.startMigration(action.vm, action.to, (result) => {
+            this.running--;
+            finish(result.error);
+            this.pump();
+          });
+        } catch (err) {
+          this.running--;
+          throw err;
+        }
+      } else if (action.type === 'power-on') {
+        this.dc.powerOn(action.host, (err) => finish(err?.message));
+      } else {
+        this.dc.powerOff(action.host, (err) => finish(err?.message));
+      }
+    } catch (err) {
+      finish((err as Error).message);
+    }
+  }
+}
