@@ -1,0 +1,163 @@
+/**
+ * The Helm chart, tested without Helm (see render.ts): its CRDs are manifests/crds/, its values
+ * are documented and schema-checked, every template renders to valid YAML under several value
+ * sets, and with the defaults it installs the same objects as kustomize.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ajv } from 'ajv';
+import { isMap, parseDocument, type YAMLMap } from 'yaml';
+import { crdDifferences } from '../../scripts/sync-chart-crds.ts';
+import { CLUSTER_SCOPED, containerHygiene, podSpecOf, restrictedViolations, serviceProblems } from './checks.ts';
+import { byKind, CHART, chartValues, find, kustomizeWithZigbeeAgent, mergeValues, renderChart, renderChartTexts, ROOT, templateFiles, type K8sObject } from './render.ts';
+
+const schema = JSON.parse(readFileSync(join(CHART, 'values.schema.json'), 'utf8'));
+const validate = new Ajv({ allErrors: true, strict: true }).compile(schema);
+const check = (overrides: Record<string, unknown>) => (validate(mergeValues(chartValues(), overrides)) ? [] : validate.errors!.map((e) => `${e.instancePath} ${e.message}`));
+
+test("the chart's crds/ are manifests/crds/, byte for byte", () => {
+  assert.deepEqual(crdDifferences(), [], 'run: npx tsx scripts/sync-chart-crds.ts');
+});
+
+test('Chart.yaml: appVersion and image tag are the package version', () => {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  const chart = parseDocument(readFileSync(join(CHART, 'Chart.yaml'), 'utf8')).toJS() as Record<string, string>;
+  assert.equal(chart.apiVersion, 'v2');
+  assert.equal(chart.appVersion, pkg.version);
+  assert.equal((chartValues().image as { tag: string }).tag, pkg.version);
+});
+
+test('values.yaml validates against values.schema.json, and the schema has teeth', () => {
+  assert.deepEqual(check({}), []);
+  assert.deepEqual(check({ zigbeeAgent: { enabled: true, source: 'mqtt', mqtt: { url: 'mqtt://broker:1883' } } }), []);
+  assert.match(check({ operator: { replica: 3 } }).join(), /must NOT have additional properties/);
+  assert.match(check({ operator: { replicas: 'two' } }).join(), /\/operator\/replicas must be integer/);
+  assert.match(check({ operator: { replicas: 2, leaderElect: false } }).join(), /\/operator\/leaderElect must be equal to constant/);
+  assert.match(check({ operator: { resources: { limits: { memory: '512 MB' } } } }).join(), /\/operator\/resources\/limits\/memory must match pattern/);
+  assert.match(check({ zigbeeAgent: { enabled: true, source: 'mqtt' } }).join(), /\/zigbeeAgent\/mqtt\/url must NOT have fewer than 1 characters/);
+  assert.match(check({ operator: { extraArgs: ['rm -rf /'] } }).join(), /\/operator\/extraArgs\/0 must match pattern/);
+});
+
+test('every key in values.yaml has a comment', () => {
+  const doc = parseDocument(readFileSync(join(CHART, 'values.yaml'), 'utf8'));
+  const resolve = (node: any): any => (node?.$ref ? resolve(schema.definitions[node.$ref.split('/').pop()]) : node);
+  const missing: string[] = [];
+  const walk = (map: YAMLMap, node: any, path: string, inherited: string | null | undefined) => {
+    map.items.forEach((pair, i) => {
+      const key = String((pair.key as { value: unknown }).value);
+      // The comment above a mapping's first key is stored on the mapping (or the document).
+      const comment = (pair.key as { commentBefore?: string | null }).commentBefore ?? (i === 0 ? inherited : null);
+      if (!comment?.trim()) missing.push(path + key);
+      // Descend into the chart's own settings, not into user data such as a nodeSelector's labels.
+      const child = resolve(node.properties?.[key]);
+      if (isMap(pair.value) && child?.properties) walk(pair.value, child, `${path}${key}.`, pair.value.commentBefore);
+    });
+  };
+  walk(doc.contents as YAMLMap, schema, '', doc.commentBefore);
+  assert.deepEqual(missing, []);
+});
+
+const valueSets: Record<string, Record<string, unknown>> = {
+  defaults: {},
+  'everything, serial from a hostPath': { zigbeeAgent: { enabled: true }, podDisruptionBudget: { enabled: true }, serviceMonitor: { enabled: true, labels: { release: 'kube-prometheus-stack' } } },
+  'serial through a device plugin': { zigbeeAgent: { enabled: true, serial: { deviceResource: 'squat.ai/serial' } } },
+  mqtt: { zigbeeAgent: { enabled: true, source: 'mqtt', mqtt: { url: 'mqtt://mosquitto.zigbee.svc:1883' } } },
+  'custom operator': {
+    imagePullSecrets: ['regcred'],
+    history: { mongodb: { existingSecret: 'tide-mongodb' } },
+    operator: {
+      replicas: 3,
+      metricsPort: 9090,
+      nodeSelector: { 'node-role.kubernetes.io/control-plane': '' },
+      tolerations: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' }, { key: 'x', value: 'y', effect: 'NoExecute', tolerationSeconds: 0 }],
+      podAnnotations: { 'example.com/note': 'a: "quoted" value' },
+      priorityClassName: 'system-cluster-critical',
+      extraArgs: ['--flag=a "b": c # d'],
+    },
+  },
+};
+
+test('every template renders to valid YAML objects under every value set', async () => {
+  for (const [name, overrides] of Object.entries(valueSets)) {
+    assert.deepEqual(check(overrides), [], `${name}: values invalid`);
+    const texts = await renderChartTexts(overrides, { name: 'tide', namespace: 'power' });
+    assert.deepEqual([...texts.keys()], templateFiles());
+    const objects = await renderChart(overrides, { name: 'tide', namespace: 'power' });
+    const keys = objects.map((o) => `${o.kind}/${o.metadata.name}`);
+    assert.equal(new Set(keys).size, keys.length, `${name}: duplicate objects ${keys}`);
+    for (const o of objects) {
+      assert.ok(o.apiVersion && o.kind && o.metadata?.name, `${name}: ${JSON.stringify(o).slice(0, 200)}`);
+      assert.equal(o.metadata.namespace, CLUSTER_SCOPED.has(o.kind) ? undefined : 'power', `${name}: ${o.kind}/${o.metadata.name}`);
+      assert.equal(o.metadata.labels?.['app.kubernetes.io/instance'], 'tide', `${name}: ${o.kind}/${o.metadata.name}`);
+    }
+    for (const d of byKind(objects, 'Deployment')) assert.deepEqual(containerHygiene(podSpecOf(d)), [], `${name}: ${d.metadata.name}`);
+    for (const s of byKind(objects, 'Service')) assert.deepEqual(serviceProblems(s, byKind(objects, 'Deployment')), [], name);
+  }
+});
+
+test('with the defaults the chart installs what kustomize does (less the Namespace, which Helm leaves to --create-namespace)', async () => {
+  const chart = await renderChart({ zigbeeAgent: { enabled: true } });
+  const kustomized = (await kustomizeWithZigbeeAgent()).filter((o) => o.kind !== 'Namespace' && o.kind !== 'CustomResourceDefinition');
+  const key = (o: K8sObject) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+  assert.deepEqual(chart.map(key).sort(), kustomized.map(key).sort());
+  for (const o of kustomized) {
+    const twin = chart.find((c) => key(c) === key(o))!;
+    const { metadata: _a, ...ours } = o;
+    const { metadata: _b, ...theirs } = twin;
+    assert.deepEqual(theirs, ours, key(o));
+  }
+});
+
+test('PodDisruptionBudget and ServiceMonitor exist only when enabled, and select the right pods and ports', async () => {
+  const plain = await renderChart();
+  assert.deepEqual([...byKind(plain, 'PodDisruptionBudget'), ...byKind(plain, 'ServiceMonitor')], []);
+  const objects = await renderChart(valueSets['everything, serial from a hostPath']);
+  const pdb = find(objects, 'PodDisruptionBudget', 'tide-operator').spec as any;
+  assert.equal(pdb.minAvailable, 1);
+  assert.deepEqual(pdb.selector.matchLabels, (find(objects, 'Deployment', 'tide-operator').spec as any).selector.matchLabels);
+  const monitor = find(objects, 'ServiceMonitor', 'tide');
+  assert.equal(monitor.metadata.labels?.release, 'kube-prometheus-stack');
+  const selector = (monitor.spec as any).selector.matchLabels as Record<string, string>;
+  const scraped = byKind(objects, 'Service').filter((s) => Object.entries(selector).every(([k, v]) => s.metadata.labels?.[k] === v));
+  assert.deepEqual(scraped.map((s) => s.metadata.name).sort(), ['tide-operator-metrics', 'tide-zigbee-agent-metrics']);
+  for (const s of scraped) assert.ok((s.spec as any).ports.some((p: any) => p.name === (monitor.spec as any).endpoints[0].port), s.metadata.name);
+});
+
+test('zigbee agent: privileged only for a hostPath device; device plugin and MQTT run "restricted"', async () => {
+  const agent = async (overrides: Record<string, unknown>) => podSpecOf(find(await renderChart(overrides), 'Deployment', 'tide-zigbee-agent'));
+  const hostPath = await agent(valueSets['everything, serial from a hostPath']!);
+  assert.deepEqual(restrictedViolations(hostPath), ['volume serial is a hostPath', 'container zigbee-agent is privileged', 'container zigbee-agent: allowPrivilegeEscalation is not false']);
+  assert.deepEqual(hostPath.securityContext.supplementalGroups, [20]);
+
+  const plugin = await agent(valueSets['serial through a device plugin']!);
+  assert.deepEqual(restrictedViolations(plugin), []);
+  assert.equal(plugin.containers[0].resources.limits['squat.ai/serial'], '1');
+  assert.deepEqual(plugin.nodeSelector, { 'tide.dev/zigbee-coordinator': 'true' });
+
+  const mqtt = await agent(valueSets.mqtt!);
+  assert.deepEqual(restrictedViolations(mqtt), []);
+  assert.equal(mqtt.nodeSelector, undefined);
+  assert.ok(mqtt.containers[0].args.includes('--mqtt=mqtt://mosquitto.zigbee.svc:1883'));
+});
+
+test('custom values reach the operator intact, quoting included', async () => {
+  const objects = await renderChart(valueSets['custom operator']!, { name: 'tide', namespace: 'power' });
+  const deployment = find(objects, 'Deployment', 'tide-operator');
+  const pod = podSpecOf(deployment);
+  const [container] = pod.containers;
+  assert.equal((deployment.spec as any).replicas, 3);
+  assert.deepEqual(pod.imagePullSecrets, [{ name: 'regcred' }]);
+  assert.equal(pod.priorityClassName, 'system-cluster-critical');
+  assert.deepEqual(pod.nodeSelector, { 'node-role.kubernetes.io/control-plane': '' });
+  assert.deepEqual(pod.tolerations, [
+    { operator: 'Exists', key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' },
+    { operator: 'Equal', key: 'x', value: 'y', effect: 'NoExecute', tolerationSeconds: 0 },
+  ]);
+  assert.deepEqual((deployment.spec as any).template.metadata.annotations, { 'example.com/note': 'a: "quoted" value' });
+  assert.equal(container.args.at(-1), '--flag=a "b": c # d');
+  assert.ok(container.args.includes('--metrics-port=9090'));
+  assert.deepEqual(container.env.find((e: any) => e.name === 'MONGODB_URI').valueFrom, { secretKeyRef: { name: 'tide-mongodb', key: 'uri' } });
+  assert.equal((find(objects, 'Service', 'tide-operator-metrics').spec as any).ports[0].port, 9090);
+});
