@@ -117,7 +117,7 @@ export const command: CliCommand = {
     process.stdout.write(renderTable(report));
     if (values.html) {
       await writeFile(values.html, renderHtml(report));
-      console.log(`\nwrote ${values.html}`);
+      console.error(`wrote ${values.html}`);
     }
     return 0;
   },
