@@ -78,9 +78,12 @@ function actionTooltip(a: ReportAction, report: Report): string {
   return escapeXml(parts.join(' — '));
 }
 
-/** Thin vertical lines where actions happened, each with its reason as a tooltip. */
+/**
+ * Thin vertical lines where migrations and power actions happened, each with its reason as a
+ * tooltip. Alerts (possibly one per round) stay in the actions chart so they do not bury these.
+ */
 function actionMarkers(report: Report, axis: TimeAxis, top: number, bottom: number): string {
-  return `<g class="action-markers">${report.actions.map((a) =>
+  return `<g class="action-markers">${report.actions.filter((a) => a.type !== 'alert').map((a) =>
     `<line class="action-marker ${a.type}" x1="${n(axis.x(a.atMs))}" x2="${n(axis.x(a.atMs))}" y1="${top}" y2="${bottom}" stroke="${ACTION_STYLE[a.type].color}"><title>${actionTooltip(a, report)}</title></line>`).join('')}</g>`;
 }
 
