@@ -1,0 +1,236 @@
+/**
+ * A CloudSim-compatible data centre driven by PlanetLab traces: hosts of SPECpower models,
+ * one VM per trace, a planning round every scheduling interval, live migrations that take
+ * RAM / bandwidth time and degrade the migrating VM by 10 %, hosts that draw nothing while
+ * empty. Time advances interval by interval; inside an interval it stops only where CloudSim
+ * updates its hosts (when a migration ends), so metrics and energy match its bookkeeping.
+ *
+ * Snapshot units: the planner weighs a VM on a host as load × vCPUs / cores. CloudSim's hosts
+ * and VMs differ in MIPS, so snapshots give cores and vCPUs in units of 1,000 MIPS (a G4 host
+ * with 2 × 1,860 MIPS has 3.72 such cores, a 2,500-MIPS VM 2.5 such vCPUs), which makes that
+ * weight the VM's share of the host's MIPS exactly. The per-core limit (one vCPU cannot use
+ * more than one host core) is applied by the simulator's allocation, not by the planner.
+ */
+import { allocateHost, type MigrationRole, type VmRequest } from './allocation.ts';
+import { placeInitially, type InitialPlacement } from './placement.ts';
+import { hostTypeOf, migrationSeconds, vmTypeOf, type DatacentreSetup, type HostType, type VmType } from './setup.ts';
+import { tablePower, type PowerModel } from '../power-model.ts';
+import type { Trace } from '../trace.ts';
+import type { HostSnapshot, Plan, Snapshot, VmSnapshot } from '../../planner/types.ts';
+import type { SpanRecorder } from '../metrics/recorder.ts';
+
+/** MIPS per snapshot "core" (see the header). */
+export const SNAPSHOT_MIPS_PER_CORE = 1000;
+/** Samples of history a VM carries in snapshots (CloudSim's PowerVm.HISTORY_LENGTH). */
+export const HISTORY_LENGTH = 30;
+/** CloudSim's scheduling events run at 300.1 s, 600.1 s, …: the broker submits at 0.1 s. */
+const CLOUDSIM_UPDATE_OFFSET_SECONDS = 0.1;
+
+export interface DcHost {
+  readonly index: number;
+  readonly name: string;
+  readonly type: HostType;
+  readonly power: PowerModel;
+  readonly capacityMips: number;
+  powerState: 'on' | 'off';
+  /** VMs running here, those migrating out included. */
+  resident: DcVm[];
+  incoming: DcVm[];
+  /** Was the host active at its last recorded span (for CloudSim's host-shutdown count)? */
+  wasActive: boolean;
+}
+
+export interface DcVm {
+  readonly index: number;
+  readonly name: string;
+  readonly type: VmType;
+  readonly samples: readonly number[];
+  host: DcHost;
+  migration?: { to: DcHost; endsAt: number };
+  lastMigratedAtMs?: number;
+}
+
+export class TraceDatacentre {
+  readonly hosts: DcHost[];
+  readonly vms: DcVm[];
+  readonly intervals: number;
+  private readonly totalVmMemoryMiB: number;
+  /** VMs CloudSim would have removed (compatibility mode): no longer placed or planned. */
+  readonly retired = new Set<DcVm>();
+
+  constructor(
+    traces: readonly Trace[],
+    readonly setup: DatacentreSetup,
+    initialPlacement: InitialPlacement = 'power-aware',
+    /** Epoch ms of simulated time 0, for the snapshots' clock. */
+    readonly epochMs = 0,
+  ) {
+    const types = traces.map((_, i) => vmTypeOf(setup, i, traces.length));
+    const placement = placeInitially(setup, types, initialPlacement, traces.map((t) => t.name));
+    this.hosts = Array.from({ length: setup.hostCount }, (_, i) => {
+      const type = hostTypeOf(setup, i);
+      return { index: i, name: `host-${i}`, type, power: tablePower(type.watts, type.model), capacityMips: type.coreMips * type.cores, powerState: 'on', resident: [], incoming: [], wasActive: true };
+    });
+    this.vms = traces.map((trace, i) => {
+      const host = this.hosts[placement[i]];
+      const vm: DcVm = { index: i, name: trace.name, type: types[i], samples: trace.samples, host };
+      host.resident.push(vm);
+      return vm;
+    });
+    const shortest = Math.min(...traces.map((t) => t.samples.length));
+    this.intervals = Math.min(shortest, Math.floor(setup.durationSeconds / setup.intervalSeconds));
+    this.totalVmMemoryMiB = types.reduce((sum, t) => sum + t.memoryMiB, 0);
+  }
+
+  /** Sample `k` of a VM's trace in %, interpolated toward the next one by `phase` ∈ [0, 1]. */
+  loadAt(vm: DcVm, k: number, phase = 0): number {
+    const s = vm.samples;
+    const here = s[Math.min(k, s.length - 1)];
+    if (phase === 0) return here;
+    return here + (s[Math.min(k + 1, s.length - 1)] - here) * phase;
+  }
+
+  requestedMips(vm: DcVm, k: number, phase = 0): number {
+    return (this.loadAt(vm, k, phase) / 100) * vm.type.mips * vm.type.vcpus;
+  }
+
+  atMs(k: number): number {
+    return this.epochMs + k * this.setup.intervalSeconds * 1000;
+  }
+
+  /** What the planner sees at the start of interval `k`. */
+  snapshot(k: number): Snapshot {
+    const hosts: HostSnapshot[] = this.hosts.map((h) => ({
+      name: h.name,
+      cpuCores: h.capacityMips / SNAPSHOT_MIPS_PER_CORE,
+      // CloudSim compatibility: placed VMs request no RAM, so memory never limits a move.
+      memoryMiB: this.setup.cloudsimCompat ? this.totalVmMemoryMiB : h.type.memoryMiB,
+      powerState: h.powerState,
+      standbyAllowed: true,
+      maintenance: false,
+      idleWatts: h.power.idleWatts,
+      peakWatts: h.power.peakWatts,
+    }));
+    const vms: VmSnapshot[] = this.vms.filter((vm) => !this.retired.has(vm)).map((vm) => ({
+      name: vm.name,
+      host: vm.host.name,
+      vcpus: (vm.type.mips * vm.type.vcpus) / SNAPSHOT_MIPS_PER_CORE,
+      memoryMiB: vm.type.memoryMiB,
+      cpuLoadPercent: this.loadAt(vm, k),
+      // A VM still copying its memory cannot start another migration.
+      doNotMigrate: vm.migration !== undefined,
+      cpuHistory: vm.samples.slice(Math.max(0, k + 1 - HISTORY_LENGTH), k + 1),
+      ...(vm.lastMigratedAtMs !== undefined ? { lastMigratedAtMs: vm.lastMigratedAtMs } : {}),
+    }));
+    return { atMs: this.atMs(k), hosts, vms };
+  }
+
+  /** Starts a plan's migrations and power actions at the start of interval `k`; returns migrations started. */
+  apply(plan: Plan, k: number): number {
+    const now = k * this.setup.intervalSeconds;
+    const hostByName = new Map(this.hosts.map((h) => [h.name, h]));
+    const vmByName = new Map(this.vms.map((v) => [v.name, v]));
+    let started = 0;
+    for (const action of plan.actions) {
+      if (action.type === 'migrate') {
+        const vm = vmByName.get(action.vm);
+        const to = hostByName.get(action.to);
+        if (!vm || !to) throw new Error(`plan names an unknown VM or host: ${action.vm} → ${action.to}`);
+        if (vm.migration || vm.host.name !== action.from || to.powerState !== 'on' || to === vm.host) {
+          throw new Error(`cannot start migration of ${vm.name} ${action.from}→${action.to}: VM on ${vm.host.name}${vm.migration ? ', already migrating' : ''}, target ${to.powerState}`);
+        }
+        vm.migration = { to, endsAt: now + migrationSeconds(vm.type.memoryMiB, to.type.bandwidthMbps) };
+        to.incoming.push(vm);
+        started++;
+      } else if (action.type === 'power-off' || action.type === 'power-on') {
+        const host = hostByName.get(action.host);
+        if (!host) throw new Error(`plan powers an unknown host ${action.host}`);
+        if (action.type === 'power-off' && (host.resident.length || host.incoming.length)) throw new Error(`cannot power off ${host.name}: it holds VMs`);
+        host.powerState = action.type === 'power-off' ? 'off' : 'on';
+      }
+    }
+    return started;
+  }
+
+  /** Runs interval `k` to its end, reporting every span to `record`. */
+  run(k: number, record: SpanRecorder): void {
+    const interval = this.setup.intervalSeconds;
+    const start = k * interval;
+    const end = start + interval;
+    const stops = [...new Set(this.vms.filter((v) => v.migration && v.migration.endsAt < end).map((v) => v.migration!.endsAt))].sort((a, b) => a - b);
+    let from = start;
+    for (const to of [...stops, end]) {
+      this.recordSpan(k, from - start, to - start, record);
+      this.finishMigrations(to);
+      if (this.setup.cloudsimCompat) this.retireIdleVms(to);
+      from = to;
+    }
+  }
+
+  private recordSpan(k: number, fromOffset: number, toOffset: number, record: SpanRecorder): void {
+    const interval = this.setup.intervalSeconds;
+    const seconds = toOffset - fromOffset;
+    if (seconds <= 0) return;
+    for (const host of this.hosts) {
+      const members = [...host.resident, ...host.incoming];
+      if (members.length === 0) {
+        if (host.wasActive) record.shutdown();
+        host.wasActive = false;
+        continue;
+      }
+      const roles: MigrationRole[] = members.map((vm) => (vm.host !== host ? 'in' : vm.migration ? 'out' : 'resident'));
+      const requests = (phase: number): VmRequest[] =>
+        members.map((vm, i) => ({ requestedMips: this.requestedMips(vm, k, phase), vcpus: vm.type.vcpus, role: roles[i] }));
+      const degradation = this.setup.migrationDegradation;
+      const startRequests = requests(fromOffset / interval);
+      const atStart = allocateHost(host.capacityMips, host.type.coreMips, startRequests, degradation);
+      const atEnd = allocateHost(host.capacityMips, host.type.coreMips, requests(toOffset / interval), degradation);
+      const active = atStart.utilisationMips > 0;
+      if (host.wasActive && !active) record.shutdown();
+      host.wasActive = active;
+      record.host(host, seconds, atStart, atEnd.utilisationMips / host.capacityMips, host.resident.length > 0);
+      members.forEach((_vm, i) => {
+        // CloudSim records a migrating VM's history on its source only.
+        if (roles[i] !== 'in') record.vm(seconds, atStart.allocated[i], startRequests[i].requestedMips, roles[i] === 'out');
+      });
+    }
+  }
+
+  /**
+   * CloudSim's PowerDatacenter removes, at every update, each VM that is not migrating and
+   * requests exactly 0 MIPS ("Remove completed VMs": HostDynamicWorkload.getCompletedVms):
+   * a PlanetLab VM whose trace touches 0 % at an update leaves the simulation for good. Its
+   * figures, energy included, depend on that, so compatibility mode does the same. CloudSim's
+   * updates fall 0.1 s after each interval boundary, so "exactly 0" means the trace is 0 at
+   * both samples around that instant.
+   */
+  private retireIdleVms(atSeconds: number): void {
+    const interval = this.setup.intervalSeconds;
+    const when = atSeconds + CLOUDSIM_UPDATE_OFFSET_SECONDS;
+    const k = Math.floor(when / interval);
+    const phase = when / interval - k;
+    for (const host of this.hosts) {
+      if (host.resident.length === 0) continue;
+      host.resident = host.resident.filter((vm) => {
+        const idle = !vm.migration && this.requestedMips(vm, k, phase) === 0;
+        if (idle) this.retired.add(vm);
+        return !idle;
+      });
+    }
+  }
+
+  private finishMigrations(at: number): void {
+    for (const vm of this.vms) {
+      const m = vm.migration;
+      if (!m) continue;
+      if (!m || m.endsAt > at) continue;
+      const from = vm.host;
+      from.resident.splice(from.resident.indexOf(vm), 1);
+      m.to.incoming.splice(m.to.incoming.indexOf(vm), 1);
+      m.to.resident.push(vm);
+      vm.host = m.to;
+      vm.migration = undefined;
+      vm.lastMigratedAtMs = this.epochMs + Math.round(at * 1000);
+    }
+  }
+}

@@ -1,0 +1,21 @@
+/**
+ * Energy of one host over one span, as CloudSim's PowerHost.getEnergyLinearInterpolation
+ * computes it: the mean of the power at the span's start and end utilisation × its length —
+ * except that CloudSim counts 0 J when the utilisation at the start is exactly 0 (the host is
+ * treated as switched off even if it holds idle VMs). `cloudsimCompat: false` charges such a
+ * host that still holds VMs its idle watts instead; an empty host is off in both modes.
+ */
+import type { PowerModel } from '../power-model.ts';
+
+export function spanJoules(
+  power: PowerModel,
+  startUtilisation: number,
+  endUtilisation: number,
+  seconds: number,
+  opts: { cloudsimCompat: boolean; holdsVms: boolean },
+): number {
+  if (startUtilisation === 0 && (opts.cloudsimCompat || !opts.holdsVms)) return 0;
+  return ((power.watts(startUtilisation * 100) + power.watts(endUtilisation * 100)) / 2) * seconds;
+}
+
+export const JOULES_PER_KWH = 3_600_000;

@@ -1,0 +1,59 @@
+/**
+ * Collects what a trace simulation reports span by span into CloudSim's figures: energy,
+ * SLATAH, PDM, SLAV, ESV, migrations and host shutdowns.
+ */
+import { JOULES_PER_KWH, spanJoules } from './energy.ts';
+import { esv, SlaAccumulator, type SlaMetrics } from './sla.ts';
+import type { PowerModel } from '../power-model.ts';
+
+export interface SpanHost {
+  readonly power: PowerModel;
+  readonly capacityMips: number;
+}
+
+export interface SpanRecorder {
+  host(host: SpanHost, seconds: number, start: { utilisationMips: number; requestedMips: number }, endUtilisation: number, holdsVms: boolean): void;
+  vm(seconds: number, allocatedMips: number, requestedMips: number, inMigration: boolean): void;
+  shutdown(): void;
+}
+
+export interface RunMetrics {
+  energyKWh: number;
+  migrations: number;
+  sla: SlaMetrics & { esv: number };
+  hostShutdowns: number;
+}
+
+export class MetricsRecorder implements SpanRecorder {
+  private joules = 0;
+  private shutdowns = 0;
+  readonly sla = new SlaAccumulator();
+  migrations = 0;
+
+  constructor(private readonly cloudsimCompat: boolean) {}
+
+  host(host: SpanHost, seconds: number, start: { utilisationMips: number; requestedMips: number }, endUtilisation: number, holdsVms: boolean): void {
+    const startUtilisation = clampUtilisation(start.utilisationMips / host.capacityMips);
+    this.joules += spanJoules(host.power, startUtilisation, clampUtilisation(endUtilisation), seconds, { cloudsimCompat: this.cloudsimCompat, holdsVms });
+    this.sla.host(seconds, start.utilisationMips, start.requestedMips);
+  }
+
+  vm(seconds: number, allocatedMips: number, requestedMips: number, inMigration: boolean): void {
+    this.sla.vm(seconds, allocatedMips, requestedMips, inMigration);
+  }
+
+  shutdown(): void {
+    this.shutdowns++;
+  }
+
+  result(): RunMetrics {
+    const energyKWh = this.joules / JOULES_PER_KWH;
+    const sla = this.sla.result();
+    return { energyKWh, migrations: this.migrations, sla: { ...sla, esv: esv(energyKWh, sla.slav) }, hostShutdowns: this.shutdowns };
+  }
+}
+
+/** CloudSim rounds utilisation just over 100 % (up to 101 %) down to 100 %; the power tables end there. */
+function clampUtilisation(u: number): number {
+  return Math.min(1, Math.max(0, u));
+}
