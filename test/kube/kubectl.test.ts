@@ -169,3 +169,44 @@ test('Secrets: stringData becomes base64 data, re-apply merges; deleting a names
   assert.match((await h.kubectl(['get', 'namespace', ns])).stderr, /namespaces "t-secret" not found/);
   assert.match((await h.kubectl(['get', 'secrets,wdg', '-n', ns])).stderr, /No resources found/);
 });
+
+test('kubectl create namespace|secret|configmap (protobuf bodies) work', async () => {
+  await h.kubectlOk(['create', 'namespace', 't-create']);
+  const key = join(h.dir, 'id_ed25519');
+  writeFileSync(key, 'PRIVATE KEY\n');
+  await h.kubectlOk(['create', 'secret', 'generic', 'ssh', '-n', 't-create', `--from-file=ssh-privatekey=${key}`, '--from-literal=known_hosts=host ssh-ed25519 AAAA']);
+  await h.kubectlOk(['create', 'configmap', 'cfg', '-n', 't-create', '--from-literal=a=b']);
+  const ns = await getJson('namespace', 't-create');
+  assert.equal(ns.status.phase, 'Active');
+  assert.equal(ns.metadata.generateName, undefined);
+  const secret = await getJson('secret', 'ssh', '-n', 't-create');
+  assert.equal(secret.type, 'Opaque');
+  assert.equal(Buffer.from(secret.data['ssh-privatekey'], 'base64').toString(), 'PRIVATE KEY\n');
+  assert.equal(Buffer.from(secret.data.known_hosts, 'base64').toString(), 'host ssh-ed25519 AAAA');
+  assert.deepEqual((await getJson('configmap', 'cfg', '-n', 't-create')).data, { a: 'b' });
+  assert.match((await h.kubectl(['create', 'namespace', 't-create'])).stderr, /namespaces "t-create" already exists/);
+});
+
+test('kubectl get --watch streams ADDED, MODIFIED and DELETED rows', async () => {
+  const ns = await namespace('t-watch');
+  await h.kubectlOk(['apply', '-n', ns, '-f', '-'], { input: widget('w', { size: 1 }) });
+  const watching = h.kubectl(['get', 'wdg', '-n', ns, '--watch', '--output-watch-events', '--request-timeout=4s']);
+  await new Promise((r) => setTimeout(r, 1000));
+  await h.kubectlOk(['patch', 'wdg', 'w', '-n', ns, '--type=merge', '-p', '{"spec":{"size":2}}']);
+  await h.kubectlOk(['delete', 'wdg', 'w', '-n', ns]);
+  const { stdout } = await watching;
+  const events = stdout.trim().split('\n').slice(1).map((line) => line.split(/\s+/).slice(0, 3).join(' '));
+  assert.deepEqual(events, ['ADDED w 1', 'MODIFIED w 2', 'DELETED w 2']);
+});
+
+test('deleting a CRD removes its resources and stops serving them', async () => {
+  const ns = await namespace('t-crd-delete');
+  await h.kubectlOk(['apply', '-n', ns, '-f', '-'], { input: widget('w', { size: 1 }) });
+  await h.kubectlOk(['delete', 'crd', 'widgets.example.tide.dev']);
+  const r = await h.kubectl(['get', 'widgets', '-n', ns]);
+  // kubectl's cached discovery still knows the type, so it is the server that says it is gone.
+  assert.match(r.stderr, /Unable to list "example\.tide\.dev\/v1, Resource=widgets": the server could not find the requested resource/);
+  // Put it back for the other tests, without the objects it had.
+  await h.kubectlOk(['apply', '-f', fixture('widgets-crd.yaml')]);
+  assert.match((await h.kubectl(['get', 'widgets', '-n', ns])).stderr, /No resources found/);
+});

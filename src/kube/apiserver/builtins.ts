@@ -64,7 +64,7 @@ const namespaces = builtin({
   statusSubresource: true,
   columns: [column('Status', '.status.phase')],
   normalize(obj) {
-    obj.spec ??= { finalizers: ['kubernetes'] };
+    obj.spec = { ...(obj.spec ?? {}), finalizers: obj.spec?.finalizers ?? ['kubernetes'] };
     obj.status ??= { phase: 'Active' };
   },
 });

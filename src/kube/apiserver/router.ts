@@ -9,6 +9,7 @@ import { groupVersionDocument, openapiRoot } from './openapi.ts';
 import type { FieldValidation, Operations, WriteOptions } from './operations.ts';
 import { applyPatchBody, patchKindOf } from './patch.ts';
 import type { ResourceRegistry } from './registry.ts';
+import { decodeProtobufBody } from './protobuf.ts';
 import { parseResourcePath, type ResourcePath } from './request-path.ts';
 import { selectorFromQuery } from './selectors.ts';
 import { ApiError, badRequest, methodNotAllowed, unsupportedMediaType } from './status.ts';
@@ -40,10 +41,8 @@ function sendJson(res: ServerResponse, code: number, body: unknown, warnings: st
 }
 
 async function readBody(req: IncomingMessage): Promise<unknown> {
-  // kubectl sends built-ins as protobuf first and falls back to JSON on a 415.
-  if (/protobuf|cbor/.test(req.headers['content-type'] ?? '')) {
-    throw unsupportedMediaType(`the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`);
-  }
+  const contentType = req.headers['content-type'] ?? '';
+  if (/cbor/.test(contentType)) throw unsupportedMediaType('the body of the request was in an unknown format - accepted media types include: application/json, application/vnd.kubernetes.protobuf');
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -51,7 +50,10 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
     if (size > MAX_BODY_BYTES) throw new ApiError(413, 'RequestEntityTooLarge', 'request body too large');
     chunks.push(chunk as Buffer);
   }
-  const text = Buffer.concat(chunks).toString('utf8');
+  const raw = Buffer.concat(chunks);
+  // kubectl's typed clients (kubectl create namespace/secret/configmap) send protobuf.
+  if (/protobuf/.test(contentType)) return decodeProtobufBody(raw);
+  const text = raw.toString('utf8');
   if (!text.trim()) return undefined;
   try {
     return JSON.parse(text);
