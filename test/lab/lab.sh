@@ -135,6 +135,9 @@ EOF
     cat >> "$hdir/etc-libvirt/qemu.conf" <<EOF
 # tide lab
 security_driver = "none"
+# Notice a destination that vanished mid-migration within ~6 s rather than ~30 s.
+keepalive_interval = 2
+keepalive_count = 3
 EOF
   fi
   # What a reboot loses: everything under /run.
