@@ -1,0 +1,153 @@
+/**
+ * PowerDriver for real hosts: on by Wake-on-LAN or IPMI, off by an orderly SSH
+ * `systemctl poweroff` or IPMI soft power-off, as each PhysicalHost's spec.power says.
+ *
+ * Every action is confirmed by observation (the injected `observe`: reachability, meter watts,
+ * BMC state …) within the spec's boot/shutdown timeout, and a host that does not get there is
+ * reported with PowerActionError, not retried. powerOff refuses while any VM is on the host —
+ * or while it cannot be told whether one is.
+ */
+import type { Clock } from '../../api/clock.ts';
+import { PowerActionError, type HostTarget, type PowerDriver } from '../../api/drivers.ts';
+import type { PhysicalHostSpec } from '../../api/physical-host.ts';
+import { confirmPowerState, type PowerObserver } from './confirm.ts';
+import { IpmiTool, type IpmiTarget } from './ipmitool.ts';
+import { POWEROFF_COMMAND, runSshCommand, type SshTarget } from './ssh-poweroff.ts';
+import { sendMagicPacket, type WakeOnLanTarget } from './wake-on-lan.ts';
+
+export interface HostPowerDriverOptions {
+  observe: PowerObserver;
+  /** Names of the libvirt domains on the host (any state); throws when it cannot tell. */
+  domainsOn: (host: HostTarget) => Promise<string[]>;
+  clock: Clock;
+  /** How often the host is observed while waiting (default 5 s). */
+  pollMs?: number;
+  ipmi?: IpmiTool;
+  wakeOnLan?: (target: WakeOnLanTarget) => Promise<void>;
+  ssh?: (target: SshTarget, command: string) => Promise<void>;
+  poweroffCommand?: string;
+}
+
+type PowerSpec = NonNullable<PhysicalHostSpec['power']>;
+
+const DEFAULT_BOOT_TIMEOUT_S = 600;
+const DEFAULT_SHUTDOWN_TIMEOUT_S = 300;
+
+export class HostPowerDriver implements PowerDriver {
+  constructor(private readonly o: HostPowerDriverOptions) {}
+
+  async powerOn(host: HostTarget, signal?: AbortSignal): Promise<void> {
+    const power = powerSpec(host, 'on');
+    if ((await this.observeQuietly(host)) === 'on') return;
+    let how: string;
+    try {
+      how = await this.sendPowerOn(host, power);
+    } catch (err) {
+      throw asPowerError(host, 'on', err);
+    }
+    await confirmPowerState(host, 'on', how, this.confirmOptions(power.bootTimeoutSeconds ?? DEFAULT_BOOT_TIMEOUT_S, signal));
+  }
+
+  async powerOff(host: HostTarget, signal?: AbortSignal): Promise<void> {
+    const power = powerSpec(host, 'off');
+    let domains: string[];
+    try {
+      domains = await this.o.domainsOn(host);
+    } catch (err) {
+      throw new PowerActionError(host.name, 'off', `refusing to power off ${host.name}: cannot tell whether VMs run on it (${(err as Error).message})`);
+    }
+    if (domains.length > 0) {
+      throw new PowerActionError(host.name, 'off', `refusing to power off ${host.name}: VMs still on it: ${domains.join(', ')}`);
+    }
+    if ((await this.observeQuietly(host)) === 'off') return;
+    let how: string;
+    try {
+      how = await this.sendPowerOff(host, power);
+    } catch (err) {
+      throw asPowerError(host, 'off', err);
+    }
+    await confirmPowerState(host, 'off', how, this.confirmOptions(power.shutdownTimeoutSeconds ?? DEFAULT_SHUTDOWN_TIMEOUT_S, signal));
+  }
+
+  private async sendPowerOn(host: HostTarget, power: PowerSpec): Promise<string> {
+    switch (power.onMethod) {
+      case 'WakeOnLAN': {
+        const wol = power.wakeOnLAN;
+        if (!wol) throw new Error('spec.power.wakeOnLAN is missing');
+        const target = { macAddress: wol.macAddress, broadcastAddress: wol.broadcastAddress ?? '255.255.255.255', port: wol.port ?? 9 };
+        await (this.o.wakeOnLan ?? sendMagicPacket)(target);
+        return `Wake-on-LAN to ${target.macAddress} via ${target.broadcastAddress}:${target.port}`;
+      }
+      case 'IPMI': {
+        const target = ipmiTarget(host, power);
+        await this.ipmi().chassisPower(target, 'on');
+        return `IPMI chassis power on via ${target.address}:${target.port}`;
+      }
+      default:
+        throw new Error(`spec.power.onMethod is ${power.onMethod ?? 'None'}: Tide has no way to power ${host.name} on`);
+    }
+  }
+
+  private async sendPowerOff(host: HostTarget, power: PowerSpec): Promise<string> {
+    switch (power.offMethod ?? 'SSH') {
+      case 'SSH': {
+        const target = sshTarget(host);
+        const command = this.o.poweroffCommand ?? POWEROFF_COMMAND;
+        await (this.o.ssh ?? runSshCommand)(target, command);
+        return `'${command}' over SSH to ${target.username}@${target.host}:${target.port}`;
+      }
+      case 'IPMI': {
+        const target = ipmiTarget(host, power);
+        await this.ipmi().chassisPower(target, 'soft');
+        return `IPMI chassis power soft via ${target.address}:${target.port}`;
+      }
+      default:
+        throw new Error(`spec.power.offMethod is None: Tide does not power ${host.name} off`);
+    }
+  }
+
+  private confirmOptions(timeoutSeconds: number, signal?: AbortSignal) {
+    return { observe: this.o.observe, clock: this.o.clock, timeoutMs: timeoutSeconds * 1000, pollMs: this.o.pollMs ?? 5000, signal };
+  }
+
+  private ipmi(): IpmiTool {
+    return this.o.ipmi ?? new IpmiTool();
+  }
+
+  private async observeQuietly(host: HostTarget): Promise<string> {
+    try {
+      return await this.o.observe(host);
+    } catch {
+      return 'unknown';
+    }
+  }
+}
+
+function powerSpec(host: HostTarget, action: 'on' | 'off'): PowerSpec {
+  const power = host.spec.power as PowerSpec | undefined;
+  if (!power) throw new PowerActionError(host.name, action, `${host.name} has no spec.power`);
+  return power;
+}
+
+function ipmiTarget(host: HostTarget, power: PowerSpec): IpmiTarget {
+  if (!power.ipmi) throw new Error('spec.power.ipmi is missing');
+  const username = host.secrets?.username;
+  const password = host.secrets?.password;
+  const secret = `${power.ipmi.secretRef.namespace}/${power.ipmi.secretRef.name}`;
+  if (!username || password === undefined) throw new Error(`IPMI Secret ${secret} lacks the keys 'username' and 'password'`);
+  return { address: power.ipmi.address, port: power.ipmi.port ?? 623, username, password };
+}
+
+function sshTarget(host: HostTarget): SshTarget {
+  const spec = host.spec as Partial<PhysicalHostSpec>;
+  const privateKey = host.secrets?.['ssh-privatekey'];
+  const knownHosts = host.secrets?.known_hosts;
+  if (!spec.address) throw new Error('spec.address is missing');
+  if (!privateKey || !knownHosts) throw new Error("the SSH Secret lacks the keys 'ssh-privatekey' and 'known_hosts'");
+  return { host: spec.address, port: spec.ssh?.port ?? 22, username: spec.ssh?.user ?? 'root', privateKey, knownHosts };
+}
+
+function asPowerError(host: HostTarget, action: 'on' | 'off', err: unknown): PowerActionError {
+  if (err instanceof PowerActionError) return err;
+  return new PowerActionError(host.name, action, `powering ${host.name} ${action} failed: ${(err as Error).message}`);
+}

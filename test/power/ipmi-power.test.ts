@@ -1,0 +1,93 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { systemClock } from '../../src/api/clock.ts';
+import { PowerActionError, type HostTarget } from '../../src/api/drivers.ts';
+import { HostPowerDriver } from '../../src/power/control/host-power-driver.ts';
+import { execFileRunner, IpmiTool, type ProgramRunner } from '../../src/power/control/ipmitool.ts';
+import { startIpmiSim, type SimulatedBmc } from './peers/ipmi-sim.ts';
+import { waitFor } from './peers/wait.ts';
+
+let dir: string;
+let bmc: SimulatedBmc;
+const invocations: Array<{ args: string[]; envKeys: string[] }> = [];
+const spyRunner: ProgramRunner = (file, args, env, timeoutMs) => {
+  invocations.push({ args, envKeys: Object.keys(env) });
+  return execFileRunner(file, args, env, timeoutMs);
+};
+const ipmi = new IpmiTool({ run: spyRunner });
+
+function host(secrets = { username: bmc.username, password: bmc.password }, bootTimeoutSeconds = 20): HostTarget {
+  return {
+    name: 'node-ipmi',
+    spec: {
+      address: 'node-ipmi.lab',
+      capacity: { cpuCores: 4, memoryMiB: 4096 },
+      power: { onMethod: 'IPMI', offMethod: 'IPMI', ipmi: { address: '127.0.0.1', port: bmc.port, secretRef: { name: 'bmc', namespace: 'tide' } }, bootTimeoutSeconds, shutdownTimeoutSeconds: 20 },
+    },
+    secrets,
+  };
+}
+const bmcTarget = () => ({ address: '127.0.0.1', port: bmc.port, username: bmc.username, password: bmc.password });
+
+function driver(domains: string[] = []) {
+  return new HostPowerDriver({
+    // Observation through the BMC itself, as the operator can for IPMI hosts.
+    observe: () => ipmi.powerStatus(bmcTarget()),
+    domainsOn: async () => domains,
+    clock: systemClock,
+    pollMs: 200,
+    ipmi,
+  });
+}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'tide-ipmi-'));
+  bmc = await startIpmiSim(dir);
+  await waitFor(`ipmi_sim to answer (${bmc.process.output()})`, async () => (await ipmi.powerStatus(bmcTarget())) === 'off', 20_000);
+});
+after(async () => {
+  await bmc?.process.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('IPMI power on and soft power off through ipmitool lanplus against ipmi_sim, confirmed by the BMC', async () => {
+  await driver().powerOn(host());
+  assert.equal(bmc.power(), '1');
+  assert.match(bmc.calls(), /^set power 1$/m);
+  await driver().powerOff(host());
+  assert.equal(bmc.power(), '0');
+  assert.match(bmc.calls(), /^set shutdown 1$/m, 'a soft (orderly) power-off, not a hard one');
+  for (const { args, envKeys } of invocations) {
+    assert.ok(!args.some((a) => a.includes(bmc.password)), `password on the command line: ${args.join(' ')}`);
+    assert.deepEqual(envKeys, ['IPMI_PASSWORD']);
+    assert.ok(args.includes('-E'));
+  }
+});
+
+test('a host with a VM on it is not powered off', async () => {
+  await driver().powerOn(host());
+  const callsBefore = bmc.calls();
+  await assert.rejects(driver(['vm-40']).powerOff(host()), (err: unknown) => err instanceof PowerActionError && /VMs still on it: vm-40/.test(err.message));
+  assert.equal(bmc.calls().replace(callsBefore, '').match(/^set /m), null, 'no chassis command sent');
+  assert.equal(bmc.power(), '1');
+  await driver().powerOff(host());
+});
+
+test('a host that does not come back is reported once its boot timeout passes, not retried', async () => {
+  bmc.stick();
+  const powerOns = () => bmc.calls().match(/^set power 1$/gm)?.length ?? 0;
+  const before = powerOns();
+  const started = Date.now();
+  await assert.rejects(driver().powerOn(host(undefined, 2)), (err: unknown) =>
+    err instanceof PowerActionError && err.action === 'on' && /not observed on within 2s after IPMI chassis power on/.test(err.message));
+  assert.ok(Date.now() - started < 15_000);
+  assert.equal(powerOns() - before, 1, 'one power-on request, then only observation');
+});
+
+test('a wrong IPMI password fails the action without showing the password', async () => {
+  await assert.rejects(driver().powerOn(host({ username: bmc.username, password: 'wrong-pw-1234' })), (err: unknown) =>
+    err instanceof PowerActionError && /powering node-ipmi on failed/.test(err.message) && !err.message.includes('wrong-pw-1234'));
+});
