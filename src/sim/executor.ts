@@ -23,6 +23,8 @@ export class SimExecutor {
   constructor(
     private readonly dc: SimDataCentre,
     private readonly maxConcurrent: number,
+    /** Called whenever an action starts or ends (the runner records the hosts' state then). */
+    private readonly onChange: () => void = () => {},
   ) {}
 
   submit(actions: readonly Action[]): void {
@@ -64,6 +66,7 @@ export class SimExecutor {
       entry.endedAtMs = this.dc.now();
       entry.outcome = error ? 'failed' : 'succeeded';
       if (error) entry.error = error;
+      this.onChange();
     };
     try {
       if (action.type === 'migrate') {
@@ -86,5 +89,6 @@ export class SimExecutor {
     } catch (err) {
       finish((err as Error).message);
     }
+    this.onChange();
   }
 }

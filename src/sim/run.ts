@@ -27,6 +27,14 @@ export interface FinalHost {
   vms: string[];
 }
 
+export interface TimelinePoint {
+  atSeconds: number;
+  hosts: { name: string; watts: number; powerState: string; cpuLoadPercent: number }[];
+}
+
+/** Larger runs leave the per-host timeline out: it would grow with hosts × events. */
+export const TIMELINE_MAX_HOSTS = 200;
+
 export interface SimulationResult {
   scenario: Scenario;
   policy: PlannerPolicy;
@@ -38,6 +46,8 @@ export interface SimulationResult {
   power: PowerSample[];
   actions: ExecutedAction[];
   rounds: Round[];
+  /** Every host's state each time something changed; absent above TIMELINE_MAX_HOSTS hosts. */
+  timeline?: TimelinePoint[];
   hosts: FinalHost[];
   vms: { name: string; host: string; cpuLoadPercent: number }[];
 }
@@ -56,7 +66,15 @@ export function createDataCentre(scenario: Scenario): SimDataCentre {
 export function runSimulation(scenario: Scenario, options: RunOptions = {}): SimulationResult {
   const policy = { ...scenario.policy, ...(options.strategy && { strategy: options.strategy }) };
   const dc = createDataCentre(scenario);
-  const executor = new SimExecutor(dc, scenario.migration.maxConcurrent);
+  const timeline: TimelinePoint[] | undefined = dc.hosts.size <= TIMELINE_MAX_HOSTS ? [] : undefined;
+  const record = () => {
+    if (!timeline) return;
+    const point = { atSeconds: (dc.now() - scenario.startMs) / 1000, hosts: [...dc.hosts.values()].map((h) => ({ name: h.spec.name, watts: h.watts, powerState: h.powerState, cpuLoadPercent: h.utilisation })) };
+    if (timeline.length && timeline[timeline.length - 1].atSeconds === point.atSeconds) timeline[timeline.length - 1] = point;
+    else timeline.push(point);
+  };
+  const executor = new SimExecutor(dc, scenario.migration.maxConcurrent, record);
+  record();
   const rounds: Round[] = [];
   const start = scenario.startMs;
   const end = start + scenario.durationSeconds * 1000;
@@ -71,15 +89,16 @@ export function runSimulation(scenario: Scenario, options: RunOptions = {}): Sim
   };
 
   for (;;) {
-    const loadChange = scenario.evaluation.onOverload ? dc.nextLoadChangeAt() : Infinity;
-    const t = Math.min(nextEvaluation, loadChange, end);
+    // Stop at every load change too: the timeline records it, and the monitor may react.
+    const t = Math.min(nextEvaluation, dc.nextLoadChangeAt(), end);
     dc.advanceTo(t);
+    record();
     options.onProgress?.((t - start) / (end - start));
     if (t >= end) break;
     if (t === nextEvaluation) {
       nextEvaluation += intervalMs;
       if (executor.idle()) decide('periodic');
-    } else if (executor.idle() && overloaded(dc, policy.overloadThresholdPercent)) {
+    } else if (scenario.evaluation.onOverload && executor.idle() && overloaded(dc, policy.overloadThresholdPercent)) {
       decide('overload');
     }
   }
@@ -94,6 +113,7 @@ export function runSimulation(scenario: Scenario, options: RunOptions = {}): Sim
     power: dc.powerSeries.map((s) => ({ atMs: (s.atMs - start) / 1000, watts: s.watts })),
     actions: executor.log,
     rounds,
+    ...(timeline && { timeline }),
     hosts: [...dc.hosts.values()].map((h) => ({
       name: h.spec.name,
       powerState: h.powerState,

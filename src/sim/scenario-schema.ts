@@ -109,3 +109,4 @@ export const ScenarioDocument = Type.Object(
 export type ScenarioDocument = Static<typeof ScenarioDocument>;
 export type ScenarioHost = Static<typeof ScenarioHost>;
 export type ScenarioVm = Static<typeof ScenarioVm>;
+export type ScenarioPolicy = Static<typeof ScenarioPolicy>;

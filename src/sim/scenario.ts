@@ -6,15 +6,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv } from 'ajv';
 import { DEFAULT_POLICY } from '../planner/plan.ts';
 import type { PlannerPolicy } from '../planner/types.ts';
 import { constantLoad, stepLoad, traceLoad, type LoadTimeline } from './load.ts';
 import { linearPower, SPECPOWER_TABLES, tablePower, type PowerModel } from './power-model.ts';
 import { parseTrace, PLANETLAB_INTERVAL_SECONDS, TraceError } from './trace.ts';
-import { ScenarioDocument, type ScenarioHost, type ScenarioVm } from './scenario-schema.ts';
+import { ScenarioDocument, type ScenarioHost, type ScenarioPolicy, type ScenarioVm } from './scenario-schema.ts';
 import type { MigrationModel, SimHostSpec, SimVmSpec } from './datacentre.ts';
+import { parseChecked, type Fail } from './yaml-errors.ts';
 
 export interface Scenario {
   name: string;
@@ -53,48 +53,24 @@ export function loadScenario(nameOrPath: string): Scenario {
   return parseScenario(readFileSync(file, 'utf8'), file);
 }
 
-const ajv = new Ajv({ allErrors: false, strict: false });
-const validateDocument = ajv.compile(ScenarioDocument);
+const validateDocument = new Ajv({ allErrors: false, strict: false }).compile(ScenarioDocument);
 
 export function parseScenario(text: string, file: string): Scenario {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  const where = (offset: number | undefined) => {
-    if (offset === undefined) return file;
-    const { line, col } = lines.linePos(offset);
-    return `${file}:${line}:${col}`;
-  };
-  if (doc.errors.length) {
-    const err = doc.errors[0];
-    throw new ScenarioError(`${where(err.pos[0])}: invalid YAML: ${err.message.split('\n')[0]}`);
-  }
-  const fail = (path: (string | number)[], message: string, key?: string): never => {
-    throw new ScenarioError(`${where(offsetOf(doc, path, key))}: ${fieldName(path, key)} ${message}`);
-  };
-  const data: unknown = doc.toJS();
-  if (!validateDocument(data)) {
-    const error = validateDocument.errors![0];
-    const path = pathOf(error);
-    const key = error.keyword === 'additionalProperties' ? String(error.params.additionalProperty) : undefined;
-    const missing = error.keyword === 'required' ? String(error.params.missingProperty) : undefined;
-    if (missing) fail(path, `is missing required field ${missing}`);
-    fail(path, key ? 'is not a known field' : error.message ?? 'is invalid', key);
-  }
-  return buildScenario(data as ScenarioDocument, file, fail);
+  const { data, fail } = parseChecked<ScenarioDocument>(text, file, validateDocument, (m) => new ScenarioError(m));
+  return buildScenario(data, file, fail);
 }
-
-type Fail = (path: (string | number)[], message: string, key?: string) => never;
 
 function buildScenario(doc: ScenarioDocument, file: string, fail: Fail): Scenario {
   const startMs = doc.start === undefined ? DEFAULT_START : Date.parse(doc.start);
   if (Number.isNaN(startMs)) fail(['start'], `is not an ISO 8601 time: ${doc.start}`);
-  const hosts = doc.hosts.flatMap((h, i) => hostSpecs(h, i, fail));
+  const hosts = doc.hosts.flatMap((h, i) => hostSpecs(h, i, fail)).map((h, i) => ({ ...h, meterId: h.meterId || simMeterId(i) }));
   const hostNames = new Map<string, number>();
   hosts.forEach((h, i) => {
     if (hostNames.has(h.name)) fail(['hosts'], `define host ${h.name} twice`);
     hostNames.set(h.name, i);
   });
   const vmNames = new Set<string>();
+  const memoryUsed = new Map<string, number>();
   const vms = (doc.vms ?? []).map((vm, i) => {
     if (vmNames.has(vm.name)) fail(['vms', i, 'name'], `repeats VM name ${vm.name}`);
     vmNames.add(vm.name);
@@ -102,9 +78,11 @@ function buildScenario(doc: ScenarioDocument, file: string, fail: Fail): Scenari
     if (!host) fail(['vms', i, 'host'], `names unknown host ${vm.host}`);
     if (host.powerState !== 'on') fail(['vms', i, 'host'], `puts ${vm.name} on ${vm.host}, which is off`);
     if (vm.pinnedHost !== undefined && !hostNames.has(vm.pinnedHost)) fail(['vms', i, 'pinnedHost'], `names unknown host ${vm.pinnedHost}`);
+    const used = (memoryUsed.get(host.name) ?? 0) + vm.memoryMiB;
+    if (used > host.memoryMiB) fail(['vms', i, 'host'], `puts ${used} MiB of VMs on ${host.name}, which has ${host.memoryMiB} MiB`);
+    memoryUsed.set(host.name, used);
     return vmSpec(vm, i, dirname(file), fail);
   });
-  const p = doc.policy ?? {};
   return {
     name: doc.name,
     description: doc.description ?? '',
@@ -122,21 +100,31 @@ function buildScenario(doc: ScenarioDocument, file: string, fail: Fail): Scenari
       cpuPercent: doc.migration?.cpuPercent ?? DEFAULTS.cpuPercent,
       maxConcurrent: doc.migration?.maxConcurrent ?? DEFAULTS.maxConcurrent,
     },
-    policy: {
-      ...DEFAULT_POLICY,
-      ...(p.strategy !== undefined && { strategy: p.strategy }),
-      ...(p.overloadThresholdPercent !== undefined && { overloadThresholdPercent: p.overloadThresholdPercent }),
-      ...(p.consolidationThresholdPercent !== undefined && { consolidationThresholdPercent: p.consolidationThresholdPercent }),
-      ...(p.balanceThresholdPercent !== undefined && { balanceThresholdPercent: p.balanceThresholdPercent }),
-      ...(p.minHostsOn !== undefined && { minHostsOn: p.minHostsOn }),
-      ...(p.maxMigrationsPerPlan !== undefined && { maxMigrationsPerPlan: p.maxMigrationsPerPlan }),
-      ...(p.migrationCooldownSeconds !== undefined && { migrationCooldownMs: p.migrationCooldownSeconds * 1000 }),
-      ...(p.powerCooldownSeconds !== undefined && { powerCooldownMs: p.powerCooldownSeconds * 1000 }),
-      ...(p.consolidationAllowed !== undefined && { consolidationAllowed: p.consolidationAllowed }),
-    },
+    policy: policyFrom(doc.policy ?? {}),
     hosts,
     vms,
   };
+}
+
+/** The planner policy a scenario's (or `tide plan --policy`'s) policy block asks for. */
+export function policyFrom(p: ScenarioPolicy): PlannerPolicy {
+  return {
+    ...DEFAULT_POLICY,
+    ...(p.strategy !== undefined && { strategy: p.strategy }),
+    ...(p.overloadThresholdPercent !== undefined && { overloadThresholdPercent: p.overloadThresholdPercent }),
+    ...(p.consolidationThresholdPercent !== undefined && { consolidationThresholdPercent: p.consolidationThresholdPercent }),
+    ...(p.balanceThresholdPercent !== undefined && { balanceThresholdPercent: p.balanceThresholdPercent }),
+    ...(p.minHostsOn !== undefined && { minHostsOn: p.minHostsOn }),
+    ...(p.maxMigrationsPerPlan !== undefined && { maxMigrationsPerPlan: p.maxMigrationsPerPlan }),
+    ...(p.migrationCooldownSeconds !== undefined && { migrationCooldownMs: p.migrationCooldownSeconds * 1000 }),
+    ...(p.powerCooldownSeconds !== undefined && { powerCooldownMs: p.powerCooldownSeconds * 1000 }),
+    ...(p.consolidationAllowed !== undefined && { consolidationAllowed: p.consolidationAllowed }),
+  };
+}
+
+/** A ZigBee-style IEEE address for host number `index`: 0x54494445 ("TIDE") then the number. */
+export function simMeterId(index: number): string {
+  return `0x54494445${(index + 1).toString(16).padStart(8, '0')}`;
 }
 
 function hostSpecs(h: ScenarioHost, index: number, fail: Fail): SimHostSpec[] {
@@ -153,7 +141,7 @@ function hostSpecs(h: ScenarioHost, index: number, fail: Fail): SimHostSpec[] {
     powerState: h.powerState ?? 'on',
     standbyAllowed: h.standbyAllowed ?? true,
     maintenance: h.maintenance ?? false,
-    meterId: h.count === undefined && h.meterId ? h.meterId : `sim-${name}`,
+    meterId: h.count === undefined && h.meterId ? h.meterId : '',
   }));
 }
 
@@ -219,35 +207,4 @@ function loadTimeline(load: unknown, path: (string | number)[], baseDir: string,
     }
   }
   return fail(path, shape);
-}
-
-/** "/hosts/1/cpuCores" → ["hosts", 1, "cpuCores"]. */
-function pathOf(error: ErrorObject): (string | number)[] {
-  return error.instancePath
-    .split('/')
-    .slice(1)
-    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .map((part) => (/^\d+$/.test(part) ? Number(part) : part));
-}
-
-/** hosts[1].power.idleWatts */
-function fieldName(path: (string | number)[], key?: string): string {
-  const full = key === undefined ? path : [...path, key];
-  if (full.length === 0) return 'the scenario';
-  return full.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
-}
-
-/** Where the field at `path` (or its key `key`) starts in the YAML text, or its nearest parent. */
-function offsetOf(doc: Document, path: (string | number)[], key?: string): number | undefined {
-  for (let depth = path.length; depth >= 0; depth--) {
-    const node = doc.getIn(path.slice(0, depth), true) as { range?: [number, number, number] } | undefined;
-    if (!node || (!isMap(node) && !isScalar(node) && !('items' in node))) continue;
-    if (key !== undefined && depth === path.length && isMap(node)) {
-      const pair = node.items.find((item) => isScalar(item.key) && item.key.value === key);
-      const range = (pair?.key as { range?: [number, number, number] } | undefined)?.range;
-      if (range) return range[0];
-    }
-    if (node.range) return node.range[0];
-  }
-  return undefined;
 }

@@ -1,0 +1,107 @@
+/**
+ * `tide simulate`: runs the planner against the simulated data centre over simulated time and
+ * reports every action with its reason, power over time and total energy.
+ */
+import { parseArgs } from 'node:util';
+import type { CliCommand } from '../command.ts';
+import { UserError } from '../command.ts';
+import { BUILT_IN_SCENARIOS, loadScenario, ScenarioError, type Scenario } from '../../sim/scenario.ts';
+import { readTraceDir, TraceError } from '../../sim/trace.ts';
+import { traceScenario } from '../../sim/trace-scenario.ts';
+import { runSimulation } from '../../sim/run.ts';
+import { toJson, toText } from '../../sim/output.ts';
+import { STRATEGIES } from '../../planner/strategies/index.ts';
+import type { StrategyName } from '../../planner/types.ts';
+
+const HELP = `usage: tide simulate (--scenario NAME|FILE | --trace DIR) [flags]
+
+Runs the planner against a simulated data centre and reports every action with its reason,
+power over time and the energy used.
+
+  --scenario NAME|FILE  a built-in scenario (${BUILT_IN_SCENARIOS.join(', ')}) or a YAML file
+  --trace DIR           PlanetLab traces, one VM per file (one CPU % per line, 5-minute steps);
+                        with --scenario the VMs join its hosts, otherwise CloudSim-style hosts
+  --hosts N             hosts to create for --trace without --scenario (default: 800 per 1,052 VMs)
+  --duration SECONDS    simulate this long instead of the scenario's duration
+  --strategy NAME       plan with this strategy (${[...STRATEGIES.keys()].join(', ')}) instead of the scenario's
+  --json                print one JSON document (see docs/simulate.md) instead of text`;
+
+function positiveNumber(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) throw new UserError(`--${flag} ${text}: expected a number greater than 0`);
+  return value;
+}
+
+function buildScenario(values: { scenario?: string; trace?: string; hosts?: string }): Scenario {
+  try {
+    const base = values.scenario !== undefined ? loadScenario(values.scenario) : undefined;
+    if (values.trace === undefined) return base!;
+    const hosts = positiveNumber('hosts', values.hosts);
+    if (hosts !== undefined && !Number.isInteger(hosts)) throw new UserError(`--hosts ${values.hosts}: expected a whole number`);
+    return traceScenario(values.trace, readTraceDir(values.trace), { hosts, base });
+  } catch (err) {
+    if (err instanceof ScenarioError || err instanceof TraceError) throw new UserError(err.message);
+    throw err;
+  }
+}
+
+/** Progress on a terminal only: a single line rewritten in place, on stderr. */
+function progressReporter(): { update: (done: number) => void; clear: () => void } {
+  if (!process.stderr.isTTY) return { update: () => {}, clear: () => {} };
+  let last = 0;
+  return {
+    update: (done) => {
+      const now = Date.now();
+      if (now - last < 100) return;
+      last = now;
+      process.stderr.write(`\rsimulating… ${Math.floor(done * 100)} %`);
+    },
+    clear: () => process.stderr.write('\r\x1b[K'),
+  };
+}
+
+export const command: CliCommand = {
+  name: 'simulate',
+  summary: 'run the planner against a simulated data centre and report power, actions and energy',
+  async run(argv) {
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args: argv,
+        options: {
+          scenario: { type: 'string' },
+          trace: { type: 'string' },
+          hosts: { type: 'string' },
+          duration: { type: 'string' },
+          strategy: { type: 'string' },
+          json: { type: 'boolean', default: false },
+          help: { type: 'boolean', short: 'h', default: false },
+        },
+        strict: true,
+        allowPositionals: false,
+      });
+    } catch (err) {
+      throw new UserError(`${(err as Error).message}\n\n${HELP}`);
+    }
+    const { values } = parsed;
+    if (values.help) {
+      console.log(HELP);
+      return 0;
+    }
+    if (values.scenario === undefined && values.trace === undefined) {
+      throw new UserError(`give --scenario NAME|FILE or --trace DIR (built-in scenarios: ${BUILT_IN_SCENARIOS.join(', ')})`);
+    }
+    if (values.strategy !== undefined && !STRATEGIES.has(values.strategy)) {
+      throw new UserError(`--strategy ${values.strategy}: unknown strategy (known: ${[...STRATEGIES.keys()].join(', ')})`);
+    }
+    const scenario = buildScenario(values);
+    const duration = positiveNumber('duration', values.duration);
+    if (duration !== undefined) scenario.durationSeconds = duration;
+    const progress = progressReporter();
+    const result = runSimulation(scenario, { strategy: values.strategy as StrategyName | undefined, onProgress: progress.update });
+    progress.clear();
+    console.log(values.json ? JSON.stringify(toJson(result), null, 2) : toText(result));
+    return 0;
+  },
+};
