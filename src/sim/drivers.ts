@@ -35,6 +35,7 @@ export class SimHypervisorDriver implements HypervisorDriver {
       powerState: 'on',
       cpuLoadPercent: host.utilisation,
       memoryUsedMiB: this.dc.memoryUsedMiB(host),
+      watts: host.watts,
       domains: [...host.vms].map((vm) => ({ name: vm.spec.name, state: 'running', vcpus: vm.spec.vcpus, memoryMiB: vm.spec.memoryMiB, cpuLoadPercent: vm.load })),
       observedAtMs,
     };
