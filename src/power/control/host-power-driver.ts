@@ -38,14 +38,7 @@ export class HostPowerDriver implements PowerDriver {
 
   async powerOn(host: HostTarget, signal?: AbortSignal): Promise<void> {
     const power = powerSpec(host, 'on');
-    if ((await this.observeQuietly(host)) === 'on') return;
-    let how: string;
-    try {
-      how = await this.sendPowerOn(host, power);
-    } catch (err) {
-      throw asPowerError(host, 'on', err);
-    }
-    await confirmPowerState(host, 'on', how, this.confirmOptions(power.bootTimeoutSeconds ?? DEFAULT_BOOT_TIMEOUT_S, signal));
+    await this.act(host, 'on', () => this.sendPowerOn(host, power), power.bootTimeoutSeconds ?? DEFAULT_BOOT_TIMEOUT_S, signal);
   }
 
   async powerOff(host: HostTarget, signal?: AbortSignal): Promise<void> {
@@ -59,14 +52,7 @@ export class HostPowerDriver implements PowerDriver {
     if (domains.length > 0) {
       throw new PowerActionError(host.name, 'off', `refusing to power off ${host.name}: VMs still on it: ${domains.join(', ')}`);
     }
-    if ((await this.observeQuietly(host)) === 'off') return;
-    let how: string;
-    try {
-      how = await this.sendPowerOff(host, power);
-    } catch (err) {
-      throw asPowerError(host, 'off', err);
-    }
-    await confirmPowerState(host, 'off', how, this.confirmOptions(power.shutdownTimeoutSeconds ?? DEFAULT_SHUTDOWN_TIMEOUT_S, signal));
+    await this.act(host, 'off', () => this.sendPowerOff(host, power), power.shutdownTimeoutSeconds ?? DEFAULT_SHUTDOWN_TIMEOUT_S, signal);
   }
 
   private async sendPowerOn(host: HostTarget, power: PowerSpec): Promise<string> {
@@ -106,8 +92,17 @@ export class HostPowerDriver implements PowerDriver {
     }
   }
 
-  private confirmOptions(timeoutSeconds: number, signal?: AbortSignal) {
-    return { observe: this.o.observe, clock: this.o.clock, timeoutMs: timeoutSeconds * 1000, pollMs: this.o.pollMs ?? 5000, signal };
+  /** Sends one command unless the host is already there, then waits to observe the result. */
+  private async act(host: HostTarget, want: 'on' | 'off', send: () => Promise<string>, timeoutSeconds: number, signal?: AbortSignal): Promise<void> {
+    if ((await this.observeQuietly(host)) === want) return;
+    let how: string;
+    try {
+      how = await send();
+    } catch (err) {
+      throw asPowerError(host, want, err);
+    }
+    const { observe, clock } = this.o;
+    await confirmPowerState(host, want, how, { observe, clock, timeoutMs: timeoutSeconds * 1000, pollMs: this.o.pollMs ?? 5000, signal });
   }
 
   private ipmi(): IpmiTool {

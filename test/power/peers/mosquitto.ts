@@ -1,8 +1,7 @@
 /** A Mosquitto broker on a free loopback port with its own temporary config. */
 import { writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
-import { freePort } from './ports.ts';
+import { canConnect, freePort } from './ports.ts';
 import { requireProgram, startProcess, type Started } from './processes.ts';
 import { waitFor } from './wait.ts';
 
@@ -19,12 +18,4 @@ export async function startMosquitto(dir: string): Promise<Broker> {
   const process = startProcess('mosquitto', ['-c', config]);
   await waitFor(`mosquitto on port ${port} (${process.output()})`, () => canConnect(port), 15_000);
   return { url: `mqtt://127.0.0.1:${port}`, process };
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
 }

@@ -5,10 +5,9 @@
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './ports.ts';
+import { canConnect, freePort } from './ports.ts';
 import { requireProgram, startProcess, type Started } from './processes.ts';
 import { waitFor } from './wait.ts';
 
@@ -55,12 +54,4 @@ export async function startSshd(dir: string): Promise<TestSshd> {
     knownHostsLine: `[127.0.0.1]:${port} ${type} ${key}`,
     commands: () => (existsSync(log) ? readFileSync(log, 'utf8') : ''),
   };
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
 }
