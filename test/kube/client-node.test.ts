@@ -14,6 +14,7 @@ import {
   EventsV1Api,
   PatchStrategy,
   UPDATE,
+  V1MicroTime,
   Watch,
   makeInformer,
   setHeaderOptions,
@@ -183,9 +184,14 @@ test('a raw watch gets bookmarks when it allows them, and ERROR 410 for a compac
 test('Leases: create, renew with the current resourceVersion, 409 for a stale one', async () => {
   const ns = await namespace('c-lease');
   const api = kc.makeApiClient(CoordinationV1Api);
-  const now = new Date();
+  // A Date has millisecond precision; a real server only parses MicroTime with six digits.
+  const millis = await statusOf(api.createNamespacedLease({ namespace: ns, body: { metadata: { name: 'tide-leader' }, spec: { holderIdentity: 'a', renewTime: new Date() } } }));
+  assert.equal(millis.code, 400);
+  assert.match(millis.body.message, /spec\.renewTime: parsing time ".*\.\d{3}Z" as "2006-01-02T15:04:05\.000000Z07:00"/);
+  const now = new V1MicroTime();
   const lease = await api.createNamespacedLease({ namespace: ns, body: { metadata: { name: 'tide-leader' }, spec: { holderIdentity: 'a', leaseDurationSeconds: 15, acquireTime: now, renewTime: now } } });
-  const renewed = await api.replaceNamespacedLease({ namespace: ns, name: 'tide-leader', body: { ...lease, spec: { ...lease.spec, renewTime: new Date(now.getTime() + 2000) } } });
+  assert.match(String(lease.spec!.renewTime && JSON.parse(JSON.stringify(lease)).spec.renewTime), /\.\d{6}Z$/);
+  const renewed = await api.replaceNamespacedLease({ namespace: ns, name: 'tide-leader', body: { ...lease, spec: { ...lease.spec, renewTime: new V1MicroTime(now.getTime() + 2000) } } });
   assert.notEqual(renewed.metadata!.resourceVersion, lease.metadata!.resourceVersion);
   const stolen = await statusOf(api.replaceNamespacedLease({ namespace: ns, name: 'tide-leader', body: { ...lease, spec: { ...lease.spec, holderIdentity: 'b' } } }));
   assert.equal(stolen.code, 409);
@@ -193,21 +199,45 @@ test('Leases: create, renew with the current resourceVersion, 409 for a stale on
   assert.match(await h.kubectlOk(['get', 'leases', '-n', ns]), /^tide-leader\s+a\s+\d+s$/m);
 });
 
-test('Secrets and Events: stringData stored as data; Events readable through both API groups', async () => {
+test('Secrets and Events: stringData stored as data; Events readable through both API groups and in describe', async () => {
   const ns = await namespace('c-events');
   const core = kc.makeApiClient(CoreV1Api);
   await core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'ssh' }, stringData: { known_hosts: 'host key' } } });
   const secret = await core.readNamespacedSecret({ namespace: ns, name: 'ssh' });
   assert.equal(Buffer.from(secret.data!.known_hosts!, 'base64').toString(), 'host key');
 
-  const regarding = { apiVersion: `${group}/${version}`, kind: 'Widget', name: 'w', namespace: ns };
+  const w: any = await kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({ group, version, namespace: ns, plural, body: widget('w', 1) });
+  const regarding = { apiVersion: `${group}/${version}`, kind: 'Widget', name: 'w', namespace: ns, uid: w.metadata.uid };
   await core.createNamespacedEvent({ namespace: ns, body: { metadata: { name: 'w.1' }, involvedObject: regarding, reason: 'Migrated', message: 'vm-1 moved', type: 'Normal', source: { component: 'tide' } } });
   const events = kc.makeApiClient(EventsV1Api);
-  await events.createNamespacedEvent({ namespace: ns, body: { metadata: { name: 'w.2' }, eventTime: new Date() as any, regarding, reason: 'Blocked', note: 'no host can take vm-2', type: 'Warning', action: 'Migrate', reportingController: 'tide.dev/operator', reportingInstance: 'tide-0' } });
+  await events.createNamespacedEvent({ namespace: ns, body: { metadata: { name: 'w.2' }, eventTime: new V1MicroTime(), regarding, reason: 'Blocked', note: 'no host can take vm-2', type: 'Warning', action: 'Migrate', reportingController: 'tide.dev/operator', reportingInstance: 'tide-0' } });
   const asV1 = await events.listNamespacedEvent({ namespace: ns });
   assert.deepEqual(asV1.items.map((e) => [e.metadata!.name, e.note, e.regarding?.name]), [['w.1', 'vm-1 moved', 'w'], ['w.2', 'no host can take vm-2', 'w']]);
   const asCore = await core.listNamespacedEvent({ namespace: ns });
   assert.deepEqual(asCore.items.map((e) => [e.metadata!.name, e.message, e.involvedObject.name]), [['w.1', 'vm-1 moved', 'w'], ['w.2', 'no host can take vm-2', 'w']]);
   const table = await h.kubectlOk(['get', 'events', '-n', ns]);
   assert.match(table, /Warning\s+Blocked\s+widget\/w\s+no host can take vm-2/);
+  // kubectl describe finds an object's Events with involvedObject field selectors.
+  const described = await h.kubectlOk(['describe', 'widget', 'w', '-n', ns]);
+  assert.match(described, /Normal\s+Migrated\s+.*vm-1 moved/);
+  assert.match(described, /Warning\s+Blocked\s+.*no host can take vm-2/);
+});
+
+test('a watch with a label selector sees objects enter and leave the selection as ADDED and DELETED', async () => {
+  const ns = await namespace('c-selector');
+  const api = kc.makeApiClient(CustomObjectsApi);
+  const seen: string[] = [];
+  const req = await new Watch(kc).watch(`/apis/${group}/${version}/namespaces/${ns}/${plural}`, { labelSelector: 'tier=a' }, (type, obj) => seen.push(`${type} ${obj.metadata.name}`), () => {});
+  try {
+    await api.createNamespacedCustomObject({ group, version, namespace: ns, plural, body: widget('in', 1, { tier: 'a' }) });
+    await api.createNamespacedCustomObject({ group, version, namespace: ns, plural, body: widget('out', 1, { tier: 'b' }) });
+    const relabel = (name: string, tier: string) => api.patchNamespacedCustomObject({ group, version, namespace: ns, plural, name, body: { metadata: { labels: { tier } } } }, mergePatch);
+    await relabel('in', 'b');
+    await relabel('out', 'a');
+    await api.patchNamespacedCustomObject({ group, version, namespace: ns, plural, name: 'out', body: { spec: { size: 2 } } }, mergePatch);
+    await eventually('four events', () => (seen.length >= 4 ? true : undefined));
+    assert.deepEqual(seen, ['ADDED in', 'DELETED in', 'ADDED out', 'MODIFIED out']);
+  } finally {
+    req.abort();
+  }
 });

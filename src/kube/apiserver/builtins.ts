@@ -69,6 +69,17 @@ const namespaces = builtin({
   },
 });
 
+/** The field selectors `kubectl describe` uses to find an object's Events. */
+const eventFieldLabels: Record<string, (o: KubeObject) => string> = {
+  ...Object.fromEntries(
+    ['kind', 'namespace', 'name', 'uid', 'apiVersion', 'resourceVersion', 'fieldPath'].map((f) => [`involvedObject.${f}`, (o: KubeObject) => String(o.involvedObject?.[f] ?? '')]),
+  ),
+  reason: (o) => String(o.reason ?? ''),
+  type: (o) => String(o.type ?? ''),
+  source: (o) => String(o.source?.component ?? o.reportingComponent ?? ''),
+  reportingComponent: (o) => String(o.reportingComponent ?? ''),
+};
+
 const coreEvents = builtin({
   group: '',
   version: 'v1',
@@ -76,6 +87,8 @@ const coreEvents = builtin({
   plural: 'events',
   namespaced: true,
   shortNames: ['ev'],
+  fieldLabels: eventFieldLabels,
+  microTimeFields: ['eventTime', 'series.lastObservedTime'],
   columns: [
     { name: 'Last Seen', type: 'date', priority: 0, cell: (o) => o.lastTimestamp ?? o.eventTime ?? o.metadata.creationTimestamp },
     column('Type', '.type'),
@@ -96,6 +109,7 @@ const eventsV1 = builtin({
   namespaced: true,
   shortNames: ['ev'],
   storageKey: '/events',
+  microTimeFields: ['eventTime', 'series.lastObservedTime'],
   columns: coreEvents.columns.slice(1, -1),
   fromStorage: (e) =>
     definedOnly({
@@ -145,6 +159,7 @@ const leases = builtin({
   kind: 'Lease',
   plural: 'leases',
   namespaced: true,
+  microTimeFields: ['spec.acquireTime', 'spec.renewTime'],
   columns: [column('Holder', '.spec.holderIdentity')],
 });
 

@@ -25,6 +25,19 @@ export interface WriteOptions {
 const isCrd = (r: ResourceType) => r.group === 'apiextensions.k8s.io' && r.plural === 'customresourcedefinitions';
 const isNamespace = (r: ResourceType) => r.group === '' && r.plural === 'namespaces';
 
+const RFC3339_MICRO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}(Z|[+-]\d\d:\d\d)$/;
+
+function checkMicroTimes(r: ResourceType, obj: KubeObject): void {
+  for (const path of r.microTimeFields ?? []) {
+    const value = path.split('.').reduce<any>((v, key) => v?.[key], obj);
+    if (value === undefined || value === null || (typeof value === 'string' && RFC3339_MICRO.test(value))) continue;
+    throw badRequest(
+      `${r.kind} in version "${r.version}" cannot be handled as a ${r.kind}: ${path}: parsing time ${JSON.stringify(value)} as "2006-01-02T15:04:05.000000Z07:00": ` +
+        'a MicroTime needs exactly six fractional digits (client-node: use V1MicroTime, not Date)',
+    );
+  }
+}
+
 export class Operations {
   constructor(
     private readonly store: ObjectStore,
@@ -210,6 +223,7 @@ export class Operations {
 
   /** Normalises, prunes, defaults and validates an object about to be stored (422 / 400 on failure). */
   private prepare(r: ResourceType, obj: KubeObject, old: KubeObject | undefined, opts: WriteOptions): void {
+    checkMicroTimes(r, obj);
     r.normalize?.(obj);
     if (isCrd(r)) defaultCrd(obj);
     const causes: StatusCause[] = [...nameCauses(obj, isNamespace(r)), ...mapCauses(obj)];

@@ -139,7 +139,7 @@ async function handleResource(ctx: RouterContext, req: IncomingMessage, res: Ser
   };
 
   if (method === 'GET' && (t.watchPrefix || query.get('watch') === 'true' || query.get('watch') === '1')) {
-    const end = serveWatch(res, { resource: r, namespace, matches: selectorFromQuery(query), query, asTable }, ctx.store, ops, ctx.watch);
+    const end = serveWatch(res, { resource: r, namespace, matches: selectorFromQuery(query, r.fieldLabels), query, asTable }, ctx.store, ops, ctx.watch);
     ctx.watches.add(end);
     res.on('close', () => ctx.watches.delete(end));
     return;
@@ -150,7 +150,7 @@ async function handleResource(ctx: RouterContext, req: IncomingMessage, res: Ser
     return sendJson(res, 200, asTable ? toTable(r.columns, [obj], { resourceVersion: obj.metadata.resourceVersion }, query.get('includeObject')) : obj);
   }
   if (method === 'GET') {
-    const { items, resourceVersion } = ops.list(r, namespace, selectorFromQuery(query));
+    const { items, resourceVersion } = ops.list(r, namespace, selectorFromQuery(query, r.fieldLabels));
     if (asTable) return sendJson(res, 200, toTable(r.columns, items, { resourceVersion }, query.get('includeObject')));
     return sendJson(res, 200, { kind: r.listKind, apiVersion: items[0]?.apiVersion ?? (r.group ? `${r.group}/${r.version}` : r.version), metadata: { resourceVersion }, items });
   }
@@ -178,7 +178,7 @@ async function handleResource(ctx: RouterContext, req: IncomingMessage, res: Ser
     return sendJson(res, 200, ops.delete(r, namespace, t.name, options.preconditions, opts.dryRun));
   }
   if (method === 'DELETE') {
-    const { items, resourceVersion } = ops.list(r, namespace, selectorFromQuery(query));
+    const { items, resourceVersion } = ops.list(r, namespace, selectorFromQuery(query, r.fieldLabels));
     const deleted = items.map((o) => ops.delete(r, o.metadata.namespace, o.metadata.name!, undefined, opts.dryRun));
     return sendJson(res, 200, { kind: r.listKind, apiVersion: r.group ? `${r.group}/${r.version}` : r.version, metadata: { resourceVersion }, items: deleted });
   }

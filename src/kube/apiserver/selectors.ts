@@ -64,13 +64,13 @@ const FIELDS: Record<string, (obj: KubeObject) => string> = {
   'metadata.namespace': (o) => o.metadata.namespace ?? '',
 };
 
-export function parseFieldSelector(text: string | null): ObjectPredicate {
+export function parseFieldSelector(text: string | null, extraFields: Record<string, (obj: KubeObject) => string> = {}): ObjectPredicate {
   if (!text) return matchAll;
   const tests = splitTerms(text).map((term): ObjectPredicate => {
     const m = /^([\w.]+)\s*(==|=|!=)\s*(.*)$/.exec(term);
     if (!m) throw badRequest(`invalid field selector term "${term}"`);
     const [, field, op, value] = m as unknown as [string, string, string, string];
-    const read = FIELDS[field];
+    const read = FIELDS[field] ?? extraFields[field];
     if (!read) throw badRequest(`field label not supported: ${field}`);
     return op === '!=' ? (o) => read(o) !== value : (o) => read(o) === value;
   });
@@ -78,8 +78,8 @@ export function parseFieldSelector(text: string | null): ObjectPredicate {
 }
 
 /** Both selectors of a list or watch request. */
-export function selectorFromQuery(query: URLSearchParams): ObjectPredicate {
+export function selectorFromQuery(query: URLSearchParams, extraFields?: Record<string, (obj: KubeObject) => string>): ObjectPredicate {
   const labels = parseLabelSelector(query.get('labelSelector'));
-  const fields = parseFieldSelector(query.get('fieldSelector'));
+  const fields = parseFieldSelector(query.get('fieldSelector'), extraFields);
   return (obj) => labels(obj) && fields(obj);
 }

@@ -66,6 +66,14 @@ export interface ResourceType {
   normalize?(obj: KubeObject): void;
   /** Built-in validation (name rules aside). */
   validateBuiltin?(obj: KubeObject): import('./status.ts').StatusCause[];
+  /**
+   * Dotted paths of metav1.MicroTime fields. A real server decodes them with Go's RFC3339Micro
+   * layout, which needs exactly six fractional digits: `new Date()` from client-node (three) is a
+   * 400 there, so it is one here too (client-node's V1MicroTime writes six).
+   */
+  microTimeFields?: string[];
+  /** Field selector labels beyond metadata.name / metadata.namespace (e.g. Events' involvedObject.name). */
+  fieldLabels?: Record<string, (obj: KubeObject) => string>;
   /** A schema for /openapi/v3 (custom resources: the CRD's openAPIV3Schema). */
   openapiSchema?: Record<string, unknown>;
 }

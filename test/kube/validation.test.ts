@@ -1,0 +1,128 @@
+/** The server's pure parts: schema pruning/defaults, schema and CEL messages, CRD schema checks, selectors, patches, ages. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CustomResourceValidator } from '../../src/kube/apiserver/validation/custom-resource.ts';
+import { structuralCauses } from '../../src/kube/apiserver/validation/structural-schema.ts';
+import { parseLabelSelector, parseFieldSelector } from '../../src/kube/apiserver/selectors.ts';
+import { mergePatch, strategicMergePatch } from '../../src/kube/apiserver/patch.ts';
+import { humanDuration } from '../../src/kube/apiserver/tables.ts';
+import type { KubeObject } from '../../src/kube/apiserver/types.ts';
+
+const schema = {
+  type: 'object',
+  properties: {
+    spec: {
+      type: 'object',
+      'x-kubernetes-validations': [{ rule: 'self.low <= self.high', message: 'low must not exceed high', fieldPath: '.low' }],
+      properties: {
+        low: { type: 'integer', default: 1 },
+        high: { type: 'number', default: 10 },
+        serial: { type: 'string', 'x-kubernetes-validations': [{ rule: 'self == oldSelf', message: 'serial is immutable' }] },
+        note: { type: 'string', nullable: true },
+        mode: { type: 'string', default: 'auto' },
+        items: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' } } } },
+        labels: { type: 'object', additionalProperties: { type: 'string' } },
+        free: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+        ratio: { type: 'number', minimum: 0, exclusiveMinimum: true, maximum: 1 },
+        hosts: {
+          type: 'array',
+          items: { type: 'string' },
+          'x-kubernetes-validations': [{ rule: 'self.all(h, h.endsWith(".lab"))', messageExpression: "'hosts must end in .lab, got ' + self.join(',')" }],
+        },
+      },
+    },
+  },
+};
+
+const object = (spec: Record<string, unknown>): KubeObject => ({ apiVersion: 'x/v1', kind: 'X', metadata: { name: 'x' }, spec });
+
+test('pruning reports unknown fields by path (objects, arrays, maps) and keeps preserve-unknown-fields', () => {
+  const v = new CustomResourceValidator(schema);
+  const obj = object({ extra: 1, items: [{ name: 'a', bogus: true }], labels: { a: 'b' }, free: { anything: { goes: 1 } } });
+  assert.deepEqual(v.pruneAndDefault(obj), ['spec.extra', 'spec.items[0].bogus']);
+  assert.deepEqual(obj.spec, { items: [{ name: 'a' }], labels: { a: 'b' }, free: { anything: { goes: 1 } }, low: 1, high: 10, mode: 'auto' });
+});
+
+test('a null in a non-nullable field is dropped and its default applies; nullable fields keep null', () => {
+  const v = new CustomResourceValidator(schema);
+  const obj = object({ mode: null, note: null });
+  v.pruneAndDefault(obj);
+  assert.equal(obj.spec.mode, 'auto');
+  assert.equal(obj.spec.note, null);
+  assert.deepEqual(v.validate(obj), []);
+});
+
+test('CEL sees integers as ints and numbers as doubles, and compares them across types', () => {
+  const v = new CustomResourceValidator(schema);
+  const ok = object({ low: 3, high: 3.5 });
+  v.pruneAndDefault(ok);
+  assert.deepEqual(v.validate(ok), []);
+  const bad = object({ low: 4, high: 3.5 });
+  v.pruneAndDefault(bad);
+  assert.deepEqual(v.validate(bad), [{ reason: 'FieldValueInvalid', field: 'spec.low', message: 'Invalid value: "object": low must not exceed high' }]);
+});
+
+test('transition rules (oldSelf) only run on updates', () => {
+  const v = new CustomResourceValidator(schema);
+  const first = object({ serial: 'A' });
+  v.pruneAndDefault(first);
+  assert.deepEqual(v.validate(first), []);
+  const changed = object({ serial: 'B' });
+  v.pruneAndDefault(changed);
+  assert.deepEqual(v.validate(changed, first), [{ reason: 'FieldValueInvalid', field: 'spec.serial', message: 'Invalid value: "string": serial is immutable' }]);
+  assert.deepEqual(v.validate(first, first), []);
+});
+
+test('messageExpression builds the message; OpenAPI v3.0 exclusive bounds are honoured', () => {
+  const v = new CustomResourceValidator(schema);
+  const obj = object({ hosts: ['a.lab', 'b.example'], ratio: 0 });
+  v.pruneAndDefault(obj);
+  assert.deepEqual(v.validate(obj), [
+    { reason: 'FieldValueInvalid', field: 'spec.ratio', message: 'Invalid value: 0: spec.ratio in body should be greater than 0' },
+    { reason: 'FieldValueInvalid', field: 'spec.hosts', message: 'Invalid value: "array": hosts must end in .lab, got a.lab,b.example' },
+  ]);
+});
+
+test('a CEL rule that does not compile is reported at its schema location', () => {
+  const v = new CustomResourceValidator({ type: 'object', properties: { spec: { type: 'object', 'x-kubernetes-validations': [{ rule: 'self.a ==', message: 'm' }] } } });
+  assert.equal(v.ruleErrors.length, 1);
+  assert.equal(v.ruleErrors[0]!.location, 'openAPIV3Schema.properties[spec].x-kubernetes-validations[0].rule');
+});
+
+test('CRD schemas: numeric exclusiveMinimum, missing types and enum values of the wrong type are rejected', () => {
+  const causes = structuralCauses(
+    { type: 'object', properties: { a: { type: 'number', exclusiveMinimum: 0 }, b: { properties: {} }, c: { type: 'string', enum: ['x', true] }, d: { type: 'array' } } },
+    's',
+  );
+  assert.deepEqual(causes.map((c) => c.field), ['s.properties[a].exclusiveMinimum', 's.properties[b].type', 's.properties[c].enum[1]', 's.properties[d].items']);
+});
+
+test('label and field selectors', () => {
+  const o = (labels: Record<string, string>, name = 'n', namespace = 'ns'): KubeObject => ({ metadata: { name, namespace, labels } });
+  const sel = parseLabelSelector('env in (prod, stage),!legacy,tier!=db,app');
+  assert.equal(sel(o({ env: 'prod', app: 'x' })), true);
+  assert.equal(sel(o({ env: 'dev', app: 'x' })), false);
+  assert.equal(sel(o({ env: 'prod', app: 'x', legacy: '' })), false);
+  assert.equal(sel(o({ env: 'prod', app: 'x', tier: 'db' })), false);
+  assert.equal(sel(o({ env: 'prod' })), false);
+  assert.equal(parseLabelSelector('a notin (b)')(o({})), true);
+  const f = parseFieldSelector('metadata.name=n,metadata.namespace!=other');
+  assert.equal(f(o({})), true);
+  assert.equal(f(o({}, 'm')), false);
+  assert.throws(() => parseFieldSelector('spec.size=1'), /field label not supported: spec\.size/);
+  assert.throws(() => parseLabelSelector('a in b'), /unable to parse requirement/);
+});
+
+test('merge patch (RFC 7386) and the strategic merge directives kubectl sends', () => {
+  assert.deepEqual(mergePatch({ a: 1, b: { c: 2, d: 3 }, e: [1] }, { b: { c: null, x: 1 }, e: [2] }), { a: 1, b: { d: 3, x: 1 }, e: [2] });
+  assert.deepEqual(
+    strategicMergePatch({ metadata: { labels: { a: '1' } }, data: { x: 'y' } }, { $setElementOrder: [], metadata: { labels: { a: null, b: '2' } }, data: { $patch: 'replace', z: 'w' } }),
+    { metadata: { labels: { b: '2' } }, data: { z: 'w' } },
+  );
+  assert.deepEqual(strategicMergePatch({ a: { b: 1 }, c: 2 }, { a: { $patch: 'delete' } }), { c: 2 });
+});
+
+test('ages read as kubectl shows them', () => {
+  const s = 1000;
+  assert.deepEqual([5 * s, 119 * s, 150 * s, 600 * s, 3 * 3600 * s + 60 * s, 30 * 3600 * s, 50 * 3600 * s, 400 * 86400 * s].map(humanDuration), ['5s', '119s', '2m30s', '10m', '3h1m', '30h', '2d2h', '400d']);
+});
