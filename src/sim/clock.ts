@@ -66,15 +66,18 @@ export class SimClock implements Clock {
     await new Promise((resolve) => setImmediate(resolve));
   }
 
-  /** Resolves once `condition()` holds, moving time a deadline at a time; fails past `limitMs`. */
+  /**
+   * Resolves once `condition()` holds, moving time to the next sleeper's deadline or the next
+   * simulated event, whichever comes first; fails past `limitMs` of simulated time.
+   */
   async runUntilCondition(condition: () => boolean, limitMs: number): Promise<void> {
     const end = this.now() + limitMs;
     for (;;) {
       await new Promise((resolve) => setImmediate(resolve));
       if (condition()) return;
-      const next = this.sleepers[0];
-      if (!next || next.atMs > end) throw new Error(`condition not met within ${limitMs} ms of simulated time`);
-      this.advanceTo(next.atMs);
+      const next = Math.min(this.sleepers[0]?.atMs ?? Infinity, this.dc.nextEventAt());
+      if (next > end) throw new Error(`condition not met within ${limitMs} ms of simulated time`);
+      this.advanceTo(next);
     }
   }
 

@@ -153,6 +153,11 @@ export class SimDataCentre {
     return (this.nowMs - this.startMs) / 1000;
   }
 
+  /** When the next thing happens on its own: an event or a load change (epoch ms; Infinity: never). */
+  nextEventAt(): number {
+    return Math.min(this.events.length ? this.events[0].atMs : Infinity, this.nextLoadChangeMs);
+  }
+
   /** When the next VM load changes (epoch ms; Infinity: never). */
   nextLoadChangeAt(): number {
     return this.nextLoadChangeMs;

@@ -19,6 +19,8 @@ export class SimExecutor {
   readonly log: ExecutedAction[] = [];
   private queue: Action[] = [];
   private running = 0;
+  /** Host → migrations running off it (their memory is freed only when they land). */
+  private leaving = new Map<string, number>();
 
   constructor(
     private readonly dc: SimDataCentre,
@@ -40,7 +42,7 @@ export class SimExecutor {
   private pump(): void {
     for (let i = 0; i < this.queue.length; ) {
       const action = this.queue[i];
-      if (action.type === 'migrate' && this.running >= this.maxConcurrent) {
+      if (action.type === 'migrate' && (this.running >= this.maxConcurrent || this.waitsForRoom(action.to, i))) {
         i++;
         continue;
       }
@@ -51,6 +53,15 @@ export class SimExecutor {
       this.queue.splice(i, 1);
       this.start(action);
     }
+  }
+
+  /**
+   * The plan may count on memory that VMs leaving `host` free: a migration to it waits while
+   * an earlier one off it is queued or running.
+   */
+  private waitsForRoom(host: string, index: number): boolean {
+    if ((this.leaving.get(host) ?? 0) > 0) return true;
+    return this.queue.slice(0, index).some((a) => a.type === 'migrate' && a.from === host);
   }
 
   private waitsForMigrations(host: string, index: number): boolean {
@@ -70,15 +81,19 @@ export class SimExecutor {
     };
     try {
       if (action.type === 'migrate') {
-        this.running++;
+        const settle = (delta: number) => {
+          this.running += delta;
+          this.leaving.set(action.from, (this.leaving.get(action.from) ?? 0) + delta);
+        };
+        settle(1);
         try {
           this.dc.startMigration(action.vm, action.to, (result) => {
-            this.running--;
+            settle(-1);
             finish(result.error);
             this.pump();
           });
         } catch (err) {
-          this.running--;
+          settle(-1);
           throw err;
         }
       } else if (action.type === 'power-on') {
