@@ -75,9 +75,10 @@ export function shapeProblems(o: K8sObject): string[] {
     validate = ajv.compile(modelSchemas(name));
     validators.set(name, validate);
   }
+  const label = `${o.kind}/${o.metadata.name}`;
   if (validate(o)) return [];
   return validate.errors!.map((e) => {
     const extra = e.keyword === 'additionalProperties' ? ` '${(e.params as { additionalProperty: string }).additionalProperty}'` : '';
-    return `${o.kind}/${o.metadata.name}: ${e.instancePath || '/'} ${e.message}${extra}`;
+    return `${label}: ${e.instancePath || '/'} ${e.message}${extra}`;
   });
 }
