@@ -1,6 +1,7 @@
 /** Every strategy the planner knows. Adding one is adding its file and a line here. */
 import { npa } from './npa.ts';
 import { paper } from './paper.ts';
+import { lrMmt } from './lr-mmt.ts';
 import type { Strategy } from '../strategy.ts';
 
-export const STRATEGIES: ReadonlyMap<string, Strategy> = new Map([paper, npa].map((s) => [s.name, s]));
+export const STRATEGIES: ReadonlyMap<string, Strategy> = new Map([paper, npa, lrMmt].map((s) => [s.name, s]));

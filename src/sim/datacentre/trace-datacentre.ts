@@ -16,7 +16,8 @@ import { placeInitially, type InitialPlacement } from './placement.ts';
 import { hostTypeOf, migrationSeconds, vmTypeOf, type DatacentreSetup, type HostType, type VmType } from './setup.ts';
 import { tablePower, type PowerModel } from '../power-model.ts';
 import type { Trace } from '../trace.ts';
-import type { HostSnapshot, Plan, Snapshot, VmSnapshot } from '../../planner/types.ts';
+import type { Plan, Snapshot, VmSnapshot } from '../../planner/types.ts';
+import type { WithPowerCurve } from '../../planner/power-aware/placement.ts';
 import type { SpanRecorder } from '../metrics/recorder.ts';
 
 /** MIPS per snapshot "core" (see the header). */
@@ -100,7 +101,7 @@ export class TraceDatacentre {
 
   /** What the planner sees at the start of interval `k`. */
   snapshot(k: number): Snapshot {
-    const hosts: HostSnapshot[] = this.hosts.map((h) => ({
+    const hosts: WithPowerCurve[] = this.hosts.map((h) => ({
       name: h.name,
       cpuCores: h.capacityMips / SNAPSHOT_MIPS_PER_CORE,
       // CloudSim compatibility: placed VMs request no RAM, so memory never limits a move.
@@ -110,6 +111,7 @@ export class TraceDatacentre {
       maintenance: false,
       idleWatts: h.power.idleWatts,
       peakWatts: h.power.peakWatts,
+      powerCurveWatts: h.type.watts,
     }));
     const vms: VmSnapshot[] = this.vms.filter((vm) => !this.retired.has(vm)).map((vm) => ({
       name: vm.name,
