@@ -21,6 +21,12 @@ export const PhysicalHostSpec = Type.Object(
       Type.Object({
         uri: Type.String({ default: 'qemu:///system', pattern: '^[a-z0-9+]+://[A-Za-z0-9.:@/_-]*(\\?[A-Za-z0-9=&._/-]*)?$', description: 'libvirt URI on the host itself (virsh runs there over SSH).' }),
         migrationAddress: Type.Optional(Type.String({ pattern: HOST_ADDRESS, description: 'Address other hosts send migration traffic to, if not `address`.' })),
+        migrationUri: Type.Optional(
+          Type.String({
+            pattern: '^[a-z0-9+]+://[A-Za-z0-9.:@/_\\[\\]-]*(\\?[A-Za-z0-9=&._/-]*)?$',
+            description: "libvirt URI a source host's libvirtd uses to reach this host's libvirtd in a peer-to-peer migration (default qemu+ssh://<migrationAddress or address>/system).",
+          }),
+        ),
       }),
     ),
     capacity: Type.Object({

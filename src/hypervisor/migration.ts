@@ -23,6 +23,8 @@ import { shellCommand } from './shell-quote.ts';
 import type { ExecResult, SshPool } from './ssh-pool.ts';
 
 export interface MigrationTimings {
+  /** The pre-check of the domain's state on the source (includes opening the SSH connection if none is pooled). */
+  precheckMs: number;
   /** From the request until the migration job was seen running on the source (Tide's share of the start-up). */
   jobStartedAfterMs?: number;
   /** From the job's start until `virsh migrate` returned. */
@@ -95,8 +97,9 @@ export async function migrateDomain(deps: MigrationDeps, request: MigrationReque
   // Asking the source first also opens (or checks) the pooled connection before anything moves.
   const stateCommand = domainStateCommand(source.libvirtUri, domain);
   const before = parseDomainState(await exec(source, stateCommand), source.host, stateCommand);
+  const precheckMs = deps.now() - requestedAt;
   if (before !== 'running' && before !== 'paused') {
-    return outcome(`${domain} is not running on ${source.host} (${before}); nothing was migrated`, { commandMs: 0 });
+    return outcome(`${domain} is not running on ${source.host} (${before}); nothing was migrated`, { precheckMs, commandMs: 0 });
   }
 
   let finished = false;
@@ -152,6 +155,7 @@ export async function migrateDomain(deps: MigrationDeps, request: MigrationReque
   await watcher;
   const commandDoneAt = deps.now();
   const timings: MigrationTimings = {
+    precheckMs,
     commandMs: commandDoneAt - requestedAt,
     ...(jobStartedAt === undefined ? {} : { jobStartedAfterMs: jobStartedAt - requestedAt, jobMs: commandDoneAt - jobStartedAt }),
   };
