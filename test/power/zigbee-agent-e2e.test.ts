@@ -41,7 +41,7 @@ before(async () => {
   metricsPort = await freePort();
   agent = startProcess(process.execPath, [repoPath('bin/tide.js'), 'zigbee-agent', '--kubeconfig', h.kubeconfigPath,
     '--serial', pty.agentEnd, '--escaped', '--stale-after', '3s', '--metrics-port', String(metricsPort), '--metrics-address', '127.0.0.1']);
-  await waitFor(`the agent to start (${agent.output()})`, () => agent.output().includes('reading meters from serial'), 30_000);
+  await waitFor(`the agent to start (${agent.output()})`, () => agent.output().includes('reading meters from serial'), 60_000);
 });
 
 after(async () => {
