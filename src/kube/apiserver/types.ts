@@ -1,4 +1,5 @@
 /** The shapes the server's parts share: objects as JSON, and what it knows about each resource. */
+import type { ObjectMeta as ApiObjectMeta } from '../../api/types.ts';
 
 export type KubeObject = Record<string, any> & {
   apiVersion?: string;
@@ -6,21 +7,12 @@ export type KubeObject = Record<string, any> & {
   metadata: ObjectMeta;
 };
 
-export interface ObjectMeta {
-  name?: string;
+/** Tide's ObjectMeta, loosened: a request may omit the name (generateName) and carry any field. */
+export type ObjectMeta = Partial<ApiObjectMeta> & {
   generateName?: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
-  generation?: number;
-  creationTimestamp?: string;
-  deletionTimestamp?: string;
   deletionGracePeriodSeconds?: number;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  finalizers?: string[];
   [key: string]: unknown;
-}
+};
 
 /** One column of `kubectl get`: the Table format's column definition plus how to fill its cell. */
 export interface Column {
