@@ -6,11 +6,12 @@
  * whole, and what the operator would make of it is computed from what the server stored.
  */
 import { after, before, test } from 'node:test';
+import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { plannerPolicy } from '../../src/controller/policy.ts';
 import type { ConsolidationPolicySpec } from '../../src/api/types.ts';
 import { startHarness, type KubeHarness } from '../kube/harness.ts';
-import { kustomizeWithZigbeeAgent, renderChart, ROOT, type K8sObject } from './render.ts';
+import { kustomizeWithZigbeeAgent, parseObjects, renderChart, ROOT, type K8sObject } from './render.ts';
 import { hasModel, shapeProblems } from './shape.ts';
 
 let h: KubeHarness;
@@ -100,4 +101,25 @@ test('GitOps example: a merged change (the window opens at 20:00) changes what T
   assert.equal(stored.metadata.generation, 2);
   assert.equal(await consolidatesAt('2026-11-25T20:00:00Z'), true, 'Wed 21:00 Berlin, after the change');
   assert.equal(await consolidatesAt('2026-11-25T18:30:00Z'), false, 'Wed 19:30 Berlin, still peak');
+});
+
+/** The YAML examples of a Markdown file, as objects. */
+function yamlExamples(file: string): K8sObject[] {
+  const text = readFileSync(`${ROOT}/${file}`, 'utf8');
+  return [...text.matchAll(/```yaml\n([\s\S]*?)```/g)].flatMap((m, i) => parseObjects(m[1]!, `${file}, yaml block ${i + 1}`));
+}
+
+test('the Tide resources shown in docs/install.md are valid against the CRDs', async () => {
+  await h.kubectlOk(['apply', '-f', `${ROOT}/manifests/crds`]);
+  await h.kubectlOk(['wait', '--for=condition=Established', '--timeout=60s', 'crd/physicalhosts.tide.dev', 'crd/consolidationpolicies.tide.dev', 'crd/virtualmachineplacements.tide.dev']);
+  const examples = yamlExamples('docs/install.md').filter((o) => o.apiVersion?.startsWith('tide.dev/'));
+  assert.deepEqual(examples.map((o) => o.kind).sort(), ['ConsolidationPolicy', 'PhysicalHost', 'VirtualMachinePlacement']);
+  for (const o of examples) assert.match(await h.kubectlOk(['apply', '--dry-run=server', '-f', '-'], { input: JSON.stringify(o) }), /(created|configured) \(server dry run\)/);
+  assert.equal((await h.kubectlOk(['get', 'ph', '-o', 'name'])).trim(), '', 'a dry run stores nothing');
+  // And the dry run does refuse a broken one.
+  const broken = structuredClone(examples.find((o) => o.kind === 'PhysicalHost')!) as any;
+  broken.spec.power.wakeOnLAN.macAddress = '52:54:00';
+  const r = await h.kubectl(['apply', '--dry-run=server', '-f', '-'], { input: JSON.stringify(broken) });
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /macAddress/);
 });
