@@ -98,6 +98,7 @@ export function runSimulation(scenario: Scenario, options: RunOptions = {}): Sim
     if (t === nextEvaluation) {
       nextEvaluation += intervalMs;
       if (executor.idle()) decide('periodic');
+      else rounds.push({ atSeconds: (t - start) / 1000, trigger: 'periodic', summary: 'skipped: the previous plan is still being carried out', actions: 0 });
     } else if (scenario.evaluation.onOverload && executor.idle() && overloaded(dc, policy.overloadThresholdPercent)) {
       decide('overload');
     }
