@@ -5,6 +5,7 @@
  * (scripts/gen-crds.ts); a test fails when the committed manifests drift.
  */
 import { Type, type TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
 import { ConsolidationPolicySpec, ConsolidationPolicyStatus } from './consolidation-policy.ts';
 import { PhysicalHostSpec, PhysicalHostStatus } from './physical-host.ts';
 import { VirtualMachinePlacementSpec, VirtualMachinePlacementStatus } from './vm-placement.ts';
@@ -181,4 +182,12 @@ export function customResourceDefinition(def: ResourceDefinition): Record<string
       ],
     },
   };
+}
+
+/**
+ * Fills in the schema defaults a spec lacks. The API server does this on write; doing it again
+ * on read keeps the controller safe with objects stored before a default was introduced.
+ */
+export function specWithDefaults<T>(def: ResourceDefinition, spec: unknown): T {
+  return Value.Default(def.spec, structuredClone(spec ?? {})) as T;
 }

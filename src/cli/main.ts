@@ -1,6 +1,7 @@
 /**
- * `tide <command> [flags]`. Each command lives in its own file under ./commands and exports a
- * `command: CliCommand`; adding a command is adding a file.
+ * `tide <command> [flags]`. Each command lives in its own file under ./commands, named after
+ * the command, and exports a `command: CliCommand`; adding a command is adding a file. Only the
+ * command that runs is loaded (some pull in heavy clients), except for the usage listing.
  */
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -10,13 +11,21 @@ import { UserError } from './command.ts';
 
 const commandsDir = join(dirname(fileURLToPath(import.meta.url)), 'commands');
 
+function commandNames(): string[] {
+  return readdirSync(commandsDir)
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => f.slice(0, -3))
+    .sort();
+}
+
+async function loadCommand(name: string): Promise<CliCommand> {
+  const mod = (await import(pathToFileURL(join(commandsDir, `${name}.ts`)).href)) as { command: CliCommand };
+  return mod.command;
+}
+
 async function loadCommands(): Promise<Map<string, CliCommand>> {
   const commands = new Map<string, CliCommand>();
-  for (const file of readdirSync(commandsDir).sort()) {
-    if (!file.endsWith('.ts') || file.endsWith('.test.ts')) continue;
-    const mod = (await import(pathToFileURL(join(commandsDir, file)).href)) as { command?: CliCommand };
-    if (mod.command) commands.set(mod.command.name, mod.command);
-  }
+  for (const name of commandNames()) commands.set(name, await loadCommand(name));
   return commands;
 }
 
@@ -28,17 +37,21 @@ function usage(commands: Map<string, CliCommand>): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const commands = await loadCommands();
+  // `tide report | head` closes stdout early: that is the reader's choice, not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    console.log(usage(commands));
+    console.log(usage(await loadCommands()));
     return name ? 0 : 2;
   }
-  const command = commands.get(name);
-  if (!command) {
-    console.error(`tide: unknown command '${name}'\n\n${usage(commands)}`);
+  if (!commandNames().includes(name)) {
+    console.error(`tide: unknown command '${name}'\n\n${usage(await loadCommands())}`);
     return 2;
   }
+  const command = await loadCommand(name);
   try {
     return await command.run(rest);
   } catch (err) {

@@ -138,8 +138,8 @@ export class Executor {
     };
     // The intent goes to the API first: if we die from here on, the next start finds it.
     await writer.updateStatus<VirtualMachinePlacementStatus>(ref, (s) => ({ ...s, state: 'Migrating', migration: record }));
-    await writer.recordEvent(ref, 'Normal', 'Migrating', `${describe(action)}: ${action.message}`, 'Migrate').catch(() => {});
-    log.info(`migrate ${action.vm} ${action.from}→${action.to}: ${action.message}`);
+    await writer.recordEvent(ref, 'Normal', 'Migrating', action.message, 'Migrate').catch(() => {});
+    log.info(`${describe(action)}: started`);
     this.deps.onActionStarted?.(record.id, action, startedAtMs);
 
     let lastProgress = -1;
@@ -211,8 +211,8 @@ export class Executor {
     };
     const verb = type === 'PowerOn' ? 'power on' : 'power off';
     await writer.updateStatus<PhysicalHostStatus>(ref, (s) => ({ ...s, powerState: type === 'PowerOn' ? 'PoweringOn' : 'PoweringOff', powerAction: record }));
-    await writer.recordEvent(ref, 'Normal', type === 'PowerOn' ? 'PoweringOn' : 'PoweringOff', `${verb} ${action.host}: ${action.message}`, type).catch(() => {});
-    log.info(`${verb} ${action.host}: ${action.message}`);
+    await writer.recordEvent(ref, 'Normal', type === 'PowerOn' ? 'PoweringOn' : 'PoweringOff', action.message, type).catch(() => {});
+    log.info(`${describe(action)}: started`);
     this.deps.onActionStarted?.(record.id, action, startedAtMs);
     let error: string | undefined;
     try {

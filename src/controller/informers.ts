@@ -4,10 +4,15 @@
  * added or deleted) asks for a new decision. Status-only updates — most of them ours — do not.
  */
 import { CustomObjectsApi, makeInformer, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
-import { CONSOLIDATION_POLICY, GROUP, PHYSICAL_HOST, VERSION, VIRTUAL_MACHINE_PLACEMENT, type ResourceDefinition } from '../api/crds.ts';
+import { CONSOLIDATION_POLICY, GROUP, PHYSICAL_HOST, specWithDefaults, VERSION, VIRTUAL_MACHINE_PLACEMENT, type ResourceDefinition } from '../api/crds.ts';
 import type { ConsolidationPolicy, PhysicalHost, VirtualMachinePlacement } from '../api/types.ts';
 
-type Cached<T> = Informer<KubernetesObject> & ObjectCache<KubernetesObject> & { __t?: T };
+type Cached = Informer<KubernetesObject> & ObjectCache<KubernetesObject>;
+
+/** Cached objects with their spec defaults filled in (copies: the cache itself is never changed). */
+function withDefaults<T>(def: ResourceDefinition, objects: readonly KubernetesObject[]): T[] {
+  return objects.map((o) => ({ ...o, spec: specWithDefaults(def, (o as { spec?: unknown }).spec) }) as T);
+}
 
 export interface InformerEvents {
   /** A spec changed, or an object was added or deleted. */
@@ -18,19 +23,19 @@ export interface InformerEvents {
 const RESTART_DELAY_MS = [250, 1000, 5000, 15000];
 
 export class ResourceInformers {
-  private readonly hosts: Cached<PhysicalHost>;
-  private readonly placements: Cached<VirtualMachinePlacement>;
-  private readonly policies: Cached<ConsolidationPolicy>;
+  private readonly hosts: Cached;
+  private readonly placements: Cached;
+  private readonly policies: Cached;
   private stopped = false;
 
   constructor(kubeConfig: KubeConfig, private readonly events: InformerEvents) {
     const api = kubeConfig.makeApiClient(CustomObjectsApi);
-    const make = (def: ResourceDefinition): Cached<never> => {
+    const make = (def: ResourceDefinition): Cached => {
       const path = `/apis/${GROUP}/${VERSION}/${def.plural}`;
       const list = () => api.listCustomObjectForAllNamespaces({ group: GROUP, version: VERSION, plural: def.plural });
       const informer = makeInformer<KubernetesObject>(kubeConfig, path, list as never);
       this.wire(def.kind, informer);
-      return informer as Cached<never>;
+      return informer;
     };
     this.hosts = make(PHYSICAL_HOST);
     this.placements = make(VIRTUAL_MACHINE_PLACEMENT);
@@ -55,8 +60,8 @@ export class ResourceInformers {
     // client-node re-lists by itself on 410 Gone; any other error stops the informer, so
     // restart it with a growing delay until the API server answers again.
     informer.on('error', (err) => {
-      this.events.onError(kind, err);
       if (this.stopped) return;
+      this.events.onError(kind, err);
       const delay = RESTART_DELAY_MS[Math.min(failures++, RESTART_DELAY_MS.length - 1)]!;
       setTimeout(() => {
         if (!this.stopped) informer.start().catch((e) => this.events.onError(kind, e));
@@ -74,14 +79,14 @@ export class ResourceInformers {
   }
 
   listHosts(): PhysicalHost[] {
-    return this.hosts.list() as unknown as PhysicalHost[];
+    return withDefaults(PHYSICAL_HOST, this.hosts.list());
   }
 
   listPlacements(): VirtualMachinePlacement[] {
-    return this.placements.list() as unknown as VirtualMachinePlacement[];
+    return withDefaults(VIRTUAL_MACHINE_PLACEMENT, this.placements.list());
   }
 
   listPolicies(): ConsolidationPolicy[] {
-    return this.policies.list() as unknown as ConsolidationPolicy[];
+    return withDefaults(CONSOLIDATION_POLICY, this.policies.list());
   }
 }

@@ -27,6 +27,8 @@ export interface OperatorOptions extends Omit<ReconcilerDeps, 'cache'> {
   overloadCooldownMs?: number;
   /** Called when this replica loses leadership: it must stop acting at once (`tide run` exits). */
   onLostLeadership?: () => void;
+  /** Told whenever this replica starts or stops acting (metrics). */
+  onLeadershipChange?: (leading: boolean) => void;
 }
 
 export class Operator {
@@ -101,6 +103,7 @@ export class Operator {
   private startActing(): void {
     if (this.acting || this.stopped) return;
     this.acting = true;
+    this.options.onLeadershipChange?.(true);
     this.queue.add('plan');
     this.worker = this.work();
     this.ticker = new AbortController();
@@ -110,6 +113,7 @@ export class Operator {
   private stopActing(): void {
     if (!this.acting) return;
     this.acting = false;
+    this.options.onLeadershipChange?.(false);
     this.ticker?.abort();
     this.queue.shutDown();
   }

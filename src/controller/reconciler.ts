@@ -11,7 +11,7 @@ import type { ConsolidationPolicy, ConsolidationPolicyStatus, PhysicalHost, Phys
 import type { Action, Plan, PlannerPolicy, Snapshot } from '../planner/types.ts';
 import type { ClusterWriter } from './cluster.ts';
 import { setCondition } from './conditions.ts';
-import { describe, Executor, type ActionResult } from './executor.ts';
+import { Executor, type ActionResult } from './executor.ts';
 import { isUnfinished, settleMigration, settlePowerAction } from './intents.ts';
 import type { Logger } from './log.ts';
 import { plannerPolicy } from './policy.ts';
@@ -231,7 +231,7 @@ export class Reconciler {
     const plannerPolicyNow = plannerPolicy(policy.spec, nowMs);
     const plan = this.deps.planner(snapshot, plannerPolicyNow);
     this.deps.observer?.onPlanned?.(plan, snapshot, plannerPolicyNow, policy.spec.dryRun, nowMs);
-    const lines = plan.actions.map((a) => `${describe(a)}: ${a.message}`);
+    const lines = plan.actions.map((a) => a.message);
     log.info(`plan (${policy.spec.strategy}${policy.spec.dryRun ? ', dry run' : ''}): ${plan.actions.length} action(s); ${plan.summary}`);
     for (const line of lines) log.info(`  ${line}`);
     await this.recordPlan(policy, plan, snapshot, nowMs, lines);

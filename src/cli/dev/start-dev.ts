@@ -1,0 +1,101 @@
+/**
+ * `tide dev`: the embedded API server, Tide's CRDs, a scenario on the simulator, the ZigBee
+ * meter agent reading the simulated meters, and the operator — all in one process, with a
+ * kubeconfig so kubectl can watch and change it live. For development and demos only.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Registry } from 'prom-client';
+import { startApiServer, type ApiServer } from '../../kube/apiserver/index.ts';
+import type { Logger } from '../../controller/log.ts';
+import { startRuntime, type Runtime } from '../../controller/runtime.ts';
+import { KubeHostStore } from '../../power/agent/kube-host-store.ts';
+import { MeterDirectory } from '../../power/agent/meter-directory.ts';
+import { MeterFreshness } from '../../power/agent/meter-freshness.ts';
+import { ZigbeeAgent } from '../../power/agent/zigbee-agent.ts';
+import { RejectionRecorder } from '../../power/meters/meter-rejections.ts';
+import { SimClock } from '../../sim/clock.ts';
+import { SimHypervisorDriver, SimMeterSource, SimPowerDriver } from '../../sim/drivers.ts';
+import { createDataCentre } from '../../sim/run.ts';
+import type { Scenario } from '../../sim/scenario.ts';
+import { createObjects, installCrds } from './install-crds.ts';
+import { scenarioResources } from './scenario-resources.ts';
+
+export interface DevOptions {
+  scenario: Scenario;
+  /** Simulated seconds per wall second. */
+  speed: number;
+  apiPort: number;
+  kubeconfigPath: string;
+  metricsPort: number;
+  dataDir: string;
+  namespace: string;
+  log: Logger;
+  observeIntervalMs: number;
+}
+
+export interface DevEnvironment {
+  api: ApiServer;
+  clock: SimClock;
+  runtime: Runtime;
+  stop(): Promise<void>;
+}
+
+export async function startDev(o: DevOptions): Promise<DevEnvironment> {
+  const dc = createDataCentre(o.scenario);
+  const clock = new SimClock(dc);
+  const api = await startApiServer({ port: o.apiPort });
+  mkdirSync(dirname(o.kubeconfigPath), { recursive: true });
+  api.writeKubeconfig(o.kubeconfigPath);
+  const kubeConfig = api.kubeConfig();
+  await installCrds(kubeConfig, clock);
+  const { hosts, placements, policy } = scenarioResources(o.scenario, o.namespace);
+  await createObjects(kubeConfig, [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: o.namespace } },
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'tide-system' } },
+    ...hosts,
+    ...placements,
+    policy,
+  ]);
+
+  // Simulated time runs from here on.
+  const stopClock = clock.runRealtime(o.speed);
+  const registry = new Registry();
+  const agentLog = (line: string) => o.log.debug(`meter agent: ${line}`);
+  const agent = new ZigbeeAgent({
+    source: new SimMeterSource(clock, 10_000),
+    store: new KubeHostStore(kubeConfig),
+    directory: new MeterDirectory(),
+    freshness: new MeterFreshness(60_000),
+    clock,
+    registry,
+    rejections: new RejectionRecorder({ registry, clock, log: agentLog }),
+    log: agentLog,
+  });
+  await agent.start();
+  const runtime = await startRuntime({
+    kubeConfig,
+    clock,
+    hypervisor: new SimHypervisorDriver(clock),
+    power: new SimPowerDriver(clock),
+    log: o.log,
+    namespace: 'tide-system',
+    identity: 'tide-dev',
+    leaderElection: false,
+    observeIntervalMs: o.observeIntervalMs,
+    metricsPort: o.metricsPort,
+    metricsHost: '127.0.0.1',
+    store: { dataDir: o.dataDir, mongodbUri: '' },
+  });
+  return {
+    api,
+    clock,
+    runtime,
+    async stop() {
+      await runtime.stop();
+      await agent.stop();
+      stopClock();
+      await api.stop();
+    },
+  };
+}

@@ -1,0 +1,86 @@
+/**
+ * Starts an operator with everything around it: history store, Prometheus metrics and the
+ * /healthz, /readyz, /metrics server. `tide run` (real hosts) and `tide dev` (simulator) differ
+ * only in the drivers, the clock and leader election they pass in.
+ */
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Clock } from '../api/clock.ts';
+import type { HypervisorDriver, PowerDriver } from '../api/drivers.ts';
+import { startMetricsServer, type MetricsServer } from '../metrics/server.ts';
+import { TideMetrics } from '../metrics/tide-metrics.ts';
+import { plan } from '../planner/plan.ts';
+import { openHistoryStore, type StoreSelection } from '../store/open-store.ts';
+import type { HistoryStore } from '../store/types.ts';
+import { KubeClusterWriter } from './cluster.ts';
+import { historyObserver } from './history.ts';
+import type { LeaderElectionOptions } from './leader-election.ts';
+import type { Logger } from './log.ts';
+import { combineObservers, metricsObserver } from './observers.ts';
+import { Operator } from './operator.ts';
+
+export interface RuntimeOptions {
+  kubeConfig: KubeConfig;
+  clock: Clock;
+  hypervisor: HypervisorDriver;
+  power: PowerDriver;
+  log: Logger;
+  /** Namespace for the leader Lease and for Events about cluster-scoped objects. */
+  namespace: string;
+  identity: string;
+  leaderElection: boolean;
+  observeIntervalMs: number;
+  metricsPort: number;
+  metricsHost?: string;
+  store: StoreSelection;
+  version?: string;
+  onLostLeadership?: () => void;
+}
+
+export interface Runtime {
+  operator: Operator;
+  metrics: TideMetrics;
+  store: HistoryStore;
+  metricsServer: MetricsServer;
+  stop(): Promise<void>;
+}
+
+export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
+  const store = await openHistoryStore(o.store);
+  const metrics = new TideMetrics({ version: o.version });
+  metrics.watchStore(store);
+  const leaderElection: LeaderElectionOptions | undefined = o.leaderElection ? { namespace: o.namespace, name: 'tide-operator', identity: o.identity } : undefined;
+  const operator = new Operator({
+    kubeConfig: o.kubeConfig,
+    clock: o.clock,
+    hypervisor: o.hypervisor,
+    power: o.power,
+    writer: new KubeClusterWriter(o.kubeConfig, o.namespace, o.identity),
+    planner: plan,
+    log: o.log,
+    observer: combineObservers(historyObserver(store, o.log), metricsObserver(metrics)),
+    observeIntervalMs: o.observeIntervalMs,
+    leaderElection,
+    onLeadershipChange: (leading) => metrics.setLeader(leading),
+    onLostLeadership: o.onLostLeadership,
+  });
+  const metricsServer = await startMetricsServer({ port: o.metricsPort, host: o.metricsHost, registry: metrics.registry, isReady: () => operator.ready });
+  try {
+    await operator.start();
+  } catch (err) {
+    await metricsServer.stop();
+    await store.close();
+    throw err;
+  }
+  return {
+    operator,
+    metrics,
+    store,
+    metricsServer,
+    async stop() {
+      await operator.stop();
+      await o.hypervisor.close();
+      await metricsServer.stop();
+      await store.close();
+    },
+  };
+}
