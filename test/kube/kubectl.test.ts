@@ -136,6 +136,8 @@ test('invalid widgets are rejected with the field path in kubectl\'s message', a
   assert.match(await reject({ size: 2, minSize: 3 }), /spec: Invalid value: "object": minSize must not exceed size/);
   // kubectl asks for fieldValidation=Strict: unknown fields are an error, not silently dropped.
   assert.match(await reject({ size: 1, colour: 'Red' }), /strict decoding error: unknown field "spec\.colour"/);
+  const badLabel = await h.kubectl(['apply', '-n', ns, '-f', '-'], { input: widget('bad', { size: 1 }, { labels: { tier: 'front end' } }) });
+  assert.match(badLabel.stderr, /metadata\.labels: Invalid value: "front end": a valid label must be an empty string or consist of alphanumeric characters/);
   assert.match((await h.kubectl(['get', 'wdg', 'bad', '-n', ns])).stderr, /not found/);
 });
 

@@ -76,3 +76,14 @@ test('Wake-on-LAN without a MAC address is rejected naming the field', async () 
   const ok = await applyJson(host('with-mac', { address: '10.0.0.9', capacity: { cpuCores: 4, memoryMiB: 1024 }, power: { onMethod: 'WakeOnLAN', wakeOnLAN: { macAddress: '52:54:00:00:09:00' } } }));
   assert.equal(ok.code, 0, ok.stderr);
 });
+
+test('re-applying the example changes nothing, and kubectl delete -f removes all of it', async () => {
+  const again = await h.kubectlOk(['apply', '-f', repoPath('manifests/examples/paper/')]);
+  const lines = again.trim().split('\n');
+  assert.ok(lines.length >= 12, again);
+  for (const line of lines) assert.match(line, / unchanged$/, `re-apply changed something: ${line}`);
+  await h.kubectlOk(['delete', '-f', repoPath('manifests/examples/paper/'), '--timeout=30s']);
+  const left = await h.kubectlOk(['get', 'physicalhosts,consolidationpolicies,vmp', '-A', '-o', 'name']);
+  // Only the host the Wake-on-LAN test above added is left.
+  assert.deepEqual(left.trim().split('\n'), ['physicalhost.tide.dev/with-mac']);
+});

@@ -126,3 +126,23 @@ test('ages read as kubectl shows them', () => {
   const s = 1000;
   assert.deepEqual([5 * s, 119 * s, 150 * s, 600 * s, 3 * 3600 * s + 60 * s, 30 * 3600 * s, 50 * 3600 * s, 400 * 86400 * s].map(humanDuration), ['5s', '119s', '2m30s', '10m', '3h1m', '30h', '2d2h', '400d']);
 });
+
+test('list types: duplicate set items and duplicate map-list keys are rejected', () => {
+  const v = new CustomResourceValidator({
+    type: 'object',
+    properties: {
+      spec: {
+        type: 'object',
+        properties: {
+          tags: { type: 'array', 'x-kubernetes-list-type': 'set', items: { type: 'string' } },
+          conditions: { type: 'array', 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'], items: { type: 'object', properties: { type: { type: 'string' }, status: { type: 'string' } } } },
+        },
+      },
+    },
+  });
+  const obj = object({ tags: ['a', 'b', 'a'], conditions: [{ type: 'Ready', status: 'True' }, { type: 'Ready', status: 'False' }] });
+  assert.deepEqual(v.validate(obj), [
+    { reason: 'FieldValueDuplicate', field: 'spec.tags[2]', message: 'Duplicate value: "a"' },
+    { reason: 'FieldValueDuplicate', field: 'spec.conditions[1]', message: 'Duplicate value: {"type":"Ready"}' },
+  ]);
+});

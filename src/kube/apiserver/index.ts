@@ -29,6 +29,8 @@ export interface ApiServerOptions {
   bookmarkIntervalMs?: number;
   /** Longest a watch stays open, as a real server's request timeout. */
   maxWatchSeconds?: number;
+  /** Delay of background work such as emptying a deleted namespace (default 300 ms). */
+  backgroundDelayMs?: number;
 }
 
 export interface ApiServer {
@@ -49,7 +51,15 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
   const identity = await makeServerIdentity(host);
   const store = new ObjectStore(options.historySize ?? 1000);
   const registry = new ResourceRegistry();
-  const ops = new Operations(store, registry);
+  const timers = new Set<NodeJS.Timeout>();
+  const later = (work: () => void) => {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      work();
+    }, options.backgroundDelayMs ?? 300);
+    timers.add(timer);
+  };
+  const ops = new Operations(store, registry, later);
   const watches = new Set<() => void>();
   const namespaces = builtinResources.find((r) => r.plural === 'namespaces')!;
   for (const name of initialNamespaces) ops.create(namespaces, undefined, { metadata: { name } }, { fieldValidation: 'Strict', dryRun: false, warnings: [] });
@@ -93,6 +103,7 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
     stop: () =>
       new Promise<void>((resolve) => {
         closeWatches();
+        timers.forEach(clearTimeout);
         server.close(() => resolve());
         server.closeAllConnections();
       }),

@@ -18,12 +18,34 @@ export function nameCauses(obj: KubeObject, label: boolean): StatusCause[] {
   return [];
 }
 
-/** Label and annotation maps must hold strings only. */
+const NAME_PART = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+
+/** Why a label or annotation key is not a qualified name (`[prefix/]name`), or undefined. */
+function qualifiedNameProblem(key: string): string | undefined {
+  const parts = key.split('/');
+  const name = parts.pop()!;
+  const prefix = parts.join('/');
+  if (parts.length > 1) return "a qualified name must consist of an optional DNS subdomain prefix and '/' and a name";
+  if (parts.length === 1 && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))) return 'prefix part a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, \'-\' or \'.\'';
+  if (name.length === 0 || name.length > 63) return 'name part must be no more than 63 characters and not empty';
+  if (!NAME_PART.test(name)) {
+    return "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')";
+  }
+  return undefined;
+}
+
+/** Label keys and values, and annotation keys, as the real server checks them. */
 export function mapCauses(obj: KubeObject): StatusCause[] {
   const causes: StatusCause[] = [];
   for (const field of ['labels', 'annotations'] as const) {
     for (const [k, v] of Object.entries(obj.metadata[field] ?? {})) {
+      const keyProblem = qualifiedNameProblem(k);
+      if (keyProblem) causes.push(fieldError.invalid(`metadata.${field}`, k, keyProblem));
       if (typeof v !== 'string') causes.push(fieldError.invalid(`metadata.${field}`, v, `${field} values must be strings (key ${JSON.stringify(k)})`));
+      else if (field === 'labels' && (v.length > 63 || !LABEL_VALUE.test(v))) {
+        causes.push(fieldError.invalid('metadata.labels', v, "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"));
+      }
     }
   }
   return causes;

@@ -42,6 +42,8 @@ export class Operations {
   constructor(
     private readonly store: ObjectStore,
     private readonly registry: ResourceRegistry,
+    /** Runs background work (the namespace controller's) a little later; the server owns the timer. */
+    private readonly later: (work: () => void) => void,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
@@ -162,21 +164,27 @@ export class Operations {
     return gone;
   }
 
-  /** A deleted namespace turns Terminating, deletes its contents, and goes once they are gone. */
+  /**
+   * A deleted namespace turns Terminating at once; like the real namespace controller, a moment
+   * later its contents are deleted (finalizers honoured) and it goes once they are gone.
+   */
   private terminateNamespace(ns: KubeObject): KubeObject {
-    const name = ns.metadata.name!;
-    if (!ns.metadata.deletionTimestamp) {
-      ns.metadata.deletionTimestamp = this.timestamp();
-      ns.metadata.deletionGracePeriodSeconds = 0;
-      ns.status = { ...(ns.status ?? {}), phase: 'Terminating' };
-      ns = this.store.put('/namespaces', ns);
-    }
+    if (ns.metadata.deletionTimestamp) return ns;
+    ns.metadata.deletionTimestamp = this.timestamp();
+    ns.metadata.deletionGracePeriodSeconds = 0;
+    ns.status = { ...(ns.status ?? {}), phase: 'Terminating' };
+    const terminating = this.store.put('/namespaces', ns);
+    this.later(() => this.emptyNamespace(ns.metadata.name!));
+    return terminating;
+  }
+
+  private emptyNamespace(name: string): void {
     for (const r of this.uniqueStorages().filter((x) => x.namespaced)) {
       for (const obj of this.store.list(r.storageKey, name)) {
         if (!obj.metadata.deletionTimestamp) this.delete(r, name, obj.metadata.name!);
       }
     }
-    return this.finishNamespaceIfEmpty(name) ?? ns;
+    this.finishNamespaceIfEmpty(name);
   }
 
   private finishNamespaceIfEmpty(name: string): KubeObject | undefined {

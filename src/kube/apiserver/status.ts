@@ -122,10 +122,8 @@ export const fieldError = {
   }),
 };
 
-/** Go's %#v-ish rendering used in field errors: strings quoted, numbers bare, objects by type. */
+/** Go's %#v-ish rendering used in field errors: strings quoted, numbers bare, objects as JSON. */
 export function formatValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
   if (value === null || value === undefined) return 'null';
-  if (typeof value === 'object') return Array.isArray(value) ? '"array"' : '"object"';
-  return String(value);
+  return typeof value === 'object' || typeof value === 'string' ? JSON.stringify(value) : String(value);
 }

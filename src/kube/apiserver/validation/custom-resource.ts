@@ -4,6 +4,7 @@ import type { StatusCause } from '../status.ts';
 import type { KubeObject, ObjectValidator } from '../types.ts';
 import { compileSchema, schemaCauses } from './ajv-schema.ts';
 import { CelRules } from './cel.ts';
+import { listTypeCauses } from './list-types.ts';
 import { pruneAndDefault, type Schema } from './schema-walk.ts';
 
 export class CustomResourceValidator implements ObjectValidator {
@@ -25,7 +26,7 @@ export class CustomResourceValidator implements ObjectValidator {
   }
 
   validate(obj: KubeObject, old?: KubeObject): StatusCause[] {
-    const causes = schemaCauses(this.validateSchema, obj);
+    const causes = [...schemaCauses(this.validateSchema, obj), ...listTypeCauses(this.schema, obj)];
     // Like the real server, CEL rules are skipped only when a value has the wrong type.
     const typeErrors = causes.some((c) => c.message.includes(' must be of type '));
     return typeErrors ? causes : [...causes, ...this.rules.validate(obj, old)];
