@@ -34,22 +34,30 @@ export function parseObjects(text: string, where: string): K8sObject[] {
   });
 }
 
+// The files do not change while a test file runs: render each folder once (kubectl is slow to start).
+const renderings = new Map<string, Promise<string>>();
+
 export async function kustomize(dir: string): Promise<K8sObject[]> {
-  const { stdout } = await run('kubectl', ['kustomize', dir], { maxBuffer: 64 << 20 });
-  return parseObjects(stdout, `kubectl kustomize ${relative(ROOT, dir) || '.'}`);
+  if (!renderings.has(dir)) renderings.set(dir, run('kubectl', ['kustomize', dir], { maxBuffer: 64 << 20 }).then((r) => r.stdout));
+  return parseObjects(await renderings.get(dir)!, `kubectl kustomize ${relative(ROOT, dir) || '.'}`);
 }
 
 /** Renders manifests/ with the zigbee-agent component, as a user's overlay would. */
+let withZigbeeAgent: Promise<string> | undefined;
+
 export async function kustomizeWithZigbeeAgent(): Promise<K8sObject[]> {
-  const overlay = mkdtempSync(join(tmpdir(), 'tide-overlay-'));
-  try {
-    // kustomize takes only relative paths to other kustomizations.
-    const manifests = relative(overlay, join(ROOT, 'manifests'));
-    writeFileSync(join(overlay, 'kustomization.yaml'), `resources: [${manifests}]\ncomponents: [${manifests}/install/zigbee-agent]\n`);
-    return await kustomize(overlay);
-  } finally {
-    rmSync(overlay, { recursive: true, force: true });
-  }
+  withZigbeeAgent ??= (async () => {
+    const overlay = mkdtempSync(join(tmpdir(), 'tide-overlay-'));
+    try {
+      // kustomize takes only relative paths to other kustomizations.
+      const manifests = relative(overlay, join(ROOT, 'manifests'));
+      writeFileSync(join(overlay, 'kustomization.yaml'), `resources: [${manifests}]\ncomponents: [${manifests}/install/zigbee-agent]\n`);
+      return (await run('kubectl', ['kustomize', overlay], { maxBuffer: 64 << 20 })).stdout;
+    } finally {
+      rmSync(overlay, { recursive: true, force: true });
+    }
+  })();
+  return parseObjects(await withZigbeeAgent, 'kubectl kustomize of manifests/ with the zigbee-agent component');
 }
 
 type Values = Record<string, unknown>;
