@@ -11,6 +11,7 @@ import { RejectionRecorder } from '../../src/power/meters/meter-rejections.ts';
 import { MqttMeterSource } from '../../src/power/meters/mqtt-meter-source.ts';
 import { metricValue } from './metrics.ts';
 import { startMosquitto } from './peers/mosquitto.ts';
+import { freePort } from './peers/ports.ts';
 import { waitFor } from './peers/wait.ts';
 
 const RACK_METER = '0x00124b0001a2b3c4';
@@ -63,4 +64,15 @@ test('MQTT source reads Zigbee2MQTT messages from a real Mosquitto broker', asyn
   assert.equal(await metricValue(registry, 'tide_meter_frames_rejected_total', { source: 'mqtt', reason: 'garbage_json' }), 3);
   assert.equal(await metricValue(registry, 'tide_meter_frames_rejected_total', { source: 'mqtt', reason: 'unknown_device' }), 1);
   assert.deepEqual(availability, [[RACK_METER, false]]);
+});
+
+test('a broker that cannot be reached fails start with its address, credentials hidden', async () => {
+  const port = await freePort();
+  const source = new MqttMeterSource({
+    url: `mqtt://agent:hunter2@127.0.0.1:${port}`, baseTopic: 'z2m', clock: systemClock,
+    rejections: new RejectionRecorder({ registry: new Registry(), clock: systemClock, log: () => {} }),
+  });
+  await assert.rejects(source.start(() => {}), (err: Error) =>
+    err.message.startsWith(`cannot connect to the MQTT broker mqtt://***@127.0.0.1:${port}:`) && !err.message.includes('hunter2'));
+  await source.stop();
 });

@@ -5,6 +5,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { systemClock } from '../../api/clock.ts';
 import { parseDuration } from '../../api/schema-helpers.ts';
 import { startZigbeeAgent, type MeterSourceConfig } from '../../power/agent/start-agent.ts';
+import { redactUrl } from '../../power/meters/mqtt-meter-source.ts';
 import type { CliCommand } from '../command.ts';
 import { UserError } from '../command.ts';
 
@@ -80,7 +81,7 @@ export const command: CliCommand = {
     } catch (err) {
       throw new UserError((err as Error).message);
     }
-    const from = source.kind === 'serial' ? `serial ${source.path}` : `MQTT ${source.url}`;
+    const from = source.kind === 'serial' ? `serial ${source.path}` : `MQTT ${redactUrl(source.url)}`;
     console.error(`tide zigbee-agent: reading meters from ${from}; metrics on :${agent.metricsPort}/metrics`);
     await new Promise<void>((done) => {
       process.once('SIGINT', () => done());
@@ -96,7 +97,7 @@ function sourceConfig(values: Record<string, string | boolean | undefined>): Met
   const url = values.mqtt as string | undefined;
   if (!!serial === !!url) throw new UserError(`exactly one of --serial and --mqtt is required\n\n${HELP}`);
   if (serial) return { kind: 'serial', path: serial, baudRate: integer('--baud', values.baud as string, 50, 4_000_000), escaped: values.escaped === true };
-  if (!/^mqtts?:\/\/[^\s]+$/.test(url!)) throw new UserError(`--mqtt: expected mqtt://HOST:PORT or mqtts://…, got '${url}'`);
+  if (!/^mqtts?:\/\/[^\s]+$/.test(url!)) throw new UserError(`--mqtt: expected mqtt://HOST:PORT or mqtts://…, got '${redactUrl(url!)}'`);
   return { kind: 'mqtt', url: url!, baseTopic: values['base-topic'] as string, username: process.env.MQTT_USERNAME, password: process.env.MQTT_PASSWORD };
 }
 

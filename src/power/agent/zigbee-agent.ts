@@ -51,7 +51,11 @@ export class ZigbeeAgent {
   }
 
   async start(): Promise<void> {
-    await this.refreshHosts();
+    try {
+      await this.refreshHosts();
+    } catch (err) {
+      throw new Error(`cannot list PhysicalHosts: ${(err as Error).message}`);
+    }
     await this.o.source.start((r) => this.onReading(r));
     this.loop = this.tickLoop();
   }
@@ -120,7 +124,9 @@ export class ZigbeeAgent {
         const host = this.o.directory.all().find((h) => h.name === name);
         if (host) await this.writeHost(host);
       }
-    })().finally(() => (this.flushing = null));
+    })()
+      .catch((err: Error) => this.log(`writing host status: ${err.message}`))
+      .finally(() => (this.flushing = null));
   }
 
   private async writeHost(host: MeteredHost): Promise<void> {

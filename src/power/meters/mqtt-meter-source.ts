@@ -32,9 +32,15 @@ export class MqttMeterSource implements MeterSource {
   async start(onReading: (reading: MeterReading) => void): Promise<void> {
     const { url, baseTopic, username, password } = this.options;
     const log = this.options.log ?? ((l: string) => console.warn(l));
-    const client = await mqtt.connectAsync(url, { username, password, reconnectPeriod: 2000, connectTimeout: 10_000 });
+    const where = redactUrl(url);
+    let client: MqttClient;
+    try {
+      client = await mqtt.connectAsync(url, { username, password, reconnectPeriod: 2000, connectTimeout: 10_000 });
+    } catch (err) {
+      throw new Error(`cannot connect to the MQTT broker ${where}: ${(err as Error).message}`);
+    }
     this.client = client;
-    client.on('error', (err) => log(`zigbee-agent: MQTT ${url}: ${err.message}`));
+    client.on('error', (err) => log(`zigbee-agent: MQTT ${where}: ${err.message}`));
     client.on('message', (topic, payload) => this.handle(topic, payload.toString('utf8'), onReading));
     await client.subscribeAsync(`${baseTopic}/#`);
   }
@@ -70,4 +76,9 @@ export class MqttMeterSource implements MeterSource {
     this.client = null;
     await client?.endAsync();
   }
+}
+
+/** The URL without any user:password in it, for messages. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/[^/@]*@/, '//***@');
 }
