@@ -42,8 +42,8 @@ export interface PlacementRules {
     with(host: HostState, vm: VmState): OverloadVerdict;
     of(host: HostState, vms: readonly VmState[]): OverloadVerdict;
   };
-  /** Extra reason to refuse a target (Tide: headroom, forecasts); null accepts. */
-  refuse?(host: HostState, vm: VmState): string | null;
+  /** How the target's admission reads in messages, e.g. "keeps headroom (…)". */
+  headroom?: string;
   /** Extra cost in watt-equivalents of choosing a target (Tide: waking an empty host). */
   extraCost?(host: HostState, vm: VmState): number;
 }
@@ -83,7 +83,6 @@ export function findPowerAwareHost(rules: PlacementRules, vm: VmState, excluded:
     if (host.powerState !== 'on' || host.load + c.weightOn(vm, host) > 100 + EPSILON) continue;
     if (host.memoryUsedMiB + vm.snap.memoryMiB > host.snap.memoryMiB) continue;
     if (hostRefuses(c, vm, host, 100)) continue;
-    if (rules.refuse?.(host, vm)) continue;
     if (host.load > 0 && rules.overload.with(host, vm).overloaded) continue;
     if (empty) emptySeen.add(modelKey(host));
     const deltaWatts = wattsAt(host, host.load + c.weightOn(vm, host)) - wattsAt(host, startLoad);
@@ -96,6 +95,7 @@ export function findPowerAwareHost(rules: PlacementRules, vm: VmState, excluded:
   return best;
 }
 
-export function describePlacement(p: Placement): string {
-  return `${p.host.name} adds the least power (${p.deltaWatts >= 0 ? '+' : ''}${num(p.deltaWatts)} W)`;
+export function describePlacement(p: Placement, rules: PlacementRules): string {
+  const watts = `${p.host.name} adds the least power (${p.deltaWatts >= 0 ? '+' : ''}${num(p.deltaWatts)} W)`;
+  return rules.headroom ? `${watts} and ${rules.headroom}` : watts;
 }

@@ -1,0 +1,67 @@
+/**
+ * tide: Tide's own consolidation strategy, built to beat lr-mmt on ESV (energy × SLA
+ * violation) with fewer migrations. It keeps Beloglazov's skeleton — relieve hosts the
+ * regression calls overloaded, then empty underloaded hosts — and changes what makes lr-mmt
+ * churn:
+ *
+ * - Hysteresis through headroom: a host counts as overloaded when the regression × 1.1
+ *   reaches 100 %, but takes a VM only if the regression × 1.6 stays below 100 % with the VM
+ *   on it. The band between the two keeps a VM placed now from overloading its new host next
+ *   round and being moved again (ping-pong): most of lr-mmt's migrations are such returns,
+ *   and every migration costs SLA twice in CloudSim's metrics (PDM on the VM, SLATAH on the
+ *   target while it receives).
+ * - Only underloaded hosts (below 60 %) are emptied: emptying a busier host costs more moves
+ *   than its idle watts are worth, and its VMs are the ones most likely to overload a target.
+ * - Waking a host costs its idle watts: VMs leaving an overloaded host go to a host already
+ *   on when one has headroom, and only then to an empty one (lr-mmt counts only the watts the
+ *   VM adds, so it wakes hosts freely).
+ *
+ * Tuned on the three shared PlanetLab days (docs/strategies.md has the table); the policy's
+ * migration cooldown and cap apply as in every strategy.
+ */
+import { OverloadDetector, LR_DEFAULTS } from '../power-aware/overload.ts';
+import { evacuateUnderloadedHosts, relieveOverloadedHosts } from '../power-aware/consolidation.ts';
+import { wattsAt, type PlacementRules } from '../power-aware/placement.ts';
+import type { ClusterState } from '../cluster.ts';
+import type { Strategy } from '../strategy.ts';
+
+export interface TideParameters {
+  /** Safety factor of the regression that detects overload (lr-mmt: 1.2). */
+  detectSafety: number;
+  /** Safety factor a target must pass with the VM on it (headroom; lr-mmt: 1.2). */
+  targetSafety: number;
+  /** Only hosts below this load (%) are emptied (lr-mmt: every host below 100 %). */
+  evacuateBelowPercent: number;
+  /** Cost of waking an empty host, as a share of its idle watts (lr-mmt: 0). */
+  wakeCostShare: number;
+}
+
+export const TIDE_DEFAULTS: Readonly<TideParameters> = Object.freeze({
+  detectSafety: 1.1,
+  targetSafety: 1.6,
+  evacuateBelowPercent: 60,
+  wakeCostShare: 1,
+});
+
+export function tideRules(c: ClusterState, p: TideParameters): { detect: PlacementRules; place: PlacementRules } {
+  const startLoad = new Map(c.hosts.map((h) => [h, h.load]));
+  const detect: PlacementRules = { c, startLoad, overload: new OverloadDetector({ ...LR_DEFAULTS, safety: p.detectSafety }) };
+  const place: PlacementRules = {
+    c,
+    startLoad,
+    overload: new OverloadDetector({ ...LR_DEFAULTS, safety: p.targetSafety }),
+    headroom: `keeps headroom (regression ×${p.targetSafety} < 100 %)`,
+    extraCost: (host) => (host.vms.length === 0 && (startLoad.get(host) ?? 0) === 0 ? p.wakeCostShare * wattsAt(host, 0) : 0),
+  };
+  return { detect, place };
+}
+
+export const tide: Strategy = {
+  name: 'tide',
+  description: 'Tide: regression overload detection, headroom on targets (hysteresis), empties only underloaded hosts, waking a host costs its idle watts',
+  plan(c) {
+    const { detect, place } = tideRules(c, TIDE_DEFAULTS);
+    const relief = relieveOverloadedHosts(detect, place);
+    return `tide: ${relief.summary}; ${evacuateUnderloadedHosts(place, relief.overloaded, relief.receivers, TIDE_DEFAULTS.evacuateBelowPercent)}`;
+  },
+};
