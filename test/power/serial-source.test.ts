@@ -60,3 +60,36 @@ test('serial source reads escaped XBee frames from a real pty, split and damaged
   assert.equal(await metricValue(registry, 'tide_meter_frames_rejected_total', { source: 'serial', reason: 'bad_checksum' }), 1);
   assert.ok(logged.some((l) => l.includes('bad_checksum')), logged.join('\n'));
 });
+
+test('a coordinator that goes away is reopened, and readings resume', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tide-serial-'));
+  let pty = await startPtyPair(dir);
+  const logged: string[] = [];
+  const source = new SerialMeterSource({
+    path: pty.agentEnd, baudRate: 9600, escaped: false, clock: systemClock, reopenAfterMs: 200,
+    rejections: new RejectionRecorder({ registry: new Registry(), clock: systemClock, log: () => {} }),
+    log: (l) => logged.push(l),
+  });
+  t.after(async () => {
+    await source.stop();
+    await pty.socat.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const readings: MeterReading[] = [];
+  await source.start((r) => readings.push(r));
+  const report = (watts: number) => apiFrame(explicitRx(METER, 0x0b04, zclReport(1, [{ id: 0x050b, type: 'int16', value: watts }])), false);
+  const send = async (watts: number) => {
+    const coordinator = await open(pty.coordinatorEnd, 'r+');
+    await coordinator.write(report(watts));
+    await coordinator.close();
+  };
+  await send(11);
+  await waitFor('a reading', () => readings.length === 1);
+  await pty.socat.stop(); // the USB coordinator is unplugged …
+  await waitFor(`the agent to notice (${logged.join('; ')})`, () => logged.some((l) => l.includes('closed; reopening')));
+  pty = await startPtyPair(dir); // … and plugged back in
+  await waitFor(`the port to be reopened (${logged.join('; ')})`, () => logged.some((l) => l.includes('reopened')));
+  await send(22);
+  await waitFor('a reading after the reopen', () => readings.length === 2);
+  assert.equal(readings[1]!.watts, 22);
+});
