@@ -31,6 +31,15 @@ host_address() { echo "$SUBNET.$((10 + $(cat "$1/hosts/$2/index")))"; }
 check_name() { [[ $1 =~ ^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$ ]] || die "invalid name '$1'"; }
 check_labdir() { [[ $1 == "$LAB_BASE"/tl[0-9a-f]* ]] || die "lab folder must be $LAB_BASE/tl<hex>, not '$1'"; }
 
+# A live process's start time (which tells it from a later one with the same pid); empty for a
+# process that is gone or a zombie (a killed test runner may linger as one for a while).
+process_identity() {
+  local stat; stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+  local rest=${stat##*) } # fields after "(comm)": state is the 1st, starttime the 20th
+  set -- $rest
+  [ "$1" = Z ] || echo "${20}"
+}
+
 alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
 pid_from() { [ -s "$1" ] && tr -dc '0-9' < "$1" || true; }
 
@@ -49,6 +58,14 @@ wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
   die "timed out after ${seconds}s waiting for $what"
 }
 
+# Removes a network namespace and kills whatever still runs in it (guests, sessions, daemons).
+remove_ns() {
+  ip netns list | grep -qx "$1\( .*\)\?" || return 0
+  local pids; pids=$(ip netns pids "$1" 2>/dev/null || true)
+  [ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
+  ip netns del "$1" 2>/dev/null || true
+}
+
 in_host() { # in_host LABDIR HOST COMMAND...: runs inside the host's namespaces
   local labdir=$1 host=$2; shift 2
   local holder; holder=$(pid_from "$labdir/hosts/$host/holder.pid")
@@ -60,7 +77,7 @@ cmd_up() {
   local labdir=$1 owner=$2
   check_labdir "$labdir"
   mkdir -p "$labdir/hosts"
-  echo "$owner $(awk '{print $22}' "/proc/$owner/stat")" > "$labdir/owner"
+  echo "$owner $(process_identity "$owner")" > "$labdir/owner"
   local sw; sw=$(switch_ns "$labdir")
   if ! ip netns list | grep -qx "$sw\( .*\)\?"; then
     ip netns add "$sw"
@@ -81,7 +98,7 @@ detect_accel() {
   local labdir=$1
   [ "${TIDE_LAB_ACCEL:-}" = tcg ] && { echo qemu; return; }
   [ -c /dev/kvm ] || { echo qemu; return; }
-  local cache; cache="$LAB_BASE/accel-$(qemu-system-x86_64 --version | head -n 1 | tr -dc '0-9.')-$(basename "$(readlink -f "$labdir/guest/vmlinuz")" )-$(cksum < "$labdir/guest/vmlinuz" | cut -d' ' -f1)"
+  local cache; cache="$LAB_BASE/accel-$( (qemu-system-x86_64 --version; cat "$labdir/guest/vmlinuz") | cksum | cut -d' ' -f1)"
   [ -s "$cache" ] && { cat "$cache"; return; }
   local out=$labdir/kvm-probe.log pid i answer=qemu
   qemu-system-x86_64 -accel kvm -m 96 -display none -nodefaults -serial "file:$out" -no-reboot \
@@ -199,12 +216,7 @@ cmd_host_down() {
   local d
   # An orderly power-off stops the daemons; a forced one pulls the plug on everything at once.
   [ "$force" = --force ] || for d in sshd libvirtd virtlogd; do stop_pid "$(pid_from "$hdir/$d.pid")"; done
-  # Whatever else still runs in the host's network namespace (QEMU guests, sessions) goes too.
-  if ip netns list | grep -qx "$ns\( .*\)\?"; then
-    local pids; pids=$(ip netns pids "$ns" 2>/dev/null || true)
-    [ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
-    ip netns del "$ns"
-  fi
+  remove_ns "$ns"
   stop_pid "$holder"
   rm -f "$hdir"/{holder,libvirtd,virtlogd,sshd}.pid
   rm -rf "$hdir/run-libvirt"
@@ -255,9 +267,7 @@ cmd_down() {
   # A namespace of this lab whose host folder is gone (interrupted host-up) is removed as well.
   local ns
   for ns in $(ip netns list | awk '{print $1}' | grep "^$(prefix_of "$labdir")-" || true); do
-    local pids; pids=$(ip netns pids "$ns" 2>/dev/null || true)
-    [ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
-    ip netns del "$ns" 2>/dev/null || true
+    remove_ns "$ns"
   done
   rm -rf "$labdir"
 }
@@ -267,19 +277,14 @@ cmd_clean_stale() {
   for labdir in "$LAB_BASE"/tl*; do
     [ -d "$labdir" ] || continue
     read -r owner start < "$labdir/owner" 2>/dev/null || { owner=''; start=''; }
-    if [ -n "$owner" ] && [ -r "/proc/$owner/stat" ] && [ "$(awk '{print $22}' "/proc/$owner/stat")" = "$start" ]; then
-      continue
-    fi
+    [ -n "$owner" ] && [ -n "$start" ] && [ "$(process_identity "$owner")" = "$start" ] && continue
     echo "lab: removing stale lab $labdir" >&2
     cmd_down "$labdir"
   done
   # Namespaces of labs whose folder is already gone.
   local ns
   for ns in $(ip netns list | awk '{print $1}' | grep -E '^tl[0-9a-f]{8}-' || true); do
-    [ -d "$LAB_BASE/${ns%%-*}" ] && continue
-    local pids; pids=$(ip netns pids "$ns" 2>/dev/null || true)
-    [ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
-    ip netns del "$ns" 2>/dev/null || true
+    [ -d "$LAB_BASE/${ns%%-*}" ] || remove_ns "$ns"
   done
 }
 
