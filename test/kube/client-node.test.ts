@@ -21,7 +21,9 @@ import {
   type KubeConfig,
   type KubernetesObject,
 } from '@kubernetes/client-node';
-import { eventually, fixture, startHarness, type KubeHarness } from './harness.ts';
+import { startApiServer } from '../../src/kube/apiserver/index.ts';
+import { readManifests } from '../../src/kube/manifests.ts';
+import { eventually, fixture, repoPath, startHarness, type KubeHarness } from './harness.ts';
 
 let h: KubeHarness;
 let kc: KubeConfig;
@@ -240,4 +242,18 @@ test('a watch with a label selector sees objects enter and leave the selection a
   } finally {
     req.abort();
   }
+});
+
+test('startApiServer({ objects }) serves manifests given at start, with their defaults', async () => {
+  const preloaded = await startApiServer({ objects: readManifests(repoPath('manifests/crds'), repoPath('manifests/examples/paper')) });
+  try {
+    const api = preloaded.kubeConfig().makeApiClient(CustomObjectsApi);
+    const hosts: any = await api.listClusterCustomObject({ group: 'tide.dev', version: 'v1alpha1', plural: 'physicalhosts' });
+    assert.deepEqual(hosts.items.map((o: any) => o.metadata.name), ['node100', 'node200']);
+    const policy: any = await api.getClusterCustomObject({ group: 'tide.dev', version: 'v1alpha1', plural: 'consolidationpolicies', name: 'default' });
+    assert.equal(policy.spec.timeZone, 'UTC');
+  } finally {
+    await preloaded.stop();
+  }
+  await assert.rejects(startApiServer({ objects: [{ apiVersion: 'tide.dev/v1alpha1', kind: 'PhysicalHost', metadata: { name: 'x' } }] }), /no resource serves tide\.dev\/v1alpha1, kind PhysicalHost \(PhysicalHost x\); list its CRD first/);
 });

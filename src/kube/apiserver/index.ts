@@ -10,14 +10,14 @@ import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
-import { initialNamespaces } from './builtins.ts';
+import { builtinResources, initialNamespaces } from './builtins.ts';
+import type { KubeObject } from './types.ts';
 import { renderKubeconfig } from './kubeconfig.ts';
 import { Operations } from './operations.ts';
 import { ResourceRegistry } from './registry.ts';
 import { createRouter } from './router.ts';
 import { ObjectStore } from './store.ts';
 import { makeServerIdentity } from './tls.ts';
-import { builtinResources } from './builtins.ts';
 
 export interface ApiServerOptions {
   /** TCP port; 0 (the default) picks a free one. */
@@ -31,6 +31,25 @@ export interface ApiServerOptions {
   maxWatchSeconds?: number;
   /** Delay of background work such as emptying a deleted namespace (default 300 ms). */
   backgroundDelayMs?: number;
+  /**
+   * Objects to create at start, in order (CRDs before their resources), e.g. the parsed
+   * manifests/crds/*.yaml. Handy in tests: client-node's typed CRD API would drop `default` and
+   * `x-kubernetes-validations` from a plain object (its model names them `_default`, `xKubernetesValidations`).
+   */
+  objects?: KubeObject[];
+}
+
+/** Creates one object given at start; a bad one fails the start with the server's own message. */
+function preload(registry: ResourceRegistry, ops: Operations, obj: KubeObject): void {
+  const [group, version] = obj.apiVersion?.includes('/') ? obj.apiVersion.split('/') : ['', obj.apiVersion];
+  const resource = registry.all().find((r) => r.group === group && r.version === version && r.kind === obj.kind);
+  const what = `${obj.kind ?? '?'} ${obj.metadata?.name ?? '?'}`;
+  if (!resource) throw new Error(`startApiServer: no resource serves ${obj.apiVersion}, kind ${obj.kind} (${what}); list its CRD first`);
+  try {
+    ops.create(resource, resource.namespaced ? obj.metadata?.namespace ?? 'default' : undefined, obj, { fieldValidation: 'Strict', dryRun: false, warnings: [] });
+  } catch (err) {
+    throw new Error(`startApiServer: cannot create ${what}: ${(err as Error).message}`);
+  }
 }
 
 export interface ApiServer {
@@ -63,6 +82,7 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
   const watches = new Set<() => void>();
   const namespaces = builtinResources.find((r) => r.plural === 'namespaces')!;
   for (const name of initialNamespaces) ops.create(namespaces, undefined, { metadata: { name } }, { fieldValidation: 'Strict', dryRun: false, warnings: [] });
+  for (const obj of options.objects ?? []) preload(registry, ops, obj);
 
   let serverAddress = '';
   const server = createServer(
