@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { systemClock } from '../../src/api/clock.ts';
 import { PowerActionError, type HostTarget } from '../../src/api/drivers.ts';
-import { HostPowerDriver } from '../../src/power/control/host-power-driver.ts';
+import { HostPowerDriver, ipmiTargetOf } from '../../src/power/control/host-power-driver.ts';
 import { execFileRunner, IpmiTool, type ProgramRunner } from '../../src/power/control/ipmitool.ts';
 import { startIpmiSim, type SimulatedBmc } from './peers/ipmi-sim.ts';
 import { waitFor } from './peers/wait.ts';
@@ -35,7 +35,7 @@ const bmcTarget = () => ({ address: '127.0.0.1', port: bmc.port, username: bmc.u
 function driver(domains: string[] = []) {
   return new HostPowerDriver({
     // Observation through the BMC itself, as the operator can for IPMI hosts.
-    observe: () => ipmi.powerStatus(bmcTarget()),
+    observe: (h) => ipmi.powerStatus(ipmiTargetOf(h)),
     domainsOn: async () => domains,
     clock: systemClock,
     pollMs: 200,

@@ -65,7 +65,7 @@ export class HostPowerDriver implements PowerDriver {
         return `Wake-on-LAN to ${target.macAddress} via ${target.broadcastAddress}:${target.port}`;
       }
       case 'IPMI': {
-        const target = ipmiTarget(host, power);
+        const target = ipmiTargetOf(host, power);
         await this.ipmi().chassisPower(target, 'on');
         return `IPMI chassis power on via ${target.address}:${target.port}`;
       }
@@ -83,7 +83,7 @@ export class HostPowerDriver implements PowerDriver {
         return `'${command}' over SSH to ${target.username}@${target.host}:${target.port}`;
       }
       case 'IPMI': {
-        const target = ipmiTarget(host, power);
+        const target = ipmiTargetOf(host, power);
         await this.ipmi().chassisPower(target, 'soft');
         return `IPMI chassis power soft via ${target.address}:${target.port}`;
       }
@@ -124,7 +124,8 @@ function powerSpec(host: HostTarget, action: 'on' | 'off'): PowerSpec {
   return power;
 }
 
-function ipmiTarget(host: HostTarget, power: PowerSpec): IpmiTarget {
+/** The BMC of an IPMI host, with its credentials — also what an observer asks for `chassis power status`. */
+export function ipmiTargetOf(host: HostTarget, power: PowerSpec = powerSpec(host, 'on')): IpmiTarget {
   if (!power.ipmi) throw new Error('spec.power.ipmi is missing');
   const username = host.secrets?.username;
   const password = host.secrets?.password;
