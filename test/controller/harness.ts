@@ -1,0 +1,142 @@
+/**
+ * An end-to-end world for operator tests: the embedded API server with Tide's CRDs applied by
+ * real kubectl, a scenario on the simulator running N× faster than the wall, and operators
+ * started against them with the simulator's drivers.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { stringify } from 'yaml';
+import type { HypervisorDriver, PowerDriver } from '../../src/api/drivers.ts';
+import { KubeClusterWriter, type ClusterWriter } from '../../src/controller/cluster.ts';
+import { silentLogger, type Logger } from '../../src/controller/log.ts';
+import { Operator, type OperatorOptions } from '../../src/controller/operator.ts';
+import { startApiServer, type ApiServer } from '../../src/kube/apiserver/index.ts';
+import { plan } from '../../src/planner/plan.ts';
+import { SimClock } from '../../src/sim/clock.ts';
+import { SimHypervisorDriver, SimPowerDriver } from '../../src/sim/drivers.ts';
+import { createDataCentre } from '../../src/sim/run.ts';
+import { loadScenario, type Scenario } from '../../src/sim/scenario.ts';
+import { scenarioResources } from '../../src/cli/dev/scenario-resources.ts';
+
+const run = promisify(execFile);
+export const ROOT = new URL('../../', import.meta.url).pathname;
+
+export interface World {
+  api: ApiServer;
+  scenario: Scenario;
+  clock: SimClock;
+  dir: string;
+  kubeconfigPath: string;
+  kubectl(...args: string[]): Promise<string>;
+  /** kubectl that may fail: resolves to its exit code and both outputs. */
+  kubectlResult(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
+  applyObjects(objects: object[]): Promise<string>;
+  getJson<T = any>(...args: string[]): Promise<T>;
+  startOperator(options?: Partial<OperatorOptions>): Promise<Operator>;
+  stop(): Promise<void>;
+}
+
+export async function startWorld(scenarioName: string, speed = 20): Promise<World> {
+  const dir = mkdtempSync(join(tmpdir(), 'tide-e2e-'));
+  const api = await startApiServer();
+  const kubeconfigPath = join(dir, 'kubeconfig');
+  api.writeKubeconfig(kubeconfigPath);
+  const env = { ...process.env, HOME: dir, KUBECONFIG: kubeconfigPath };
+  const kubectlResult = async (...args: string[]) => {
+    try {
+      const { stdout, stderr } = await run('kubectl', ['--cache-dir', join(dir, 'cache'), ...args], { env, cwd: ROOT, timeout: 90_000 });
+      return { code: 0, stdout, stderr };
+    } catch (err) {
+      const e = err as { code?: number; stdout?: string; stderr?: string };
+      return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? String(err) };
+    }
+  };
+  const kubectl = async (...args: string[]) => {
+    const r = await kubectlResult(...args);
+    if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+    return r.stdout;
+  };
+  await kubectl('apply', '-f', 'manifests/crds/');
+  await kubectl('wait', '--for=condition=Established', 'crd', '--all', '--timeout=30s');
+  await kubectl('create', 'namespace', 'tide-system');
+  const scenario = loadScenario(scenarioName);
+  const clock = new SimClock(createDataCentre(scenario));
+  const stopClock = clock.runRealtime(speed);
+  const operators: Operator[] = [];
+  let files = 0;
+  const world: World = {
+    api, scenario, clock, dir, kubeconfigPath, kubectl, kubectlResult,
+    async applyObjects(objects) {
+      const file = join(dir, `objects-${files++}.yaml`);
+      writeFileSync(file, objects.map((o) => stringify(o)).join('---\n'));
+      return kubectl('apply', '-f', file);
+    },
+    async getJson(...args) {
+      return JSON.parse(await kubectl('get', '-o', 'json', ...args));
+    },
+    async startOperator(options = {}) {
+      const kubeConfig = api.kubeConfig();
+      const operator = new Operator({
+        kubeConfig,
+        clock,
+        hypervisor: new SimHypervisorDriver(clock),
+        power: new SimPowerDriver(clock),
+        writer: new KubeClusterWriter(kubeConfig, 'tide-system', 'test'),
+        planner: plan,
+        log: silentLogger,
+        observeIntervalMs: 30_000,
+        ...options,
+      });
+      operators.push(operator);
+      await operator.start();
+      return operator;
+    },
+    async stop() {
+      await Promise.all(operators.map((o) => Promise.race([o.stop(), new Promise((r) => setTimeout(r, 2000))])));
+      stopClock();
+      await api.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return world;
+}
+
+/** The scenario's hosts, VMs and policy as resources (what a user would kubectl apply). */
+export function resourcesOf(scenario: Scenario, namespace = 'default'): object[] {
+  const { hosts, placements, policy } = scenarioResources(scenario, namespace);
+  return [...hosts, ...placements, policy];
+}
+
+/** Polls `probe` until it returns a truthy value; fails with `what` after `timeoutMs` of wall time. */
+export async function eventually<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** A ClusterWriter / drivers wrapper whose calls hang for ever once frozen: a process that died. */
+export function freezable<T extends object>(target: T): { value: T; freeze(): void } {
+  let frozen = false;
+  const value = new Proxy(target, {
+    get(obj, prop, receiver) {
+      const member = Reflect.get(obj, prop, receiver);
+      if (typeof member !== 'function') return member;
+      return (...args: unknown[]) => (frozen ? new Promise(() => {}) : member.apply(obj, args));
+    },
+  });
+  return { value, freeze: () => (frozen = true) };
+}
+
+export type { ClusterWriter, HypervisorDriver, Logger, PowerDriver };
