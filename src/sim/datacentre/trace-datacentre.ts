@@ -39,6 +39,8 @@ export interface DcHost {
   incoming: DcVm[];
   /** Was the host active at its last recorded span (for CloudSim's host-shutdown count)? */
   wasActive: boolean;
+  /** A plan powered the host off while its VMs were still migrating away. */
+  offWhenEmpty?: boolean;
 }
 
 export interface DcVm {
@@ -106,7 +108,7 @@ export class TraceDatacentre {
       cpuCores: h.capacityMips / SNAPSHOT_MIPS_PER_CORE,
       // CloudSim compatibility: placed VMs request no RAM, so memory never limits a move.
       memoryMiB: this.setup.cloudsimCompat ? this.totalVmMemoryMiB : h.type.memoryMiB,
-      powerState: h.powerState,
+      powerState: h.offWhenEmpty ? 'shutting-down' : h.powerState,
       standbyAllowed: true,
       maintenance: false,
       idleWatts: h.power.idleWatts,
@@ -147,8 +149,17 @@ export class TraceDatacentre {
       } else if (action.type === 'power-off' || action.type === 'power-on') {
         const host = hostByName.get(action.host);
         if (!host) throw new Error(`plan powers an unknown host ${action.host}`);
-        if (action.type === 'power-off' && (host.resident.length || host.incoming.length)) throw new Error(`cannot power off ${host.name}: it holds VMs`);
-        host.powerState = action.type === 'power-off' ? 'off' : 'on';
+        if (action.type === 'power-on') {
+          host.powerState = 'on';
+          host.offWhenEmpty = false;
+        } else if (host.incoming.length || host.resident.some((vm) => !vm.migration)) {
+          throw new Error(`cannot power off ${host.name}: it holds VMs that are not leaving`);
+        } else if (host.resident.length) {
+          // The plan empties the host first: it goes off when its last migration ends.
+          host.offWhenEmpty = true;
+        } else {
+          host.powerState = 'off';
+        }
       }
     }
     return started;
@@ -232,6 +243,10 @@ export class TraceDatacentre {
       m.to.resident.push(vm);
       vm.host = m.to;
       vm.migration = undefined;
+      if (from.offWhenEmpty && from.resident.length === 0) {
+        from.powerState = 'off';
+        from.offWhenEmpty = false;
+      }
       vm.lastMigratedAtMs = this.epochMs + Math.round(at * 1000);
     }
   }
