@@ -63,7 +63,8 @@ const valueSets: Record<string, Record<string, unknown>> = {
   defaults: {},
   'everything, serial from a hostPath': { zigbeeAgent: { enabled: true }, podDisruptionBudget: { enabled: true }, serviceMonitor: { enabled: true, labels: { release: 'kube-prometheus-stack' } } },
   'serial through a device plugin': { zigbeeAgent: { enabled: true, serial: { deviceResource: 'squat.ai/serial' } } },
-  mqtt: { zigbeeAgent: { enabled: true, source: 'mqtt', mqtt: { url: 'mqtt://mosquitto.zigbee.svc:1883' } } },
+  mqtt: { zigbeeAgent: { enabled: true, source: 'mqtt', mqtt: { url: 'mqtt://mosquitto.zigbee.svc:1883', existingSecret: 'zigbee2mqtt-login' } } },
+  'serial by path': { zigbeeAgent: { enabled: true, serial: { device: '/dev/serial/by-path/pci-0000:00:14.0-usb-0:2:1.0-port0', escaped: true } } },
   'custom operator': {
     imagePullSecrets: ['regcred'],
     history: { mongodb: { existingSecret: 'tide-mongodb' } },
@@ -140,6 +141,16 @@ test('zigbee agent: privileged only for a hostPath device; device plugin and MQT
   assert.deepEqual(restrictedViolations(mqtt), []);
   assert.equal(mqtt.nodeSelector, undefined);
   assert.ok(mqtt.containers[0].args.includes('--mqtt=mqtt://mosquitto.zigbee.svc:1883'));
+  assert.deepEqual(mqtt.containers[0].env.map((e: any) => [e.name, e.valueFrom.secretKeyRef.name, e.valueFrom.secretKeyRef.key]), [
+    ['MQTT_USERNAME', 'zigbee2mqtt-login', 'username'],
+    ['MQTT_PASSWORD', 'zigbee2mqtt-login', 'password'],
+  ]);
+
+  const byPath = await agent(valueSets['serial by path']!);
+  const device = '/dev/serial/by-path/pci-0000:00:14.0-usb-0:2:1.0-port0';
+  assert.deepEqual(byPath.containers[0].args.slice(1, 4), [`--serial=${device}`, '--baud=9600', '--escaped']);
+  assert.equal(byPath.volumes.find((v: any) => v.name === 'serial').hostPath.path, device);
+  assert.equal(byPath.containers[0].volumeMounts.find((m: any) => m.name === 'serial').mountPath, device);
 });
 
 test('custom values reach the operator intact, quoting included', async () => {
