@@ -5,7 +5,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixture, startHarness, type KubeHarness } from './harness.ts';
 
@@ -211,4 +211,20 @@ test('deleting a CRD removes its resources and stops serving them', async () => 
   // Put it back for the other tests, without the objects it had.
   await h.kubectlOk(['apply', '-f', fixture('widgets-crd.yaml')]);
   assert.match((await h.kubectl(['get', 'widgets', '-n', ns])).stderr, /No resources found/);
+});
+
+test('re-applying a changed CRD changes what is served and validated', async () => {
+  const ns = await namespace('t-crd-update');
+  const changed = readFileSync(fixture('widgets-crd.yaml'), 'utf8').replace('maximum: 100', 'maximum: 50').replace('shortNames: [wdg]', 'shortNames: [wdg, wd]');
+  await h.kubectlOk(['apply', '-f', '-'], { input: changed });
+  try {
+    const crd = await getJson('crd', 'widgets.example.tide.dev');
+    assert.equal(crd.metadata.generation, 2);
+    const r = await h.kubectl(['apply', '-n', ns, '-f', '-'], { input: widget('w', { size: 70 }) });
+    assert.match(r.stderr, /spec\.size: Invalid value: 70: spec\.size in body should be less than or equal to 50/);
+    await h.kubectlOk(['apply', '-n', ns, '-f', '-'], { input: widget('w', { size: 40 }) });
+    assert.match(await h.kubectlOk(['get', 'wd', '-n', ns, '--no-headers']), /^w\s+40\s/);
+  } finally {
+    await h.kubectlOk(['apply', '-f', fixture('widgets-crd.yaml')]);
+  }
 });
