@@ -75,6 +75,7 @@ const valueSets: Record<string, Record<string, unknown>> = {
       tolerations: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' }, { key: 'x', value: 'y', effect: 'NoExecute', tolerationSeconds: 0 }],
       podAnnotations: { 'example.com/note': 'a: "quoted" value' },
       priorityClassName: 'system-cluster-critical',
+      hostNetwork: true,
       extraArgs: ['--flag=a "b": c # d'],
     },
   },
@@ -161,6 +162,8 @@ test('custom values reach the operator intact, quoting included', async () => {
   assert.equal((deployment.spec as any).replicas, 3);
   assert.deepEqual(pod.imagePullSecrets, [{ name: 'regcred' }]);
   assert.equal(pod.priorityClassName, 'system-cluster-critical');
+  assert.deepEqual([pod.hostNetwork, pod.dnsPolicy], [true, 'ClusterFirstWithHostNet']);
+  assert.deepEqual(restrictedViolations(pod), ['hostNetwork is set']);
   assert.deepEqual(pod.nodeSelector, { 'node-role.kubernetes.io/control-plane': '' });
   assert.deepEqual(pod.tolerations, [
     { operator: 'Exists', key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' },
