@@ -9,7 +9,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { defaultCrd, establishedStatus, validateCrd } from './crd.ts';
 import { generatedName, keepServerFields, mapCauses, nameCauses, specPart } from './metadata.ts';
 import type { ResourceRegistry } from './registry.ts';
-import { alreadyExists, badRequest, conflict, fieldError, forbidden, invalid, notFound, type StatusCause } from './status.ts';
+import { alreadyExists, ApiError, badRequest, conflict, fieldError, forbidden, invalid, notFound, type StatusCause } from './status.ts';
 import type { ObjectStore } from './store.ts';
 import { apiVersionOf, type KubeObject, type ResourceType } from './types.ts';
 
@@ -104,6 +104,9 @@ export class Operations {
     const name = old.metadata.name!;
     const sentVersion = candidate.metadata.resourceVersion;
     if (sentVersion && sentVersion !== old.metadata.resourceVersion) throw conflict(r, name);
+    if (candidate.metadata.uid && candidate.metadata.uid !== old.metadata.uid) {
+      throw new ApiError(409, 'Conflict', `Precondition failed: UID in precondition: ${candidate.metadata.uid}, UID in object meta: ${old.metadata.uid}`);
+    }
     // The status subresource changes status only; the main resource never changes status.
     const next: KubeObject =
       subresource === 'status'

@@ -139,7 +139,10 @@ async function handleResource(ctx: RouterContext, req: IncomingMessage, res: Ser
   };
 
   if (method === 'GET' && (t.watchPrefix || query.get('watch') === 'true' || query.get('watch') === '1')) {
-    const end = serveWatch(res, { resource: r, namespace, matches: selectorFromQuery(query, r.fieldLabels), query, asTable }, ctx.store, ops, ctx.watch);
+    const selected = selectorFromQuery(query, r.fieldLabels);
+    // A watch on one object's URL watches that object only.
+    const matches = t.name ? (o: KubeObject) => o.metadata.name === t.name && selected(o) : selected;
+    const end = serveWatch(res, { resource: r, namespace, matches, query, asTable }, ctx.store, ops, ctx.watch);
     ctx.watches.add(end);
     res.on('close', () => ctx.watches.delete(end));
     return;

@@ -8,7 +8,7 @@
 import { celEnv, isCelError, parse, plan, type CelInput } from '@bufbuild/cel';
 import { strings } from '@bufbuild/cel/ext';
 import { fieldError, type StatusCause } from '../status.ts';
-import { childPath, type Schema } from './schema-walk.ts';
+import { childPath, fieldSchema, type Schema } from './schema-walk.ts';
 
 interface CelRule {
   rule: string;
@@ -89,7 +89,7 @@ export class CelRules {
       const record = value as Record<string, unknown>;
       const oldRecord = (old ?? undefined) as Record<string, unknown> | undefined;
       for (const [key, child] of Object.entries(record)) {
-        const childSchema: Schema | undefined = schema.properties?.[key] ?? (typeof schema.additionalProperties === 'object' ? schema.additionalProperties : undefined);
+        const childSchema = fieldSchema(schema, key);
         if (childSchema && !(path === '' && key === 'metadata')) this.walk(childSchema, child, oldRecord?.[key], childPath(path, key), causes);
       }
     }
@@ -126,8 +126,7 @@ export function toCel(schema: Schema | undefined, value: unknown): CelInput {
   if (Array.isArray(value)) return value.map((v) => toCel(schema?.items, v));
   if (typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>).map(([k, v]): [string, CelInput] => {
-      const child = schema?.properties?.[k] ?? (typeof schema?.additionalProperties === 'object' ? schema.additionalProperties : undefined);
-      return [k, toCel(child, v)];
+      return [k, toCel(fieldSchema(schema, k), v)];
     });
     return new Map(entries);
   }

@@ -3,7 +3,7 @@
  * `map` list (Conditions by `type`, for instance) — a real server rejects duplicates.
  */
 import { fieldError, type StatusCause } from '../status.ts';
-import { childPath, type Schema } from './schema-walk.ts';
+import { childPath, fieldSchema, type Schema } from './schema-walk.ts';
 
 export function listTypeCauses(schema: Schema, value: unknown, path = ''): StatusCause[] {
   const causes: StatusCause[] = [];
@@ -29,7 +29,7 @@ function walk(schema: Schema, value: unknown, path: string, causes: StatusCause[
   }
   if (typeof value !== 'object' || value === null) return;
   for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
-    const childSchema: Schema | undefined = schema.properties?.[key] ?? (typeof schema.additionalProperties === 'object' ? schema.additionalProperties : undefined);
+    const childSchema = fieldSchema(schema, key);
     if (childSchema && !(path === '' && key === 'metadata')) walk(childSchema, child, childPath(path, key), causes);
   }
 }

@@ -12,6 +12,11 @@ export const childPath = (path: string, key: string | number) =>
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** The schema of an object's field: a declared property, else the map's value schema. */
+export function fieldSchema(schema: Schema | undefined, key: string): Schema | undefined {
+  return schema?.properties?.[key] ?? (isObject(schema?.additionalProperties) ? schema!.additionalProperties : undefined);
+}
+
 /** Fields every object has whatever its schema says (the API server handles metadata itself). */
 const ROOT_FIELDS = new Set(['apiVersion', 'kind', 'metadata']);
 
@@ -32,7 +37,7 @@ function walk(schema: Schema, value: unknown, path: string, pruned: string[]): v
   const embedded = schema['x-kubernetes-embedded-resource'] === true || path === '';
   const keepUnknown = schema['x-kubernetes-preserve-unknown-fields'] === true;
   for (const key of Object.keys(value)) {
-    const child = properties?.[key] ?? (isObject(schema.additionalProperties) ? schema.additionalProperties : undefined);
+    const child = fieldSchema(schema, key);
     if (embedded && ROOT_FIELDS.has(key) && !properties?.[key]) continue;
     if (!child) {
       if (!keepUnknown) {
@@ -47,7 +52,7 @@ function walk(schema: Schema, value: unknown, path: string, pruned: string[]): v
     if (value[key] === undefined && child.default !== undefined) value[key] = structuredClone(child.default);
   }
   for (const [key, child] of Object.entries(value)) {
-    const childSchema = properties?.[key] ?? (isObject(schema.additionalProperties) ? schema.additionalProperties : undefined);
+    const childSchema = fieldSchema(schema, key);
     if (childSchema && !(path === '' && key === 'metadata')) walk(childSchema, child, childPath(path, key), pruned);
   }
 }
