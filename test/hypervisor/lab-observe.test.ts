@@ -5,13 +5,18 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import type { ObservedHost } from '../../src/api/drivers.ts';
 import { LibvirtSshDriver } from '../../src/hypervisor/libvirt-ssh-driver.ts';
 import { hostEndpoint } from '../../src/hypervisor/host-endpoint.ts';
 import { SshPool } from '../../src/hypervisor/ssh-pool.ts';
 import { shellCommand } from '../../src/hypervisor/shell-quote.ts';
 import { startLab, type Lab } from '../lab/lab.ts';
+import { LabPowerDriver } from '../lab/lab-power-driver.ts';
+import { PowerActionError } from '../../src/api/drivers.ts';
 import { eventually } from './eventually.ts';
 
 let lab: Lab;
@@ -102,6 +107,16 @@ test('an unknown host key and a changed host key are refused, never accepted', {
 
   // The handshake stopped before authentication: the key from the Secret was never offered.
   assert.equal(acceptedLogins('node100'), loginsBefore);
+  // known_hosts hashed by OpenSSH itself is accepted for the right key.
+  const file = join(mkdtempSync(join(tmpdir(), 'tide-kh-')), 'known_hosts');
+  writeFileSync(file, lab.knownHosts());
+  execFileSync('ssh-keygen', ['-q', '-H', '-f', file], { stdio: 'ignore' });
+  const hashed = readFileSync(file, 'utf8');
+  rmSync(dirname(file), { recursive: true, force: true });
+  assert.doesNotMatch(hashed, /127\.0\.0\.1/);
+  const viaHashed = await driver.observeHost(lab.target('node100', { knownHosts: hashed }));
+  assert.equal(viaHashed.reachable, true, viaHashed.error);
+
   const missing = await driver.observeHost(lab.target('node100', { knownHosts: '' }));
   assert.equal(missing.errorReason, 'MissingSecret');
 });
@@ -136,14 +151,20 @@ test('a hostile domain name is refused before anything runs, and quoting holds o
 test('a powered-off host is unreachable; powered on again it is observed over a new connection', { timeout: 180_000 }, async () => {
   const quick = new LibvirtSshDriver({ sampleIntervalMs: 200, connectTimeoutMs: 10_000 });
   try {
+    const power = new LabPowerDriver(lab);
     assert.equal((await quick.observeHost(lab.target('node200'))).reachable, true);
-    await assert.rejects(lab.powerOff('node200'), /still runs domains: busy30/);
+    await assert.rejects(
+      power.powerOff(lab.target('node200')),
+      (error: Error) => error instanceof PowerActionError && error.action === 'off' && /node200 still runs domains: busy30/.test(error.message),
+    );
+    assert.equal((await quick.observeHost(lab.target('node200'))).domains[0]?.state, 'running');
     await lab.powerOff('node200', { force: true });
     const off = await quick.observeHost(lab.target('node200'));
     assert.equal(off.reachable, false);
     assert.equal(off.errorReason, 'Unreachable');
     assert.equal(off.powerState, 'unknown');
-    await lab.powerOn('node200');
+    await power.powerOn(lab.target('node200'));
+    assert.equal(lab.isOn('node200'), true);
     const on = await eventually(
       async () => {
         const observed = await quick.observeHost(lab.target('node200'));
