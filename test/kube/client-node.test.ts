@@ -257,3 +257,16 @@ test('startApiServer({ objects }) serves manifests given at start, with their de
   }
   await assert.rejects(startApiServer({ objects: [{ apiVersion: 'tide.dev/v1alpha1', kind: 'PhysicalHost', metadata: { name: 'x' } }] }), /no resource serves tide\.dev\/v1alpha1, kind PhysicalHost \(PhysicalHost x\); list its CRD first/);
 });
+
+test('Events expire after the event TTL, as on a real cluster', async () => {
+  const short = await startApiServer({ eventTtlMs: 300 });
+  try {
+    const core = short.kubeConfig().makeApiClient(CoreV1Api);
+    const now = new Date();
+    await core.createNamespacedEvent({ namespace: 'default', body: { metadata: { name: 'e.1' }, involvedObject: { kind: 'Widget', name: 'w' }, reason: 'R', message: 'm', lastTimestamp: now } });
+    assert.equal((await core.listNamespacedEvent({ namespace: 'default' })).items.length, 1);
+    await eventually('the event to expire', async () => ((await core.listNamespacedEvent({ namespace: 'default' })).items.length === 0 ? true : undefined), 10_000);
+  } finally {
+    await short.stop();
+  }
+});

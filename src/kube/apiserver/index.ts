@@ -29,6 +29,8 @@ export interface ApiServerOptions {
   bookmarkIntervalMs?: number;
   /** Longest a watch stays open, as a real server's request timeout. */
   maxWatchSeconds?: number;
+  /** Events older than this are deleted, as on a real cluster (default 1 h). */
+  eventTtlMs?: number;
   /** Delay of background work such as emptying a deleted namespace (default 300 ms). */
   backgroundDelayMs?: number;
   /**
@@ -79,6 +81,9 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
     timers.add(timer);
   };
   const ops = new Operations(store, registry, later);
+  const eventTtlMs = options.eventTtlMs ?? 3_600_000;
+  const eventSweep = setInterval(() => ops.expireEvents(new Date(Date.now() - eventTtlMs)), Math.min(60_000, eventTtlMs));
+  eventSweep.unref();
   const watches = new Set<() => void>();
   const namespaces = builtinResources.find((r) => r.plural === 'namespaces')!;
   for (const name of initialNamespaces) ops.create(namespaces, undefined, { metadata: { name } }, { fieldValidation: 'Strict', dryRun: false, warnings: [] });
@@ -124,6 +129,7 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
       new Promise<void>((resolve) => {
         closeWatches();
         timers.forEach(clearTimeout);
+        clearInterval(eventSweep);
         server.close(() => resolve());
         server.closeAllConnections();
       }),

@@ -156,6 +156,17 @@ export class Operations {
     return this.view(r, this.removeNow(r, stored));
   }
 
+  /** Deletes Events last seen before `cutoff`, as a real cluster's event TTL (1 h) does. */
+  expireEvents(cutoff: Date): number {
+    const events = this.registry.find('', 'v1', 'events')!;
+    const expired = this.store.list(events.storageKey).filter((e) => {
+      const seen = Date.parse(e.lastTimestamp ?? e.series?.lastObservedTime ?? e.eventTime ?? e.metadata.creationTimestamp ?? '');
+      return !Number.isNaN(seen) && seen < cutoff.getTime();
+    });
+    for (const e of expired) this.store.remove(events.storageKey, e.metadata.namespace, e.metadata.name!);
+    return expired.length;
+  }
+
   private removeNow(r: ResourceType, stored: KubeObject): KubeObject {
     const gone = this.store.remove(r.storageKey, stored.metadata.namespace, stored.metadata.name!, stored)!;
     if (isCrd(r)) {
