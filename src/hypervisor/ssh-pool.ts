@@ -4,7 +4,7 @@
  * The server's host key is checked against the host's known_hosts before authentication;
  * an unknown, changed or revoked key ends the handshake and is reported as such.
  */
-import { Client, type ConnectConfig } from 'ssh2';
+import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { HypervisorError } from './errors.ts';
 import type { HostEndpoint } from './host-endpoint.ts';
 import { checkHostKey, hostKeyAlgorithms, knownHostsName, type HostKeyVerdict } from './known-hosts.ts';
@@ -161,7 +161,7 @@ export class SshPool {
       const timer = setTimeout(() => fail('Timeout', `no answer within ${options.timeoutMs} ms`), options.timeoutMs);
       const onAbort = () => fail('Timeout', 'aborted');
       options.signal?.addEventListener('abort', onAbort, { once: true });
-      client.exec(command, (error, stream) => {
+      const onChannel = (error: Error | undefined, stream: ClientChannel) => {
         if (error) return finish(() => reject(new ChannelError(host, command, error)));
         channel = stream;
         const collect = (into: Buffer[]) => (chunk: Buffer) => {
@@ -180,7 +180,13 @@ export class SshPool {
             }),
           ),
         );
-      });
+      };
+      try {
+        client.exec(command, onChannel);
+      } catch (error) {
+        // ssh2 throws at once when the connection is already gone.
+        finish(() => reject(new ChannelError(host, command, error as Error)));
+      }
     });
   }
 }

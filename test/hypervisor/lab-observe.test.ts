@@ -86,6 +86,20 @@ test('one pooled connection per host serves every command', { timeout: 60_000 },
   }
 });
 
+test('a dropped connection is replaced by a new one on the next command', { timeout: 60_000 }, async () => {
+  const fresh = new LibvirtSshDriver({ sampleIntervalMs: 200 });
+  try {
+    const before = acceptedLogins('node100');
+    assert.equal((await fresh.observeHost(lab.target('node100'))).reachable, true);
+    lab.dropConnections('node100');
+    const again = await fresh.observeHost(lab.target('node100'));
+    assert.equal(again.reachable, true, again.error);
+    assert.equal(acceptedLogins('node100') - before, 2);
+  } finally {
+    await fresh.close();
+  }
+});
+
 test('an unknown host key and a changed host key are refused, never accepted', { timeout: 60_000 }, async () => {
   const h100 = lab.hosts.node100;
   const h200 = lab.hosts.node200;

@@ -65,6 +65,8 @@ export interface Lab {
   startGuest(host: string, guest: GuestOptions): Promise<void>;
   /** Runs virsh (or anything) inside a host; resolves with stdout. */
   exec(host: string, ...argv: string[]): Promise<string>;
+  /** Cuts every open TCP connection to the host's sshd (a network blip); new ones still work. */
+  dropConnections(host: string): void;
   /** Orderly power-off: refuses while the host runs domains, unless force (pulling the plug). */
   powerOff(host: string, options?: { force?: boolean }): Promise<void>;
   powerOn(host: string): Promise<void>;
@@ -78,14 +80,14 @@ export async function startLab(options: LabOptions): Promise<Lab> {
   const dir = `${LAB_BASE}/tl${randomBytes(4).toString('hex')}`;
   const prefix = dir.slice(LAB_BASE.length + 1);
   const forwarders: Server[] = [];
-  const sockets = new Set<Socket>();
+  const sockets = new Map<string, Set<Socket>>();
   const on = new Set<string>();
   let stopped = false;
 
   const stopSync = () => {
     if (stopped) return;
     stopped = true;
-    for (const socket of sockets) socket.destroy();
+    for (const set of sockets.values()) for (const socket of set) socket.destroy();
     for (const server of forwarders) server.close();
     try {
       execFileSync('bash', [LAB_SCRIPT, 'down', dir], { stdio: 'ignore' });
@@ -117,7 +119,8 @@ export async function startLab(options: LabOptions): Promise<Lab> {
       await script('host-up', dir, name, String(index));
       on.add(name);
       const labAddress = `${SUBNET}.${10 + index}`;
-      const sshPort = await forward(`${prefix}-${name}`, labAddress, forwarders, sockets);
+      sockets.set(name, new Set());
+      const sshPort = await forward(`${prefix}-${name}`, labAddress, forwarders, sockets.get(name)!);
       const hostKey = readFileSync(`${dir}/hosts/${name}/ssh_host_ed25519_key.pub`, 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
       hosts[name] = {
         name,
@@ -166,6 +169,10 @@ export async function startLab(options: LabOptions): Promise<Lab> {
       async exec(name, ...argv) {
         hostOf(name);
         return script('exec', dir, name, ...argv);
+      },
+      dropConnections(name) {
+        hostOf(name);
+        for (const socket of sockets.get(name)!) socket.destroy();
       },
       async powerOff(name, { force = false } = {}) {
         hostOf(name);
