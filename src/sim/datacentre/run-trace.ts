@@ -5,7 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { DEFAULT_POLICY, plan } from '../../planner/plan.ts';
-import type { PlannerPolicy, StrategyName } from '../../planner/types.ts';
+import type { Plan, PlannerPolicy, Snapshot, StrategyName } from '../../planner/types.ts';
 import { MetricsRecorder, type RunMetrics } from '../metrics/recorder.ts';
 import type { Trace } from '../trace.ts';
 import type { InitialPlacement } from './placement.ts';
@@ -20,6 +20,8 @@ export interface TraceRunOptions {
   initialPlacement?: InitialPlacement;
   /** Called after each round, e.g. to print progress. */
   onRound?: (k: number, migrations: number) => void;
+  /** Called with every plan and the snapshot it was made from (tests check invariants). */
+  onPlan?: (snapshot: Snapshot, plan: Plan) => void;
 }
 
 export interface TraceRunResult extends RunMetrics {
@@ -47,6 +49,7 @@ export function runTrace(traces: readonly Trace[], opts: TraceRunOptions): Trace
     planningTotal += took;
     planningMax = Math.max(planningMax, took);
     alerts += result.actions.filter((a) => a.type === 'alert').length;
+    opts.onPlan?.(snapshot, result);
     recorder.migrations += dc.apply(result, k);
     dc.run(k, recorder);
     opts.onRound?.(k, recorder.migrations);

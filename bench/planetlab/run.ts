@@ -1,0 +1,69 @@
+/**
+ * `npm run bench:planetlab -- DAY_DIR...`: every strategy on every PlanetLab day folder given,
+ * in the CloudSim setup (800 hosts, 5-minute rounds, 24 h, CloudSim compatibility mode), plus
+ * the oracle's lower bound. Prints a Markdown table and writes it as JSON.
+ *
+ *   --strategies a,b     which strategies (default: every registered one)
+ *   --out FILE           JSON output (default: bench/planetlab/results.json)
+ *   --reference FILE     CloudSim's own figures to print beside ours (default: the
+ *                        cloudsim-reference.json two folders above the first day, if present)
+ *   --realistic          Tide's realistic mode: memory enforced, idle hosts with VMs draw power
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { readTraceDir } from '../../src/sim/trace.ts';
+import { runTrace } from '../../src/sim/datacentre/run-trace.ts';
+import { CLOUDSIM_SETUP } from '../../src/sim/datacentre/setup.ts';
+import { oracleEnergy } from '../../src/sim/oracle.ts';
+import { STRATEGIES } from '../../src/planner/strategies/index.ts';
+import type { StrategyName } from '../../src/planner/types.ts';
+import { markdownTable, referenceRows, toRow, type BenchRow } from './table.ts';
+
+const { values, positionals } = parseArgs({
+  options: {
+    strategies: { type: 'string' },
+    out: { type: 'string', default: 'bench/planetlab/results.json' },
+    reference: { type: 'string' },
+    realistic: { type: 'boolean', default: false },
+  },
+  allowPositionals: true,
+});
+if (positionals.length === 0) {
+  console.error('usage: npm run bench:planetlab -- [--strategies a,b] [--out FILE] [--realistic] DAY_DIR...');
+  process.exit(2);
+}
+const strategies = (values.strategies?.split(',') ?? [...STRATEGIES.keys()]) as StrategyName[];
+for (const s of strategies) {
+  if (!STRATEGIES.has(s)) {
+    console.error(`unknown strategy ${s} (known: ${[...STRATEGIES.keys()].join(', ')})`);
+    process.exit(2);
+  }
+}
+const setup = { ...CLOUDSIM_SETUP, cloudsimCompat: !values.realistic };
+const rows: BenchRow[] = [];
+const oracle = new Map<string, number>();
+const started = Date.now();
+for (const dir of positionals) {
+  const day = basename(resolve(dir));
+  const traces = readTraceDir(dir);
+  const bound = oracleEnergy(traces, setup);
+  oracle.set(day, bound.energyKWh);
+  rows.push({ day, strategy: 'oracle', energyKWh: bound.energyKWh, ratioToOracle: 1, slatahPercent: 0, pdmPercent: 0, slavPercent: 0, esv: 0, migrations: 0, planningMsMean: 0, planningMsMax: 0, hostShutdowns: 0, vms: traces.length });
+  for (const strategy of strategies) {
+    const t = Date.now();
+    // CloudSim's no-migration baseline (DVFS) places VMs first fit; its migrating policies power-aware.
+    const result = runTrace(traces, { strategy, setup, initialPlacement: strategy === 'npa' ? 'first-fit' : 'power-aware' });
+    rows.push(toRow(day, result, bound.energyKWh));
+    process.stderr.write(`${day} ${strategy}: ${((Date.now() - t) / 1000).toFixed(1)} s\n`);
+  }
+}
+console.log(markdownTable(rows));
+const referenceFile = values.reference ?? join(dirname(dirname(resolve(positionals[0]))), 'cloudsim-reference.json');
+let reference: BenchRow[] = [];
+if (!values.realistic && existsSync(referenceFile)) {
+  reference = referenceRows(JSON.parse(readFileSync(referenceFile, 'utf8')), [...oracle.keys()], oracle);
+  if (reference.length) console.log(`\nCloudSim 3.0.3's own figures on the same days (${referenceFile}):\n\n${markdownTable(reference)}`);
+}
+writeFileSync(values.out!, `${JSON.stringify({ setup: { ...setup, hostTypes: setup.hostTypes.map((h) => h.model) }, rows, cloudsim: reference, seconds: (Date.now() - started) / 1000 }, null, 1)}\n`);
+console.log(`\n${rows.length} rows in ${((Date.now() - started) / 1000).toFixed(0)} s; JSON in ${values.out}`);

@@ -1,0 +1,92 @@
+/** The benchmark's rows and how they print: one line per day and strategy, plus CloudSim's own figures. */
+import type { TraceRunResult } from '../../src/sim/datacentre/run-trace.ts';
+
+export interface BenchRow {
+  day: string;
+  strategy: string;
+  energyKWh: number;
+  ratioToOracle: number;
+  slatahPercent: number;
+  pdmPercent: number;
+  slavPercent: number;
+  esv: number;
+  migrations: number;
+  planningMsMean: number;
+  planningMsMax: number;
+  hostShutdowns: number;
+  vms: number;
+}
+
+export function toRow(day: string, r: TraceRunResult, oracleKWh: number): BenchRow {
+  return {
+    day,
+    strategy: r.strategy,
+    energyKWh: r.energyKWh,
+    ratioToOracle: r.energyKWh / oracleKWh,
+    slatahPercent: r.sla.slatah * 100,
+    pdmPercent: r.sla.pdm * 100,
+    slavPercent: r.sla.slav * 100,
+    esv: r.sla.esv,
+    migrations: r.migrations,
+    planningMsMean: r.planningMs.mean,
+    planningMsMax: r.planningMs.max,
+    hostShutdowns: r.hostShutdowns,
+    vms: r.vms,
+  };
+}
+
+const COLUMNS: [string, (r: BenchRow) => string][] = [
+  ['day', (r) => r.day],
+  ['strategy', (r) => r.strategy],
+  ['energy kWh', (r) => r.energyKWh.toFixed(2)],
+  ['× oracle', (r) => (Number.isFinite(r.ratioToOracle) ? r.ratioToOracle.toFixed(2) : '-')],
+  ['SLATAH %', (r) => r.slatahPercent.toFixed(2)],
+  ['PDM %', (r) => r.pdmPercent.toFixed(3)],
+  ['SLAV %', (r) => r.slavPercent.toFixed(5)],
+  ['ESV', (r) => r.esv.toFixed(5)],
+  ['migrations', (r) => String(r.migrations)],
+  ['plan ms mean/max', (r) => (r.planningMsMax > 0 ? `${r.planningMsMean.toFixed(1)}/${r.planningMsMax.toFixed(0)}` : '-')],
+];
+
+/** A Markdown table: readable in a terminal and pasteable into docs. */
+export function markdownTable(rows: readonly BenchRow[]): string {
+  const cells = rows.map((r) => COLUMNS.map(([, f]) => f(r)));
+  const widths = COLUMNS.map(([h], i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+  const line = (values: string[]) => `| ${values.map((v, i) => (i < 2 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join(' | ')} |`;
+  const rule = `|${widths.map((w, i) => (i < 2 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
+  return [line(COLUMNS.map(([h]) => h)), rule, ...cells.map(line)].join('\n');
+}
+
+interface CloudSimFigures {
+  energyKWh: number;
+  migrations: number;
+  slavPercent: number;
+  pdmPercent: number;
+  slatahPercent: number;
+  esv: number;
+}
+
+/** CloudSim 3.0.3's own figures (cloudsim-reference.json: DVFS = npa, LR-MMT 1.2 = lr-mmt) as rows. */
+export function referenceRows(reference: { days: Record<string, Record<string, CloudSimFigures>> }, days: readonly string[], oracle: ReadonlyMap<string, number>): BenchRow[] {
+  return days.flatMap((day) =>
+    ['dvfs', 'lr-mmt-1.2'].flatMap((name) => {
+      const lr = reference.days[day]?.[name];
+      if (!lr) return [];
+      return [{
+      day,
+      strategy: `CloudSim ${name}`,
+      energyKWh: lr.energyKWh,
+      ratioToOracle: lr.energyKWh / (oracle.get(day) ?? NaN),
+      slatahPercent: lr.slatahPercent,
+      pdmPercent: lr.pdmPercent,
+      slavPercent: lr.slavPercent,
+      esv: lr.esv,
+      migrations: lr.migrations,
+      planningMsMean: 0,
+      planningMsMax: 0,
+      hostShutdowns: 0,
+      vms: 0,
+      }];
+    }),
+  );
+}

@@ -1,0 +1,81 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { TraceDatacentre } from '../../src/sim/datacentre/trace-datacentre.ts';
+import { MetricsRecorder } from '../../src/sim/metrics/recorder.ts';
+import { allocateHost } from '../../src/sim/datacentre/allocation.ts';
+import { migrationSeconds, type DatacentreSetup } from '../../src/sim/datacentre/setup.ts';
+import type { Plan } from '../../src/planner/types.ts';
+
+// Two identical hosts (2 × 1,000 MIPS, 100 W idle, 200 W full, linear), two 1,000-MIPS VMs of
+// 625 MB (a 10 s migration over 1 Gbit/s), both at 50 % for two 100-second intervals.
+const setup: DatacentreSetup = {
+  hostCount: 2,
+  hostTypes: [{ model: 'test', watts: [100, 110, 120, 130, 140, 150, 160, 170, 180, 190, 200], coreMips: 1000, cores: 2, memoryMiB: 4096, bandwidthMbps: 1000 }],
+  vmTypes: [{ mips: 1000, vcpus: 1, memoryMiB: 625 }],
+  intervalSeconds: 100,
+  durationSeconds: 200,
+  cloudsimCompat: true,
+  migrationDegradation: 0.1,
+};
+const traces = [
+  { name: 'vm-a', file: 'vm-a', samples: [50, 50, 50] },
+  { name: 'vm-b', file: 'vm-b', samples: [50, 50, 50] },
+];
+
+test('migration time is RAM over half the link, as CloudSim computes it', () => {
+  assert.equal(migrationSeconds(625, 1000), 10);
+  assert.equal(migrationSeconds(1740, 1000), 27.84);
+});
+
+test('CloudSim metrics of a tiny run match the hand computation', () => {
+  const dc = new TraceDatacentre(traces, setup);
+  // Power-aware initial placement spreads: the second VM costs less on the empty host.
+  assert.deepEqual(dc.vms.map((v) => v.host.name), ['host-0', 'host-1']);
+  const recorder = new MetricsRecorder(true);
+  const consolidate: Plan = {
+    strategy: 'lr-mmt',
+    summary: 'test',
+    actions: [{ type: 'migrate', vm: 'vm-b', from: 'host-1', to: 'host-0', reason: 'Consolidate', message: 'test' }],
+  };
+  recorder.migrations += dc.apply(consolidate, 0);
+  dc.run(0, recorder);
+  dc.run(1, recorder);
+  const r = recorder.result();
+  // [0, 10 s): host-0 runs vm-a (500 MIPS) and receives vm-b (10 % of 500 = 50): 27.5 %, 127.5 W,
+  //            requested 1,000 > allocated 550, so it violates its SLA for those 10 s;
+  //            host-1 gives vm-b 90 % (450), reports 450 / 0.9 = 500 used: 25 %, 125 W.
+  // [10, 100 s): host-0 at 50 %, 150 W; host-1 empty (off). [100, 200 s): host-0 at 150 W.
+  const joules = 127.5 * 10 + 125 * 10 + 150 * 90 + 150 * 100;
+  assert.ok(Math.abs(r.energyKWh - joules / 3_600_000) < 1e-12, `energy ${r.energyKWh}`);
+  assert.equal(r.migrations, 1);
+  // Active time: host-0 200 s, host-1 10 s; violating: host-0's 10 s of receiving.
+  assert.ok(Math.abs(r.sla.slatah - 10 / 210) < 1e-12, `slatah ${r.sla.slatah}`);
+  // vm-b lost 50 MIPS for 10 s while migrating, out of 2 VMs × 500 MIPS × 200 s requested.
+  assert.ok(Math.abs(r.sla.pdm - (50 * 10) / (2 * 500 * 200)) < 1e-12, `pdm ${r.sla.pdm}`);
+  assert.ok(Math.abs(r.sla.slav - r.sla.slatah * r.sla.pdm) < 1e-18);
+  assert.ok(Math.abs(r.sla.esv - r.energyKWh * r.sla.slav) < 1e-18);
+  assert.equal(r.hostShutdowns, 1, 'host-1 went inactive once');
+  assert.deepEqual(dc.vms.map((v) => v.host.name), ['host-0', 'host-0']);
+});
+
+test('an oversubscribed host scales every VM down alike and floors, like CloudSim', () => {
+  const a = allocateHost(2000, 1000, [
+    { requestedMips: 1500, vcpus: 1, role: 'resident' },
+    { requestedMips: 900, vcpus: 1, role: 'resident' },
+    { requestedMips: 600, vcpus: 1, role: 'out' },
+  ]);
+  // The first VM is capped at one core (1,000): total 2,500 > 2,000, factor 0.8.
+  assert.deepEqual(a.allocated, [800, 720, Math.floor(600 * 0.8 * 0.9)]);
+  assert.equal(a.requestedMips, 3000);
+  assert.ok(a.utilisationMips < a.requestedMips);
+});
+
+test('compatibility mode removes a VM whose trace is 0 around an update, as CloudSim does; realistic mode keeps it', () => {
+  const idle = [{ name: 'idle', file: 'idle', samples: [10, 0, 0, 10] }, ...traces];
+  for (const compat of [true, false]) {
+    const dc = new TraceDatacentre(idle, { ...setup, cloudsimCompat: compat, durationSeconds: 300 });
+    const recorder = new MetricsRecorder(compat);
+    dc.run(0, recorder);
+    assert.equal(dc.snapshot(1).vms.some((v) => v.name === 'idle'), !compat);
+  }
+});
