@@ -270,3 +270,26 @@ test('Events expire after the event TTL, as on a real cluster', async () => {
     await short.stop();
   }
 });
+
+test('requests are recorded as RBAC names them, and an authorizer refuses what it does not allow with 403', async () => {
+  const server = await startApiServer({
+    authorize: (r) => r.group !== 'coordination.k8s.io' || (r.resource === 'leases' && ['get', 'create'].includes(r.verb)),
+  });
+  try {
+    const leases = server.kubeConfig().makeApiClient(CoordinationV1Api);
+    const lease = await leases.createNamespacedLease({ namespace: 'default', body: { metadata: { name: 'l' }, spec: { holderIdentity: 'a' } } });
+    await leases.readNamespacedLease({ namespace: 'default', name: 'l' });
+    const refused = await statusOf(leases.replaceNamespacedLease({ namespace: 'default', name: 'l', body: lease }));
+    assert.equal(refused.code, 403);
+    assert.equal(refused.body.message, 'leases.coordination.k8s.io "l" is forbidden: User "tide-dev" cannot update resource "leases" in API group "coordination.k8s.io" in the namespace "default"');
+    await kc.makeApiClient(CoreV1Api).listNamespace(); // the harness's own server: not recorded here
+    assert.deepEqual(
+      server.requests.map((r) => `${r.verb} ${r.group}/${r.resource} ${r.namespace ?? '-'} ${r.name ?? '-'}`),
+      ['create coordination.k8s.io/leases default -', 'get coordination.k8s.io/leases default l', 'update coordination.k8s.io/leases default l'],
+    );
+  } finally {
+    await server.stop();
+  }
+  const writes = h.server.requests.filter((r) => r.resource === 'widgets/status');
+  assert.ok(writes.some((r) => r.verb === 'update'), 'the status writes of the tests above were recorded');
+});

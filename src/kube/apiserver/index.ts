@@ -12,12 +12,15 @@ import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { builtinResources, initialNamespaces } from './builtins.ts';
 import type { KubeObject } from './types.ts';
+import type { Authorizer, ResourceRequest } from './access.ts';
 import { renderKubeconfig } from './kubeconfig.ts';
 import { Operations } from './operations.ts';
 import { ResourceRegistry } from './registry.ts';
 import { createRouter } from './router.ts';
 import { ObjectStore } from './store.ts';
 import { makeServerIdentity } from './tls.ts';
+
+export type { Authorizer, ResourceRequest } from './access.ts';
 
 export interface ApiServerOptions {
   /** TCP port; 0 (the default) picks a free one. */
@@ -39,6 +42,11 @@ export interface ApiServerOptions {
    * `x-kubernetes-validations` from a plain object (its model names them `_default`, `xKubernetesValidations`).
    */
   objects?: KubeObject[];
+  /**
+   * Decides each resource request as RBAC would (403 Forbidden when it returns false), e.g.
+   * `(r) => allows(OPERATOR_RULES, r)`. Default: everything is allowed.
+   */
+  authorize?: Authorizer;
 }
 
 /** Creates one object given at start; a bad one fails the start with the server's own message. */
@@ -60,6 +68,8 @@ export interface ApiServer {
   kubeconfig: string;
   writeKubeconfig(path: string): void;
   kubeConfig(): KubeConfig;
+  /** Every resource request so far (verb, group, resource[/subresource], namespace, name), oldest first; the last 10 000 are kept. */
+  requests: ResourceRequest[];
   /** Ends every open watch (clients see the stream end and re-watch). */
   closeWatches(): void;
   /** Forgets the change history: watches from any resourceVersion before now get 410 Gone. */
@@ -85,6 +95,7 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
   const eventSweep = setInterval(() => ops.expireEvents(new Date(Date.now() - eventTtlMs)), Math.min(60_000, eventTtlMs));
   eventSweep.unref();
   const watches = new Set<() => void>();
+  const requests: ResourceRequest[] = [];
   const namespaces = builtinResources.find((r) => r.plural === 'namespaces')!;
   for (const name of initialNamespaces) ops.create(namespaces, undefined, { metadata: { name } }, { fieldValidation: 'Strict', dryRun: false, warnings: [] });
   for (const obj of options.objects ?? []) preload(registry, ops, obj);
@@ -100,6 +111,8 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
       ops,
       watch: { bookmarkIntervalMs: options.bookmarkIntervalMs ?? 10_000, maxWatchSeconds: options.maxWatchSeconds ?? 1800 },
       watches,
+      requests,
+      authorize: options.authorize,
     }),
   );
   await new Promise<void>((resolve, reject) => {
@@ -123,6 +136,7 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
       kc.loadFromString(kubeconfig);
       return kc;
     },
+    requests,
     closeWatches,
     compactHistory: () => store.compact(),
     stop: () =>

@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
+import { describeRequest, forbiddenRequest, type Authorizer, type ResourceRequest } from './access.ts';
 import { coreVersions, group, groupList, KUBERNETES_VERSION, resourceList } from './discovery.ts';
 import { groupVersionDocument, openapiRoot } from './openapi.ts';
 import type { FieldValidation, Operations, WriteOptions } from './operations.ts';
@@ -27,7 +28,12 @@ export interface RouterContext {
   watch: WatchSettings;
   /** Open watches, ended by closeWatches() and stop(). */
   watches: Set<() => void>;
+  /** Every resource request, in order (bounded). */
+  requests: ResourceRequest[];
+  authorize?: Authorizer;
 }
+
+const MAX_RECORDED_REQUESTS = 10_000;
 
 const MAX_BODY_BYTES = 8 * 1024 * 1024;
 const OPEN_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version']);
@@ -134,11 +140,16 @@ async function handleResource(ctx: RouterContext, req: IncomingMessage, res: Ser
   const subresource = t.subresource === 'status' ? 'status' : undefined;
   const method = req.method ?? 'GET';
   const asTable = wantsTable(req.headers.accept);
+  const watching = method === 'GET' && (t.watchPrefix || query.get('watch') === 'true' || query.get('watch') === '1');
+  const access = describeRequest(method, t, r, watching);
+  ctx.requests.push(access);
+  if (ctx.requests.length > MAX_RECORDED_REQUESTS) ctx.requests.shift();
+  if (ctx.authorize && !ctx.authorize(access)) throw forbiddenRequest(access);
   const namespaceRequired = () => {
     if (r.namespaced && !namespace) throw badRequest(`${r.plural}.${r.group} is namespaced: the request needs a namespace`);
   };
 
-  if (method === 'GET' && (t.watchPrefix || query.get('watch') === 'true' || query.get('watch') === '1')) {
+  if (watching) {
     const selected = selectorFromQuery(query, r.fieldLabels);
     // A watch on one object's URL watches that object only.
     const matches = t.name ? (o: KubeObject) => o.metadata.name === t.name && selected(o) : selected;
