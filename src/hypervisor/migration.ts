@@ -99,6 +99,7 @@ export async function migrateDomain(deps: MigrationDeps, request: MigrationReque
   const before = parseDomainState(await exec(source, stateCommand), source.host, stateCommand);
   const precheckMs = deps.now() - requestedAt;
   if (before !== 'running' && before !== 'paused') {
+    // Possibly already moved (a retry after a restart): the observation of both ends decides.
     return outcome(`${domain} is not running on ${source.host} (${before}); nothing was migrated`, { precheckMs, commandMs: 0 });
   }
 

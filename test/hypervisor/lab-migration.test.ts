@@ -59,6 +59,11 @@ test('a running guest is live-migrated node100 → node200, with progress, and o
   // And the guest goes on burning its CPU share on the destination.
   const observed = await driver.observeHost(lab.target('node200'));
   assert.deepEqual(observed.domains.map((d) => [d.name, d.state]), [['mig-ok', 'running']]);
+  // Asked again (an operator restarted mid-action), the move is found done, not redone.
+  const again = await driver.migrate({ domain: 'mig-ok', from: lab.target('node100'), to: lab.target('node200'), timeoutMs: 60_000 });
+  assert.equal(again.succeeded, true, again.error);
+  assert.equal(again.runningOn, 'node200');
+  assert.equal(again.timings.jobStartedAfterMs, undefined);
   await destroy('node200', 'mig-ok');
 });
 
