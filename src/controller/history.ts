@@ -42,7 +42,7 @@ export function historyObserver(store: HistoryStore, log: Logger): RoundObserver
       );
       store.appendVmSamples(
         [...observed.values()].flatMap((o) =>
-          o.domains.filter((d) => d.state === 'running').map((d) => ({ vm: d.name, host: o.name, atMs: nowMs, cpuLoadPercent: d.cpuLoadPercent, memoryMiB: d.memoryMiB })),
+          o.domains.filter((d) => d.state === 'running' || d.state === 'migrating').map((d) => ({ vm: d.name, host: o.name, atMs: nowMs, cpuLoadPercent: d.cpuLoadPercent, memoryMiB: d.memoryMiB })),
         ),
       );
     },

@@ -96,14 +96,14 @@ export function placementStatus(
   for (const [host, obs] of observed) {
     if (!obs.reachable && obs.powerState !== 'off') allObserved = false;
     const domain = obs.domains.find((d) => d.name === placement.spec.domain);
-    if (domain && (!found || domain.state === 'running')) found = { host, domain };
+    if (domain && (!found || domain.state === 'running' || domain.state === 'migrating')) found = { host, domain };
   }
   const migrating = previous.migration?.phase === 'Running' || previous.migration?.phase === 'Pending';
   const state: NonNullable<VirtualMachinePlacementStatus['state']> = migrating
     ? 'Migrating'
     : !found
       ? allObserved ? 'NotFound' : 'Unknown'
-      : found.domain.state === 'running' ? 'Running' : found.domain.state === 'paused' ? 'Paused' : found.domain.state === 'shutoff' ? 'Stopped' : 'Unknown';
+      : DOMAIN_STATE[found.domain.state];
   const status: VirtualMachinePlacementStatus = {
     ...previous,
     observedGeneration: placement.metadata.generation,
@@ -137,6 +137,8 @@ export function placementStatus(
   }
   return status;
 }
+
+const DOMAIN_STATE = { running: 'Running', migrating: 'Migrating', paused: 'Paused', shutoff: 'Stopped', other: 'Unknown' } as const;
 
 function round(value: number): number {
   return Math.round(value * 10) / 10;

@@ -36,7 +36,8 @@ export class SimHypervisorDriver implements HypervisorDriver {
       cpuLoadPercent: host.utilisation,
       memoryUsedMiB: this.dc.memoryUsedMiB(host),
       watts: host.watts,
-      domains: [...host.vms].map((vm) => ({ name: vm.spec.name, state: 'running', vcpus: vm.spec.vcpus, memoryMiB: vm.spec.memoryMiB, cpuLoadPercent: vm.load })),
+      // A VM being migrated shows as 'migrating' on its source, as libvirt shows an active migration job.
+      domains: [...host.vms].map((vm) => ({ name: vm.spec.name, state: vm.migration ? 'migrating' : 'running', vcpus: vm.spec.vcpus, memoryMiB: vm.spec.memoryMiB, cpuLoadPercent: vm.load })),
       observedAtMs,
     };
   }
