@@ -146,3 +146,26 @@ test('list types: duplicate set items and duplicate map-list keys are rejected',
     { reason: 'FieldValueDuplicate', field: 'spec.conditions[1]', message: 'Duplicate value: {"type":"Ready"}' },
   ]);
 });
+
+test('CEL: operators, macros, the strings, lists and regex libraries compile and evaluate; unknown functions are compile errors', () => {
+  const rules = [
+    "self.l[0] == 1 && 'x' in self.m && self.m['x'] == 'y' && (self.a == 1 ? true : false) || !true",
+    'has(self.a) && self.l.all(x, x > 0) && self.l.exists_one(x, x == 1) && self.l.map(x, x * 2) == [2, 4] && self.l.filter(x, x > 1) == [2]',
+    "self.l.isSorted() && ![2, 1].isSorted() && self.l.sum() == 3 && [1.5, 2.5].sum() == 4.0 && self.l.min() == 1 && ['b', 'a'].min() == 'a' && self.l.max() == 2 && self.l.indexOf(2) == 1 && self.l.lastIndexOf(1) == 0",
+    "self.s.find('[0-9]+') == '12' && self.s.findAll('[0-9]') == ['1', '2'] && self.s.matches('^a') && self.s.lowerAscii() == self.s && self.s.split('1') == ['a', '2']",
+    "duration('1h') > duration('10m') && timestamp('2026-01-01T00:00:00Z') < timestamp('2027-01-01T00:00:00Z')",
+  ];
+  const schemaWith = (rule: string) => ({
+    type: 'object',
+    properties: { a: { type: 'integer' }, l: { type: 'array', items: { type: 'integer' } }, s: { type: 'string' }, m: { type: 'object', additionalProperties: { type: 'string' } } },
+    'x-kubernetes-validations': [{ rule, message: 'failed' }],
+  });
+  const obj = { apiVersion: 'x/v1', kind: 'X', metadata: {}, a: 1, l: [1, 2], s: 'a12', m: { x: 'y' } } as KubeObject;
+  for (const rule of rules) {
+    const v = new CustomResourceValidator(schemaWith(rule));
+    assert.deepEqual(v.ruleErrors, [], rule);
+    assert.deepEqual(v.validate(obj), [], rule);
+  }
+  const unknown = new CustomResourceValidator(schemaWith("self.s.quantity().isGreaterThan(quantity('1'))"));
+  assert.match(unknown.ruleErrors[0]!.message, /undeclared reference to 'isGreaterThan', 'quantity'/);
+});

@@ -7,6 +7,7 @@
  */
 import { celEnv, isCelError, parse, plan, type CelInput } from '@bufbuild/cel';
 import { strings } from '@bufbuild/cel/ext';
+import { kubernetesFunctions, undeclaredFunctions } from './cel-kubernetes.ts';
 import { fieldError, type StatusCause } from '../status.ts';
 import { childPath, fieldSchema, type Schema } from './schema-walk.ts';
 
@@ -20,10 +21,17 @@ interface CelRule {
 
 type Program = (bindings: Record<string, CelInput>) => unknown;
 
-const env = celEnv({ funcs: strings });
+const env = celEnv({ funcs: [...strings, ...kubernetesFunctions] });
 
+/** Operators the planner evaluates itself (short-circuiting), not through the function table. */
+const PLANNER_OPERATORS = new Set(['_&&_', '_||_', '_?_:_', '_[_]', '@not_strictly_false']);
+
+/** Parses and plans a rule; a call of a function the environment lacks is a compile error, as in cel-go. */
 function compile(expr: string): Program {
-  return plan(env, parse(expr)) as Program;
+  const parsed = parse(expr);
+  const missing = undeclaredFunctions(parsed.expr, (name) => PLANNER_OPERATORS.has(name) || env.funcs.find(name) !== undefined);
+  if (missing.length) throw new Error(`undeclared reference to ${missing.map((m) => `'${m}'`).join(', ')} (this development API server supports standard CEL, the strings, lists and regex libraries)`);
+  return plan(env, parsed) as Program;
 }
 
 /** A rule's compiled programs, or why it does not compile. */
