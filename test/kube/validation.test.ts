@@ -1,4 +1,4 @@
-/** The server's pure parts: schema pruning/defaults, schema and CEL messages, CRD schema checks, selectors, patches, ages. */
+/** The server's pure parts: schema pruning/defaults, schema and CEL messages, CRD schema checks, selectors, patches, ages, protobuf bodies. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CustomResourceValidator } from '../../src/kube/apiserver/validation/custom-resource.ts';
@@ -7,6 +7,8 @@ import { parseLabelSelector, parseFieldSelector } from '../../src/kube/apiserver
 import { mergePatch, strategicMergePatch } from '../../src/kube/apiserver/patch.ts';
 import { humanDuration } from '../../src/kube/apiserver/tables.ts';
 import type { KubeObject } from '../../src/kube/apiserver/types.ts';
+import { decodeProtobufBody } from '../../src/kube/apiserver/protobuf.ts';
+import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 
 const schema = {
   type: 'object',
@@ -168,4 +170,40 @@ test('CEL: operators, macros, the strings, lists and regex libraries compile and
   }
   const unknown = new CustomResourceValidator(schemaWith("self.s.quantity().isGreaterThan(quantity('1'))"));
   assert.match(unknown.ruleErrors[0]!.message, /undeclared reference to 'isGreaterThan', 'quantity'/);
+});
+
+test('protobuf bodies: the k8s envelope around a Secret and around DeleteOptions', () => {
+  const envelope = (apiVersion: string, kind: string, raw: Uint8Array) => {
+    const w = new BinaryWriter();
+    w.tag(1, WireType.LengthDelimited).fork().tag(1, WireType.LengthDelimited).string(apiVersion).tag(2, WireType.LengthDelimited).string(kind).join();
+    w.tag(2, WireType.LengthDelimited).bytes(raw);
+    return Buffer.concat([Buffer.from('k8s\0', 'latin1'), w.finish()]);
+  };
+  const entry = (w: BinaryWriter, field: number, key: string, value: string | Uint8Array) => {
+    w.tag(field, WireType.LengthDelimited).fork().tag(1, WireType.LengthDelimited).string(key);
+    if (typeof value === 'string') w.tag(2, WireType.LengthDelimited).string(value);
+    else w.tag(2, WireType.LengthDelimited).bytes(value);
+    w.join();
+  };
+  const secret = new BinaryWriter();
+  secret.tag(1, WireType.LengthDelimited).fork().tag(1, WireType.LengthDelimited).string('ssh').tag(2, WireType.LengthDelimited).string('').join();
+  entry(secret, 2, 'key', new TextEncoder().encode('PRIVATE'));
+  secret.tag(3, WireType.LengthDelimited).string('Opaque');
+  assert.deepEqual(decodeProtobufBody(envelope('v1', 'Secret', secret.finish())), {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'ssh' },
+    data: { key: Buffer.from('PRIVATE').toString('base64') },
+    type: 'Opaque',
+  });
+  const options = new BinaryWriter();
+  options.tag(2, WireType.LengthDelimited).fork().tag(2, WireType.LengthDelimited).string('42').join();
+  options.tag(4, WireType.LengthDelimited).string('Foreground');
+  assert.deepEqual(decodeProtobufBody(envelope('v1', 'DeleteOptions', options.finish())), {
+    apiVersion: 'v1',
+    kind: 'DeleteOptions',
+    preconditions: { resourceVersion: '42' },
+    propagationPolicy: 'Foreground',
+  });
+  assert.throws(() => decodeProtobufBody(envelope('apps/v1', 'Deployment', new Uint8Array())), /only understood for Secret, ConfigMap, DeleteOptions, Namespace here \(got Deployment\); send JSON/);
 });

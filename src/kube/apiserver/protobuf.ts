@@ -58,6 +58,13 @@ const BODIES: Record<string, MessageSpec> = {
     3: { name: 'binaryData', kind: 'bytes', map: 'bytes' },
     4: { name: 'immutable', kind: 'bool' },
   },
+  DeleteOptions: {
+    1: { name: 'gracePeriodSeconds', kind: 'int64' },
+    2: { name: 'preconditions', kind: { 1: { name: 'uid', kind: 'string' }, 2: { name: 'resourceVersion', kind: 'string' } } },
+    3: { name: 'orphanDependents', kind: 'bool' },
+    4: { name: 'propagationPolicy', kind: 'string' },
+    5: { name: 'dryRun', kind: 'string', repeated: true },
+  },
   Namespace: {
     1: { name: 'metadata', kind: ObjectMeta },
     2: { name: 'spec', kind: { 1: { name: 'finalizers', kind: 'string', repeated: true } } },
@@ -127,5 +134,5 @@ export function decodeProtobufBody(body: Buffer): Record<string, any> {
     throw unsupportedMediaType(`protobuf bodies are only understood for ${Object.keys(BODIES).join(', ')} here (got ${kind ?? 'no kind'}); send JSON`);
   }
   const obj = decodeMessage(envelope.raw ?? new Uint8Array(), spec);
-  return { apiVersion: envelope.typeMeta.apiVersion, kind, ...obj, metadata: obj.metadata ?? {} };
+  return { apiVersion: envelope.typeMeta.apiVersion, kind, ...obj, ...(kind === 'DeleteOptions' ? {} : { metadata: obj.metadata ?? {} }) };
 }

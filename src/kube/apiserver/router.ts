@@ -16,7 +16,7 @@ import { selectorFromQuery } from './selectors.ts';
 import { ApiError, badRequest, methodNotAllowed, unsupportedMediaType } from './status.ts';
 import type { ObjectStore } from './store.ts';
 import { toTable, wantsTable } from './tables.ts';
-import type { KubeObject, ResourceType } from './types.ts';
+import { apiVersionOf, type KubeObject, type ResourceType } from './types.ts';
 import { serveWatch, type WatchSettings } from './watch.ts';
 
 export interface RouterContext {
@@ -166,7 +166,7 @@ async function handleResource(ctx: RouterContext, req: IncomingMessage, res: Ser
   if (method === 'GET') {
     const { items, resourceVersion } = ops.list(r, namespace, selectorFromQuery(query, r.fieldLabels));
     if (asTable) return sendJson(res, 200, toTable(r.columns, items, { resourceVersion }, query.get('includeObject')));
-    return sendJson(res, 200, { kind: r.listKind, apiVersion: items[0]?.apiVersion ?? (r.group ? `${r.group}/${r.version}` : r.version), metadata: { resourceVersion }, items });
+    return sendJson(res, 200, { kind: r.listKind, apiVersion: apiVersionOf(r), metadata: { resourceVersion }, items });
   }
   const opts = writeOptions(query);
   if (method === 'POST' && !t.name) {
@@ -194,7 +194,7 @@ async function handleResource(ctx: RouterContext, req: IncomingMessage, res: Ser
   if (method === 'DELETE') {
     const { items, resourceVersion } = ops.list(r, namespace, selectorFromQuery(query, r.fieldLabels));
     const deleted = items.map((o) => ops.delete(r, o.metadata.namespace, o.metadata.name!, undefined, opts.dryRun));
-    return sendJson(res, 200, { kind: r.listKind, apiVersion: r.group ? `${r.group}/${r.version}` : r.version, metadata: { resourceVersion }, items: deleted });
+    return sendJson(res, 200, { kind: r.listKind, apiVersion: apiVersionOf(r), metadata: { resourceVersion }, items: deleted });
   }
   throw methodNotAllowed(`the server does not allow this method on the requested resource`);
 }
