@@ -7,8 +7,9 @@ import { resolve } from 'node:path';
 import type { CliCommand } from '../command.ts';
 import { UserError } from '../command.ts';
 import { startApiServer } from '../../kube/apiserver/index.ts';
+import { readManifests } from '../../kube/manifests.ts';
 
-const HELP = `usage: tide apiserver [--port N] [--host ADDR] [--kubeconfig FILE]
+const HELP = `usage: tide apiserver [--port N] [--host ADDR] [--kubeconfig FILE] [--apply PATH]…
 
 Runs an in-memory Kubernetes API server for development and tests (never for production:
 nothing is persisted, one bearer token, no RBAC). Serves HTTPS with a self-signed certificate
@@ -16,7 +17,9 @@ made at start; the kubeconfig written to FILE trusts it. Stops on SIGINT/SIGTERM
 
   --port N           TCP port (default 6443; 0 picks a free port)
   --host ADDR        address to listen on (default 127.0.0.1)
-  --kubeconfig FILE  where to write the kubeconfig (default ./tide-dev.kubeconfig)`;
+  --kubeconfig FILE  where to write the kubeconfig (default ./tide-dev.kubeconfig)
+  --apply PATH       create the manifests in this file or folder at start, as kubectl apply -f
+                     would (repeatable, in order: CRDs first)`;
 
 export const command: CliCommand = {
   name: 'apiserver',
@@ -30,6 +33,7 @@ export const command: CliCommand = {
           port: { type: 'string', default: '6443' },
           host: { type: 'string', default: '127.0.0.1' },
           kubeconfig: { type: 'string', default: 'tide-dev.kubeconfig' },
+          apply: { type: 'string', multiple: true, default: [] },
           help: { type: 'boolean', short: 'h' },
         },
       }));
@@ -42,11 +46,18 @@ export const command: CliCommand = {
     }
     const port = Number(values.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port: expected 0…65535, got '${values.port}'`);
+    let objects;
+    try {
+      objects = readManifests(...values.apply!);
+    } catch (err) {
+      throw new UserError(`--apply: ${(err as Error).message}`);
+    }
     let server;
     try {
-      server = await startApiServer({ port, host: values.host });
+      server = await startApiServer({ port, host: values.host, objects });
     } catch (err) {
-      throw new UserError(`cannot listen on ${values.host}:${port}: ${(err as Error).message}`);
+      const message = (err as Error).message;
+      throw new UserError(message.startsWith('startApiServer:') ? `--apply: ${message.slice(16)}` : `cannot listen on ${values.host}:${port}: ${message}`);
     }
     const kubeconfigPath = resolve(values.kubeconfig!);
     try {
