@@ -20,6 +20,8 @@ export interface KubeHarness {
   kubeconfigPath: string;
   /** Runs kubectl asynchronously (the server lives in this process, so never block the loop). */
   kubectl(args: string[], opts?: { input?: string; env?: Record<string, string> }): Promise<CommandResult>;
+  /** Starts a long-running kubectl (get --watch …): read its output so far, then stop it. */
+  kubectlBackground(args: string[]): { stdout(): string; stop(): Promise<CommandResult> };
   /** Runs kubectl and fails with its stderr unless it exits 0; resolves to stdout. */
   kubectlOk(args: string[], opts?: { input?: string; env?: Record<string, string> }): Promise<string>;
   close(): Promise<void>;
@@ -36,30 +38,42 @@ export async function startHarness(options: ApiServerOptions = {}): Promise<Kube
   const server = await startApiServer(options);
   server.writeKubeconfig(kubeconfigPath);
 
-  const kubectl: KubeHarness['kubectl'] = (args, opts = {}) =>
-    new Promise((resolve, reject) => {
-      const child = spawn('kubectl', ['--kubeconfig', kubeconfigPath, '--cache-dir', join(home, 'cache'), ...args], {
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, ...opts.env },
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
-      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  const start = (args: string[], opts: { input?: string; env?: Record<string, string> } = {}) => {
+    const child = spawn('kubectl', ['--kubeconfig', kubeconfigPath, '--cache-dir', join(home, 'cache'), ...args], {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, ...opts.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const out = { stdout: '', stderr: '' };
+    child.stdout.on('data', (d) => (out.stdout += d));
+    child.stderr.on('data', (d) => (out.stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const done = new Promise<CommandResult>((resolve, reject) => {
       child.on('error', reject);
       child.on('close', (code) => {
         clearTimeout(timer);
-        resolve({ code, stdout, stderr });
+        resolve({ code, ...out });
       });
-      child.stdin.end(opts.input ?? '');
     });
+    child.stdin.end(opts.input ?? '');
+    return { child, out, done };
+  };
+  const kubectl: KubeHarness['kubectl'] = (args, opts) => start(args, opts).done;
 
   return {
     server,
     dir,
     kubeconfigPath,
     kubectl,
+    kubectlBackground(args) {
+      const { child, out, done } = start(args);
+      return {
+        stdout: () => out.stdout,
+        stop: () => {
+          child.kill('SIGTERM');
+          return done;
+        },
+      };
+    },
     async kubectlOk(args, opts) {
       const r = await kubectl(args, opts);
       if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);

@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fixture, startHarness, type KubeHarness } from './harness.ts';
+import { eventually, fixture, startHarness, type KubeHarness } from './harness.ts';
 
 let h: KubeHarness;
 
@@ -93,8 +93,10 @@ test('kubectl edit through KUBE_EDITOR changes the object', async () => {
 test('kubectl wait sees a condition set later through the status subresource', async () => {
   const ns = await namespace('t-wait');
   await h.kubectlOk(['apply', '-n', ns, '-f', '-'], { input: widget('w', { size: 1 }) });
+  const watchesBefore = h.server.openWatches();
   const waiting = h.kubectl(['wait', '--for=condition=Ready', 'wdg/w', '-n', ns, '--timeout=30s']);
-  await new Promise((r) => setTimeout(r, 300));
+  // Act only once kubectl watches, so the condition reaches it through the watch, not the list.
+  await eventually('kubectl wait to watch', () => (h.server.openWatches() > watchesBefore ? true : undefined));
   const status = { status: { conditions: [{ type: 'Ready', status: 'True', reason: 'Done', message: 'ok', lastTransitionTime: '2026-01-01T00:00:00Z' }] } };
   await h.kubectlOk(['patch', 'wdg', 'w', '-n', ns, '--subresource=status', '--type=merge', '-p', JSON.stringify(status)]);
   const result = await waiting;
@@ -109,8 +111,9 @@ test('finalizers hold a deleted object (deletionTimestamp set) until they are re
   await h.kubectlOk(['delete', 'wdg', 'w', '-n', ns, '--wait=false']);
   const held = await getJson('wdg', 'w', '-n', ns);
   assert.ok(held.metadata.deletionTimestamp, 'deletionTimestamp set');
+  const watchesBefore = h.server.openWatches();
   const waiting = h.kubectl(['wait', '--for=delete', 'wdg/w', '-n', ns, '--timeout=30s']);
-  await new Promise((r) => setTimeout(r, 300));
+  await eventually('kubectl wait to watch', () => (h.server.openWatches() > watchesBefore ? true : undefined));
   await h.kubectlOk(['patch', 'wdg', 'w', '-n', ns, '--type=json', '-p', '[{"op":"remove","path":"/metadata/finalizers"}]']);
   const result = await waiting;
   assert.equal(result.code, 0, result.stderr);
@@ -192,12 +195,17 @@ test('kubectl create namespace|secret|configmap (protobuf bodies) work', async (
 test('kubectl get --watch streams ADDED, MODIFIED and DELETED rows', async () => {
   const ns = await namespace('t-watch');
   await h.kubectlOk(['apply', '-n', ns, '-f', '-'], { input: widget('w', { size: 1 }) });
-  const watching = h.kubectl(['get', 'wdg', '-n', ns, '--watch', '--output-watch-events', '--request-timeout=4s']);
-  await new Promise((r) => setTimeout(r, 1000));
-  await h.kubectlOk(['patch', 'wdg', 'w', '-n', ns, '--type=merge', '-p', '{"spec":{"size":2}}']);
-  await h.kubectlOk(['delete', 'wdg', 'w', '-n', ns]);
-  const { stdout } = await watching;
-  const events = stdout.trim().split('\n').slice(1).map((line) => line.split(/\s+/).slice(0, 3).join(' '));
+  const watchesBefore = h.server.openWatches();
+  const watching = h.kubectlBackground(['get', 'wdg', '-n', ns, '--watch', '--output-watch-events']);
+  try {
+    await eventually('kubectl get --watch to watch', () => (h.server.openWatches() > watchesBefore ? true : undefined));
+    await h.kubectlOk(['patch', 'wdg', 'w', '-n', ns, '--type=merge', '-p', '{"spec":{"size":2}}']);
+    await h.kubectlOk(['delete', 'wdg', 'w', '-n', ns]);
+    await eventually('the DELETED row', () => (/^DELETED/m.test(watching.stdout()) ? true : undefined));
+  } finally {
+    await watching.stop();
+  }
+  const events = watching.stdout().trim().split('\n').slice(1).map((line) => line.split(/\s+/).slice(0, 3).join(' '));
   assert.deepEqual(events, ['ADDED w 1', 'MODIFIED w 2', 'DELETED w 2']);
 });
 

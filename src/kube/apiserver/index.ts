@@ -70,6 +70,8 @@ export interface ApiServer {
   kubeConfig(): KubeConfig;
   /** Every resource request so far (verb, group, resource[/subresource], namespace, name), oldest first; the last 10 000 are kept. */
   requests: ResourceRequest[];
+  /** How many watches are open now (tests wait for a client to be watching before they act). */
+  openWatches(): number;
   /** Ends every open watch (clients see the stream end and re-watch). */
   closeWatches(): void;
   /** Forgets the change history: watches from any resourceVersion before now get 410 Gone. */
@@ -137,6 +139,7 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
       return kc;
     },
     requests,
+    openWatches: () => watches.size,
     closeWatches,
     compactHistory: () => store.compact(),
     stop: () =>
