@@ -12,6 +12,8 @@ import { runSimulation } from '../../sim/run.ts';
 import { toJson, toText } from '../../sim/output.ts';
 import { STRATEGIES } from '../../planner/strategies/index.ts';
 import type { StrategyName } from '../../planner/types.ts';
+import { simulateTraces, traceSimulationJson, traceSimulationText } from '../../sim/datacentre/simulate-trace.ts';
+import { PlacementError } from '../../sim/datacentre/placement.ts';
 
 const HELP = `usage: tide simulate (--scenario NAME|FILE | --trace DIR) [flags]
 
@@ -20,8 +22,12 @@ power over time and the energy used.
 
   --scenario NAME|FILE  a built-in scenario (${BUILT_IN_SCENARIOS.join(', ')}) or a YAML file
   --trace DIR           PlanetLab traces, one VM per file (one CPU % per line, 5-minute steps);
-                        with --scenario the VMs join its hosts, otherwise CloudSim-style hosts
-  --hosts N             hosts to create for --trace without --scenario (default: 800 per 1,052 VMs)
+                        with --scenario the VMs join its hosts; alone, they run on CloudSim's
+                        PlanetLab data centre with its metrics (see docs/strategies.md)
+  --hosts N             hosts for --trace without --scenario (default: CloudSim's 800)
+  --interval SECONDS    planning interval for --trace without --scenario (default: 300)
+  --realistic           --trace without --scenario: enforce host memory, keep idle VMs
+                        (default: CloudSim compatibility)
   --duration SECONDS    simulate this long instead of the scenario's duration
   --strategy NAME       plan with this strategy (${[...STRATEGIES.keys()].join(', ')}) instead of the scenario's
   --json                print one JSON document (see docs/simulate.md) instead of text`;
@@ -75,6 +81,8 @@ export const command: CliCommand = {
           hosts: { type: 'string' },
           duration: { type: 'string' },
           strategy: { type: 'string' },
+          interval: { type: 'string' },
+          realistic: { type: 'boolean', default: false },
           json: { type: 'boolean', default: false },
           help: { type: 'boolean', short: 'h', default: false },
         },
@@ -95,6 +103,7 @@ export const command: CliCommand = {
     if (values.strategy !== undefined && !STRATEGIES.has(values.strategy)) {
       throw new UserError(`--strategy ${values.strategy}: unknown strategy (known: ${[...STRATEGIES.keys()].join(', ')})`);
     }
+    if (values.trace !== undefined && values.scenario === undefined) return simulateCloudSimTraces(values);
     const scenario = buildScenario(values);
     const duration = positiveNumber('duration', values.duration);
     if (duration !== undefined) scenario.durationSeconds = duration;
@@ -105,3 +114,23 @@ export const command: CliCommand = {
     return 0;
   },
 };
+
+/** `--trace DIR` alone: the CloudSim-compatible data centre (src/sim/datacentre), Tide's strategy by default. */
+function simulateCloudSimTraces(values: { trace?: string; hosts?: string; duration?: string; interval?: string; strategy?: string; realistic?: boolean; json?: boolean }): number {
+  const hosts = positiveNumber('hosts', values.hosts);
+  if (hosts !== undefined && !Number.isInteger(hosts)) throw new UserError(`--hosts ${values.hosts}: expected a whole number`);
+  try {
+    const sim = simulateTraces(values.trace!, readTraceDir(values.trace!), {
+      strategy: (values.strategy ?? 'tide') as StrategyName,
+      hosts,
+      durationSeconds: positiveNumber('duration', values.duration),
+      intervalSeconds: positiveNumber('interval', values.interval),
+      realistic: values.realistic,
+    });
+    console.log(values.json ? JSON.stringify(traceSimulationJson(sim), null, 2) : traceSimulationText(sim));
+    return 0;
+  } catch (err) {
+    if (err instanceof TraceError || err instanceof PlacementError) throw new UserError(err.message);
+    throw err;
+  }
+}

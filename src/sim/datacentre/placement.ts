@@ -20,6 +20,14 @@ import { tablePower, type PowerModel } from '../power-model.ts';
 
 export type InitialPlacement = 'power-aware' | 'first-fit';
 
+/** The VMs do not fit on the hosts (too few hosts for the traces): the user's to fix. */
+export class PlacementError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PlacementError';
+  }
+}
+
 const OVERLOAD_FALLBACK = 0.7;
 
 interface Slot {
@@ -59,7 +67,7 @@ export function placeInitially(setup: DatacentreSetup, vmTypes: readonly VmType[
         best = h;
       }
     }
-    if (best < 0) throw new Error(`initial placement: VM ${names?.[v] ?? v} (${vm.mips} MIPS, ${vm.memoryMiB} MiB) fits on none of the ${setup.hostCount} hosts`);
+    if (best < 0) throw new PlacementError(`initial placement: VM ${names?.[v] ?? v} (${vm.mips} MIPS, ${vm.memoryMiB} MiB) fits on none of the ${setup.hostCount} hosts`);
     slots[best].usedMips += mips;
     slots[best].usedMiB += vm.memoryMiB;
     return best;

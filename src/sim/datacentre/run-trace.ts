@@ -26,6 +26,8 @@ export interface TraceRunOptions {
 
 export interface TraceRunResult extends RunMetrics {
   strategy: StrategyName;
+  /** The data centre as the run left it (for final states). */
+  datacentre: TraceDatacentre;
   vms: number;
   hosts: number;
   rounds: number;
@@ -56,6 +58,7 @@ export function runTrace(traces: readonly Trace[], opts: TraceRunOptions): Trace
   }
   return {
     strategy: opts.strategy,
+    datacentre: dc,
     vms: dc.vms.length,
     hosts: dc.hosts.length,
     rounds: dc.intervals,

@@ -1,0 +1,112 @@
+/**
+ * `tide simulate --trace DIR` on the CloudSim-compatible data centre: CloudSim's PlanetLab
+ * setup unless told otherwise, CloudSim's metrics, the oracle's bound, and the same JSON
+ * fields as every other `tide simulate` run (scenario, watts, energy, hosts, VMs, actions)
+ * plus `energyKWh`, `migrations` and `sla: { slatah, pdm, slav, esv }`.
+ */
+import { basename, resolve } from 'node:path';
+import { num } from '../../planner/explain.ts';
+import type { Action, StrategyName } from '../../planner/types.ts';
+import { oracleEnergy } from '../oracle.ts';
+import type { Trace } from '../trace.ts';
+import { allocateHost } from './allocation.ts';
+import { runTrace, type TraceRunResult } from './run-trace.ts';
+import { CLOUDSIM_SETUP, type DatacentreSetup } from './setup.ts';
+import type { TraceDatacentre } from './trace-datacentre.ts';
+
+export interface TraceSimulationOptions {
+  strategy: StrategyName;
+  hosts?: number;
+  durationSeconds?: number;
+  intervalSeconds?: number;
+  /** Enforce memory, keep idle VMs, charge idle watts (Tide's realistic mode); default CloudSim's. */
+  realistic?: boolean;
+}
+
+export interface TraceSimulation {
+  name: string;
+  setup: DatacentreSetup;
+  result: TraceRunResult;
+  oracleKWh: number;
+  actions: { action: Action; atSeconds: number }[];
+}
+
+export function simulateTraces(dir: string, traces: readonly Trace[], opts: TraceSimulationOptions): TraceSimulation {
+  const setup: DatacentreSetup = {
+    ...CLOUDSIM_SETUP,
+    hostCount: opts.hosts ?? CLOUDSIM_SETUP.hostCount,
+    durationSeconds: opts.durationSeconds ?? CLOUDSIM_SETUP.durationSeconds,
+    intervalSeconds: opts.intervalSeconds ?? CLOUDSIM_SETUP.intervalSeconds,
+    cloudsimCompat: !opts.realistic,
+  };
+  const actions: TraceSimulation['actions'] = [];
+  let round = 0;
+  const result = runTrace(traces, {
+    strategy: opts.strategy,
+    setup,
+    onPlan: (_snapshot, plan) => {
+      for (const action of plan.actions) actions.push({ action, atSeconds: round * setup.intervalSeconds });
+      round++;
+    },
+  });
+  return { name: `planetlab:${basename(resolve(dir))}`, setup, result, oracleKWh: oracleEnergy(traces, setup).energyKWh, actions };
+}
+
+const round3 = (n: number) => Math.round(n * 1000) / 1000;
+
+/** Watts of every host at the end of sample `k` (CloudSim's bookkeeping: 0 W when idle or empty). */
+function hostStates(dc: TraceDatacentre, k: number) {
+  return dc.hosts.map((h) => {
+    const members = h.resident;
+    const alloc = allocateHost(h.capacityMips, h.type.coreMips, members.map((vm) => ({ requestedMips: dc.requestedMips(vm, k), vcpus: vm.type.vcpus, role: 'resident' as const })));
+    const load = Math.min(100, (alloc.utilisationMips / h.capacityMips) * 100);
+    const on = h.powerState === 'on' && (members.length > 0 && (load > 0 || !dc.setup.cloudsimCompat));
+    return { name: h.name, powerState: on ? 'on' : 'off', cpuLoadPercent: round3(load), watts: round3(on ? h.power.watts(load) : 0), vms: members.map((vm) => vm.name) };
+  });
+}
+
+export function traceSimulationJson(sim: TraceSimulation) {
+  const { result } = sim;
+  const dc = result.datacentre;
+  const first = hostStates(dc, 0);
+  const last = hostStates(dc, dc.intervals);
+  return {
+    scenario: sim.name,
+    initialWatts: round3(first.reduce((s, h) => s + h.watts, 0)),
+    finalWatts: round3(last.reduce((s, h) => s + h.watts, 0)),
+    energyWh: round3(result.energyKWh * 1000),
+    hosts: last,
+    vms: dc.vms.filter((vm) => !dc.retired.has(vm)).map((vm) => ({ name: vm.name, host: vm.host.name, cpuLoadPercent: dc.loadAt(vm, dc.intervals) })),
+    actions: sim.actions.map(({ action, atSeconds }) => ({
+      type: action.type,
+      ...(action.type === 'migrate' && { vm: action.vm, from: action.from, to: action.to }),
+      ...((action.type === 'power-on' || action.type === 'power-off' || (action.type === 'alert' && action.host)) && { host: action.host }),
+      atSeconds,
+      reason: `${action.reason}: ${action.message}`,
+    })),
+    energyKWh: result.energyKWh,
+    migrations: result.migrations,
+    sla: { slatah: result.sla.slatah, pdm: result.sla.pdm, slav: result.sla.slav, esv: result.sla.esv },
+    oracleKWh: sim.oracleKWh,
+    planningMs: result.planningMs,
+    mode: sim.setup.cloudsimCompat ? 'cloudsim' : 'realistic',
+  };
+}
+
+export function traceSimulationText(sim: TraceSimulation): string {
+  const { result: r, setup } = sim;
+  const migrations = sim.actions.filter((a) => a.action.type === 'migrate');
+  const lines = [
+    `${sim.name} — ${r.vms} PlanetLab VMs on ${setup.hostCount} hosts (CloudSim's setup${setup.cloudsimCompat ? ', CloudSim compatibility mode' : ', realistic mode: memory enforced'}), strategy ${r.strategy}, ${r.rounds} rounds of ${num(setup.intervalSeconds)} s`,
+    '',
+    `energy      ${num(r.energyKWh)} kWh (oracle ${num(sim.oracleKWh)} kWh, × ${(r.energyKWh / sim.oracleKWh).toFixed(2)})`,
+    `migrations  ${r.migrations}`,
+    `SLATAH      ${(r.sla.slatah * 100).toFixed(2)} %   PDM ${(r.sla.pdm * 100).toFixed(3)} %   SLAV ${(r.sla.slav * 100).toFixed(5)} %   ESV ${r.sla.esv.toFixed(5)}`,
+    `planning    ${r.planningMs.mean.toFixed(1)} ms per round on average, ${r.planningMs.max.toFixed(0)} ms at most`,
+  ];
+  if (migrations.length) {
+    lines.push('', `first actions (of ${sim.actions.length}):`);
+    for (const { action, atSeconds } of sim.actions.slice(0, 8)) lines.push(`${`${num(atSeconds)} s`.padStart(9)}  [${action.reason}] ${action.message}`);
+  }
+  return lines.join('\n');
+}
