@@ -87,7 +87,7 @@ export class LibvirtSshDriver implements HypervisorDriver {
       {
         pool: this.pool,
         now: () => this.clock.now(),
-        sleep: (ms) => this.clock.sleep(ms),
+        sleep: (ms, signal) => this.clock.sleep(ms, signal),
         commandTimeoutMs: this.commandTimeoutMs,
         progressPollMs: this.progressPollMs,
       },

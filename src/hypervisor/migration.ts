@@ -44,7 +44,7 @@ export interface DetailedMigrationOutcome extends MigrationOutcome {
 export interface MigrationDeps {
   pool: SshPool;
   now: () => number;
-  sleep: (ms: number) => Promise<void>;
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   commandTimeoutMs: number;
   progressPollMs: number;
 }
@@ -111,7 +111,11 @@ export async function migrateDomain(deps: MigrationDeps, request: MigrationReque
     abortReason ??= reason;
     await exec(source, jobAbortCommand(source.libvirtUri, domain)).catch(() => undefined);
   };
-  const timer = setTimeout(() => void abortJob(`timed out after ${request.timeoutMs} ms; the migration job was aborted`), request.timeoutMs);
+  const stopTimer = new AbortController();
+  deps.sleep(request.timeoutMs, stopTimer.signal).then(
+    () => abortJob(`timed out after ${request.timeoutMs} ms; the migration job was aborted`),
+    () => undefined, // the migration ended first
+  );
   const onAbort = () => void abortJob('aborted by the caller; the migration job was aborted');
   request.signal?.addEventListener('abort', onAbort, { once: true });
 
@@ -150,7 +154,7 @@ export async function migrateDomain(deps: MigrationDeps, request: MigrationReque
     failure = (error as Error).message;
   } finally {
     finished = true;
-    clearTimeout(timer);
+    stopTimer.abort();
     request.signal?.removeEventListener('abort', onAbort);
   }
   await watcher;

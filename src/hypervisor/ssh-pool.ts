@@ -63,11 +63,6 @@ export class SshPool {
     }
   }
 
-  /** Is there an open connection to this host right now? */
-  isConnected(endpoint: HostEndpoint): boolean {
-    return this.connections.has(endpoint.poolKey);
-  }
-
   async close(): Promise<void> {
     this.closed = true;
     const pending = [...this.connections.values()];
