@@ -198,6 +198,10 @@ function connectError(where: string, host: string, verdict: HostKeyVerdict | und
     const [reason, message] = HOST_KEY_MESSAGES[verdict];
     return new HypervisorError(reason, `${where} ${message}`, host);
   }
+  if (/no matching host key/i.test(error.message)) {
+    // The server holds no key of the types known_hosts lists for it: nothing to verify against.
+    return new HypervisorError('HostKeyUnknown', `${where} offers no host key of a type known_hosts lists for it; refused`, host);
+  }
   if (error.level === 'client-authentication') {
     return new HypervisorError('AuthenticationFailed', `${where}: the server refused the SSH key from the Secret`, host);
   }

@@ -121,6 +121,14 @@ test('an unknown host key and a changed host key are refused, never accepted', {
 
   // The handshake stopped before authentication: the key from the Secret was never offered.
   assert.equal(acceptedLogins('node100'), loginsBefore);
+  // Only an RSA key listed, and the host has none: nothing it can present is known.
+  const keyDir = mkdtempSync(join(tmpdir(), 'tide-rsa-'));
+  execFileSync('ssh-keygen', ['-q', '-t', 'rsa', '-b', '2048', '-N', '', '-f', join(keyDir, 'k')]);
+  const rsa = readFileSync(join(keyDir, 'k.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
+  rmSync(keyDir, { recursive: true, force: true });
+  const otherType = await driver.observeHost(lab.target('node100', { knownHosts: `[127.0.0.1]:${h100.sshPort} ${rsa}\n` }));
+  assert.equal(otherType.errorReason, 'HostKeyUnknown', otherType.error);
+
   // known_hosts hashed by OpenSSH itself is accepted for the right key.
   const file = join(mkdtempSync(join(tmpdir(), 'tide-kh-')), 'known_hosts');
   writeFileSync(file, lab.knownHosts());
