@@ -293,3 +293,19 @@ test('requests are recorded as RBAC names them, and an authorizer refuses what i
   const writes = h.server.requests.filter((r) => r.resource === 'widgets/status');
   assert.ok(writes.some((r) => r.verb === 'update'), 'the status writes of the tests above were recorded');
 });
+
+test('kubectl auth can-i answers from the authorizer', async () => {
+  const server = await startApiServer({ objects: readManifests(repoPath('manifests/crds')), authorize: (r) => !(r.group === 'tide.dev' && r.verb === 'delete') });
+  const path = `${h.dir}/can-i.kubeconfig`;
+  server.writeKubeconfig(path);
+  try {
+    const canI = (...args: string[]) => h.kubectl(['auth', 'can-i', ...args], { kubeconfig: path });
+    const create = await canI('create', 'physicalhosts');
+    assert.equal(create.stdout.trim(), 'yes');
+    const del = await canI('delete', 'physicalhosts');
+    assert.equal(del.stdout.trim(), 'no - denied by the development API server authorizer');
+    assert.equal(del.code, 1);
+  } finally {
+    await server.stop();
+  }
+});

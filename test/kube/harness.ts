@@ -14,16 +14,23 @@ export interface CommandResult {
   stderr: string;
 }
 
+export interface KubectlOptions {
+  input?: string;
+  env?: Record<string, string>;
+  /** Another server's kubeconfig (default: the harness server's). */
+  kubeconfig?: string;
+}
+
 export interface KubeHarness {
   server: ApiServer;
   dir: string;
   kubeconfigPath: string;
   /** Runs kubectl asynchronously (the server lives in this process, so never block the loop). */
-  kubectl(args: string[], opts?: { input?: string; env?: Record<string, string> }): Promise<CommandResult>;
+  kubectl(args: string[], opts?: KubectlOptions): Promise<CommandResult>;
   /** Starts a long-running kubectl (get --watch …): read its output so far, then stop it. */
   kubectlBackground(args: string[]): { stdout(): string; stop(): Promise<CommandResult> };
   /** Runs kubectl and fails with its stderr unless it exits 0; resolves to stdout. */
-  kubectlOk(args: string[], opts?: { input?: string; env?: Record<string, string> }): Promise<string>;
+  kubectlOk(args: string[], opts?: KubectlOptions): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -38,8 +45,8 @@ export async function startHarness(options: ApiServerOptions = {}): Promise<Kube
   const server = await startApiServer(options);
   server.writeKubeconfig(kubeconfigPath);
 
-  const start = (args: string[], opts: { input?: string; env?: Record<string, string> } = {}) => {
-    const child = spawn('kubectl', ['--kubeconfig', kubeconfigPath, '--cache-dir', join(home, 'cache'), ...args], {
+  const start = (args: string[], opts: KubectlOptions = {}) => {
+    const child = spawn('kubectl', ['--kubeconfig', opts.kubeconfig ?? kubeconfigPath, '--cache-dir', join(home, 'cache'), ...args], {
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });

@@ -205,5 +205,5 @@ test('protobuf bodies: the k8s envelope around a Secret and around DeleteOptions
     preconditions: { resourceVersion: '42' },
     propagationPolicy: 'Foreground',
   });
-  assert.throws(() => decodeProtobufBody(envelope('apps/v1', 'Deployment', new Uint8Array())), /only understood for Secret, ConfigMap, DeleteOptions, Namespace here \(got Deployment\); send JSON/);
+  assert.throws(() => decodeProtobufBody(envelope('apps/v1', 'Deployment', new Uint8Array())), /only understood for Secret, ConfigMap, DeleteOptions, SelfSubjectAccessReview, Namespace here \(got Deployment\); send JSON/);
 });

@@ -177,7 +177,29 @@ export const crdResource: ResourceType = {
   columns: [nameColumn, { name: 'Created At', type: 'string', format: 'date', priority: 0, cell: (o) => o.metadata.creationTimestamp }],
 };
 
-export const builtinResources: ResourceType[] = [namespaces, secrets, configMaps, coreEvents, eventsV1, leases, crdResource];
+/** `kubectl auth can-i` asks this; the answer follows the server's authorizer (everything by default). */
+const selfSubjectAccessReviews = builtin({
+  group: 'authorization.k8s.io',
+  version: 'v1',
+  kind: 'SelfSubjectAccessReview',
+  plural: 'selfsubjectaccessreviews',
+  namespaced: false,
+  review(body, allowed) {
+    const attrs = body.spec?.resourceAttributes ?? {};
+    const request = {
+      verb: attrs.verb,
+      group: attrs.group ?? '',
+      version: attrs.version ?? '',
+      resource: attrs.subresource ? `${attrs.resource}/${attrs.subresource}` : attrs.resource,
+      ...(attrs.namespace ? { namespace: attrs.namespace } : {}),
+      ...(attrs.name ? { name: attrs.name } : {}),
+    };
+    const ok = body.spec?.nonResourceAttributes ? true : allowed(request);
+    return { ...body, metadata: { creationTimestamp: null as unknown as string }, status: { allowed: ok, ...(ok ? {} : { reason: 'denied by the development API server authorizer' }) } };
+  },
+});
+
+export const builtinResources: ResourceType[] = [namespaces, secrets, configMaps, coreEvents, eventsV1, leases, crdResource, selfSubjectAccessReviews];
 
 /** Namespaces that exist from the start, as on a fresh cluster. */
 export const initialNamespaces = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];

@@ -34,7 +34,7 @@ function resourceEntries(r: ResourceType) {
     singularName: r.singular,
     namespaced: r.namespaced,
     kind: r.kind,
-    verbs: VERBS,
+    verbs: r.review ? ['create'] : VERBS,
     ...(r.shortNames.length ? { shortNames: r.shortNames } : {}),
     ...(r.categories.length ? { categories: r.categories } : {}),
     storageVersionHash: '',

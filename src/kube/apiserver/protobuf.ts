@@ -1,7 +1,7 @@
 /**
  * Decoding of the protobuf request bodies kubectl's typed clients send for built-ins (`kubectl
- * create namespace|secret|configmap` POST `application/vnd.kubernetes.protobuf` and do not fall
- * back to JSON). Only the messages those commands write are described here; replies stay JSON,
+ * create namespace|secret|configmap` and `kubectl auth can-i` POST `application/vnd.kubernetes.protobuf`
+ * and do not fall back to JSON). Only the messages those commands write are described here; replies stay JSON,
  * which the clients accept. Wire decoding is @bufbuild/protobuf's BinaryReader.
  */
 import { BinaryReader } from '@bufbuild/protobuf/wire';
@@ -64,6 +64,19 @@ const BODIES: Record<string, MessageSpec> = {
     3: { name: 'orphanDependents', kind: 'bool' },
     4: { name: 'propagationPolicy', kind: 'string' },
     5: { name: 'dryRun', kind: 'string', repeated: true },
+  },
+  SelfSubjectAccessReview: {
+    1: { name: 'metadata', kind: ObjectMeta },
+    2: {
+      name: 'spec',
+      kind: {
+        1: {
+          name: 'resourceAttributes',
+          kind: Object.fromEntries(['namespace', 'verb', 'group', 'version', 'resource', 'subresource', 'name'].map((name, i) => [i + 1, { name, kind: 'string' }])),
+        },
+        2: { name: 'nonResourceAttributes', kind: { 1: { name: 'path', kind: 'string' }, 2: { name: 'verb', kind: 'string' } } },
+      },
+    },
   },
   Namespace: {
     1: { name: 'metadata', kind: ObjectMeta },

@@ -97,7 +97,11 @@ export function createRouter(ctx: RouterContext) {
 async function route(ctx: RouterContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'https://apiserver.invalid');
   const path = url.pathname.replace(/\/+$/, '') || '/';
-  if (OPEN_PATHS.has(path)) return sendJson(res, 200, path === '/version' ? KUBERNETES_VERSION : 'ok');
+  if (path === '/version') return sendJson(res, 200, KUBERNETES_VERSION);
+  if (OPEN_PATHS.has(path)) {
+    res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
+    return void res.end('ok');
+  }
   if (!authorized(req, ctx.token)) {
     return sendJson(res, 401, new ApiError(401, 'Unauthorized', 'Unauthorized').toStatus());
   }
@@ -140,6 +144,12 @@ async function handleResource(ctx: RouterContext, req: IncomingMessage, res: Ser
   const subresource = t.subresource === 'status' ? 'status' : undefined;
   const method = req.method ?? 'GET';
   const asTable = wantsTable(req.headers.accept);
+  // Any user may ask what they may do (system:basic-user on a real cluster): not itself authorized.
+  if (r.review) {
+    if (method !== 'POST' || t.name) throw methodNotAllowed('review resources can only be created');
+    const body = (await readBody(req)) as KubeObject;
+    return sendJson(res, 201, { ...r.review(body, ctx.authorize ?? (() => true)), apiVersion: apiVersionOf(r), kind: r.kind });
+  }
   const watching = method === 'GET' && (t.watchPrefix || query.get('watch') === 'true' || query.get('watch') === '1');
   const access = describeRequest(method, t, r, watching);
   ctx.requests.push(access);

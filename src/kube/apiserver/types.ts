@@ -64,6 +64,11 @@ export interface ResourceType {
    * 400 there, so it is one here too (client-node's V1MicroTime writes six).
    */
   microTimeFields?: string[];
+  /**
+   * A review resource (SelfSubjectAccessReview): create-only, never stored; answers with the
+   * reviewed request's fate under the server's authorizer.
+   */
+  review?: (body: KubeObject, allowed: (request: import('./access.ts').ResourceRequest) => boolean) => KubeObject;
   /** Field selector labels beyond metadata.name / metadata.namespace (e.g. Events' involvedObject.name). */
   fieldLabels?: Record<string, (obj: KubeObject) => string>;
   /** A schema for /openapi/v3 (custom resources: the CRD's openAPIV3Schema). */
