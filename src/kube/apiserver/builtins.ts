@@ -1,7 +1,7 @@
 /**
  * The built-in resources the server serves besides custom ones: what an operator and kubectl
- * need around CRDs (namespaces, Secrets, ConfigMaps, Events in both API groups, Leases, and the
- * CustomResourceDefinitions themselves).
+ * need around CRDs (namespaces, Secrets, ConfigMaps, Events in both API groups, Leases, the
+ * CustomResourceDefinitions themselves, and SelfSubjectAccessReviews for `kubectl auth can-i`).
  */
 import { fieldError, type StatusCause } from './status.ts';
 import { ageColumn, jsonPathColumn, nameColumn } from './tables.ts';

@@ -93,9 +93,6 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
     timers.add(timer);
   };
   const ops = new Operations(store, registry, later);
-  const eventTtlMs = options.eventTtlMs ?? 3_600_000;
-  const eventSweep = setInterval(() => ops.expireEvents(new Date(Date.now() - eventTtlMs)), Math.min(60_000, eventTtlMs));
-  eventSweep.unref();
   const watches = new Set<() => void>();
   const requests: ResourceRequest[] = [];
   const namespaces = builtinResources.find((r) => r.plural === 'namespaces')!;
@@ -121,6 +118,9 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => resolve());
   });
+  const eventTtlMs = options.eventTtlMs ?? 3_600_000;
+  const eventSweep = setInterval(() => ops.expireEvents(new Date(Date.now() - eventTtlMs)), Math.min(60_000, eventTtlMs));
+  eventSweep.unref();
   const { port } = server.address() as AddressInfo;
   serverAddress = `${host.includes(':') ? `[${host}]` : host}:${port}`;
   const url = `https://${serverAddress}`;
