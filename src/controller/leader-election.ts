@@ -5,8 +5,13 @@
  * for an expired lease cannot both win (one gets 409). Defaults are controller-runtime's:
  * 15 s lease, 10 s renew deadline, 2 s retry.
  */
-import { CoordinationV1Api, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import { isConflict, isNotFound } from './cluster.ts';
+
+/** Lease times must be MicroTime (six fractional digits); reads may hand back strings or Dates. */
+function micro(time: Date | string): V1MicroTime {
+  return new V1MicroTime(new Date(time).getTime());
+}
 
 export interface LeaderElectionOptions {
   namespace: string;
@@ -92,8 +97,8 @@ export class LeaderElector {
       spec: {
         holderIdentity: this.options.identity,
         leaseDurationSeconds: Math.ceil(this.leaseDurationMs / 1000),
-        acquireTime: holderChanged ? new Date(now) : previous?.spec?.acquireTime ?? new Date(now),
-        renewTime: new Date(now),
+        acquireTime: holderChanged || !previous?.spec?.acquireTime ? new V1MicroTime(now) : micro(previous.spec.acquireTime),
+        renewTime: new V1MicroTime(now),
         leaseTransitions: (previous?.spec?.leaseTransitions ?? 0) + (holderChanged && previous ? 1 : 0),
       },
     };
@@ -132,7 +137,8 @@ export class LeaderElector {
     const lease = await this.api.readNamespacedLease({ namespace, name });
     if (lease.spec?.holderIdentity !== identity) return;
     lease.spec.holderIdentity = undefined;
-    lease.spec.renewTime = new Date(0);
+    lease.spec.renewTime = new V1MicroTime(0);
+    if (lease.spec.acquireTime) lease.spec.acquireTime = micro(lease.spec.acquireTime);
     await this.api.replaceNamespacedLease({ namespace, name, body: lease });
   }
 }

@@ -28,6 +28,9 @@ export interface RuntimeOptions {
   namespace: string;
   identity: string;
   leaderElection: boolean;
+  leaseDurationMs?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
   observeIntervalMs: number;
   metricsPort: number;
   metricsHost?: string;
@@ -48,7 +51,9 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
   const store = await openHistoryStore(o.store);
   const metrics = new TideMetrics({ version: o.version });
   metrics.watchStore(store);
-  const leaderElection: LeaderElectionOptions | undefined = o.leaderElection ? { namespace: o.namespace, name: 'tide-operator', identity: o.identity } : undefined;
+  const leaderElection: LeaderElectionOptions | undefined = o.leaderElection
+    ? { namespace: o.namespace, name: 'tide-operator', identity: o.identity, leaseDurationMs: o.leaseDurationMs, renewDeadlineMs: o.renewDeadlineMs, retryPeriodMs: o.retryPeriodMs }
+    : undefined;
   const operator = new Operator({
     kubeConfig: o.kubeConfig,
     clock: o.clock,

@@ -1,0 +1,139 @@
+import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import { KubeConfig } from '@kubernetes/client-node';
+import { systemClock, type Clock } from '../../api/clock.ts';
+import { parseDuration } from '../../api/schema-helpers.ts';
+import type { HypervisorDriver, PowerDriver } from '../../api/drivers.ts';
+import { createLogger } from '../../controller/log.ts';
+import { realDrivers } from '../../controller/real-drivers.ts';
+import { startRuntime } from '../../controller/runtime.ts';
+import { defaultDataDir } from '../../store/open-store.ts';
+import { SimClock } from '../../sim/clock.ts';
+import { SimHypervisorDriver, SimPowerDriver } from '../../sim/drivers.ts';
+import { createDataCentre } from '../../sim/run.ts';
+import { loadScenario, ScenarioError } from '../../sim/scenario.ts';
+import { UserError, type CliCommand } from '../command.ts';
+
+const HELP = `usage: tide run [flags]
+
+Runs the Tide operator against a Kubernetes API server: it watches PhysicalHost,
+VirtualMachinePlacement and ConsolidationPolicy resources, observes the hosts over SSH
+(libvirt), and carries out migrations and power actions. Stops on SIGINT/SIGTERM after the
+running round.
+
+flags:
+  --kubeconfig FILE       kubeconfig (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)
+  --namespace NS          namespace of the leader Lease and of Events about hosts
+                          (default: $POD_NAMESPACE or tide-system)
+  --identity ID           this replica's name in the Lease (default: $POD_NAME or the host name)
+  --leader-elect          elect a leader among replicas on a Lease (default true; --no-leader-elect)
+  --lease-duration D      (default 15s)   --renew-deadline D (default 10s)   --retry-period D (default 2s)
+  --observe-interval D    how often every host is observed (default 30s)
+  --metrics-port N        /metrics, /healthz, /readyz (default 8080)
+  --metrics-address A     (default 0.0.0.0)
+  --data-dir DIR          embedded history store (default .tide/history); MONGODB_URI selects MongoDB
+  --log-format text|json  (default json)
+  --verbose               debug lines too
+  --simulate SCENARIO     drive a simulated data centre instead of real hosts (try Tide on a
+                          cluster without hypervisors); --speed N runs it N× faster (default 1)`;
+
+function duration(flag: string, value: string): number {
+  try {
+    return parseDuration(value);
+  } catch (err) {
+    throw new UserError(`--${flag}: ${(err as Error).message}`);
+  }
+}
+
+export const command: CliCommand = {
+  name: 'run',
+  summary: 'run the operator against a Kubernetes cluster (in-cluster or --kubeconfig)',
+  async run(argv) {
+    const { values } = parseArgs({
+      args: argv,
+      allowNegative: true,
+      options: {
+        kubeconfig: { type: 'string' },
+        namespace: { type: 'string', default: process.env.POD_NAMESPACE ?? 'tide-system' },
+        identity: { type: 'string', default: process.env.POD_NAME ?? hostname() },
+        'leader-elect': { type: 'boolean', default: true },
+        'lease-duration': { type: 'string', default: '15s' },
+        'renew-deadline': { type: 'string', default: '10s' },
+        'retry-period': { type: 'string', default: '2s' },
+        'observe-interval': { type: 'string', default: '30s' },
+        'metrics-port': { type: 'string', default: '8080' },
+        'metrics-address': { type: 'string', default: '0.0.0.0' },
+        'data-dir': { type: 'string' },
+        'log-format': { type: 'string', default: 'json' },
+        verbose: { type: 'boolean', default: false },
+        simulate: { type: 'string' },
+        speed: { type: 'string', default: '1' },
+        help: { type: 'boolean', default: false },
+      },
+      strict: true,
+    });
+    if (values.help) {
+      console.log(HELP);
+      return 0;
+    }
+    const format = values['log-format'];
+    if (format !== 'text' && format !== 'json') throw new UserError(`--log-format: expected text or json, got '${format}'`);
+    const metricsPort = Number(values['metrics-port']);
+    if (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535) throw new UserError(`--metrics-port: expected a port number, got '${values['metrics-port']}'`);
+
+    const kubeConfig = new KubeConfig();
+    if (values.kubeconfig && !existsSync(values.kubeconfig)) throw new UserError(`--kubeconfig: no such file ${values.kubeconfig}`);
+    if (values.kubeconfig) kubeConfig.loadFromFile(values.kubeconfig);
+    else kubeConfig.loadFromDefault();
+
+    let clock: Clock = systemClock;
+    let drivers: { hypervisor: HypervisorDriver; power: PowerDriver };
+    let stopSimulation = () => {};
+    if (values.simulate) {
+      let scenario;
+      try {
+        scenario = loadScenario(values.simulate);
+      } catch (err) {
+        throw err instanceof ScenarioError ? new UserError(err.message) : err;
+      }
+      const sim = new SimClock(createDataCentre(scenario));
+      stopSimulation = sim.runRealtime(Number(values.speed) || 1);
+      clock = sim;
+      drivers = { hypervisor: new SimHypervisorDriver(sim), power: new SimPowerDriver(sim) };
+    } else {
+      drivers = realDrivers({ clock });
+    }
+    const log = createLogger({ format, verbose: values.verbose });
+    const runtime = await startRuntime({
+      kubeConfig,
+      clock,
+      ...drivers,
+      log,
+      namespace: values.namespace!,
+      identity: values.identity!,
+      leaderElection: values['leader-elect']!,
+      leaseDurationMs: duration('lease-duration', values['lease-duration']!),
+      renewDeadlineMs: duration('renew-deadline', values['renew-deadline']!),
+      retryPeriodMs: duration('retry-period', values['retry-period']!),
+      observeIntervalMs: duration('observe-interval', values['observe-interval']!),
+      metricsPort,
+      metricsHost: values['metrics-address'],
+      store: { dataDir: values['data-dir'] ?? defaultDataDir() },
+      // Like controller-runtime: a replica that lost its lease exits, and is restarted clean.
+      onLostLeadership: () => {
+        log.error('lost the leader lease: exiting');
+        process.exit(1);
+      },
+    });
+    log.info(`tide operator ${values.identity} started`, { metricsPort: runtime.metricsServer.port, leaderElection: values['leader-elect'] });
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    log.info('stopping after the running round');
+    await runtime.stop();
+    stopSimulation();
+    return 0;
+  },
+};
