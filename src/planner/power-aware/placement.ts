@@ -14,10 +14,25 @@ import { num } from '../explain.ts';
 import { EPSILON } from '../units.ts';
 import type { ClusterState, HostState, VmState } from '../cluster.ts';
 import type { OverloadVerdict } from './overload.ts';
-import type { HostSnapshot } from '../types.ts';
+import type { HostSnapshot, VmSnapshot } from '../types.ts';
 
-/** Optional power curve on a host snapshot: 11 watts figures at 0 %, 10 %, … 100 % CPU. */
-export type WithPowerCurve = HostSnapshot & { powerCurveWatts?: readonly number[] };
+/**
+ * Optional host facts the power-aware strategies use when a snapshot carries them: the power
+ * curve (11 watts figures at 0 %, 10 %, … 100 % CPU) and the MIPS of one core.
+ */
+export type WithPowerCurve = HostSnapshot & { powerCurveWatts?: readonly number[]; coreMips?: number };
+/** Optional VM fact: the MIPS of one vCPU. */
+export type WithVcpuMips = VmSnapshot & { vcpuMips?: number };
+
+/**
+ * One vCPU runs on one core: a host whose cores are slower than what one of the VM's vCPUs
+ * asks for now cannot serve it (CloudSim's Host.isSuitableForVm). Only when both speeds are known.
+ */
+export function coreTooSlow(host: HostState, vm: VmState): boolean {
+  const coreMips = (host.snap as WithPowerCurve).coreMips;
+  const vcpuMips = (vm.snap as WithVcpuMips).vcpuMips;
+  return coreMips !== undefined && vcpuMips !== undefined && (Math.max(0, vm.snap.cpuLoadPercent) / 100) * vcpuMips > coreMips;
+}
 
 export function wattsAt(host: HostState, points: number): number {
   const u = Math.min(100, Math.max(0, points));
@@ -81,7 +96,7 @@ export function findPowerAwareHost(rules: PlacementRules, vm: VmState, excluded:
     if (empty && emptySeen.has(modelKey(host))) continue;
     // Cheap checks first: the filters' refusals build explanations, too slow for 800 × 1,000.
     if (host.powerState !== 'on' || host.load + c.weightOn(vm, host) > 100 + EPSILON) continue;
-    if (host.memoryUsedMiB + vm.snap.memoryMiB > host.snap.memoryMiB) continue;
+    if (host.memoryUsedMiB + vm.snap.memoryMiB > host.snap.memoryMiB || coreTooSlow(host, vm)) continue;
     if (hostRefuses(c, vm, host, 100)) continue;
     if (host.load > 0 && rules.overload.with(host, vm).overloaded) continue;
     if (empty) emptySeen.add(modelKey(host));

@@ -8,16 +8,16 @@
  * Snapshot units: the planner weighs a VM on a host as load × vCPUs / cores. CloudSim's hosts
  * and VMs differ in MIPS, so snapshots give cores and vCPUs in units of 1,000 MIPS (a G4 host
  * with 2 × 1,860 MIPS has 3.72 such cores, a 2,500-MIPS VM 2.5 such vCPUs), which makes that
- * weight the VM's share of the host's MIPS exactly. The per-core limit (one vCPU cannot use
- * more than one host core) is applied by the simulator's allocation, not by the planner.
+ * weight the VM's share of the host's MIPS exactly. Hosts also carry their core's MIPS and
+ * SPECpower curve, VMs their vCPU's MIPS, for the per-core limit and power-aware scoring.
  */
 import { allocateHost, type MigrationRole, type VmRequest } from './allocation.ts';
 import { placeInitially, type InitialPlacement } from './placement.ts';
 import { hostTypeOf, migrationSeconds, vmTypeOf, type DatacentreSetup, type HostType, type VmType } from './setup.ts';
 import { tablePower, type PowerModel } from '../power-model.ts';
 import type { Trace } from '../trace.ts';
-import type { Plan, Snapshot, VmSnapshot } from '../../planner/types.ts';
-import type { WithPowerCurve } from '../../planner/power-aware/placement.ts';
+import type { Plan, Snapshot } from '../../planner/types.ts';
+import type { WithPowerCurve, WithVcpuMips } from '../../planner/power-aware/placement.ts';
 import type { SpanRecorder } from '../metrics/recorder.ts';
 
 /** MIPS per snapshot "core" (see the header). */
@@ -114,11 +114,13 @@ export class TraceDatacentre {
       idleWatts: h.power.idleWatts,
       peakWatts: h.power.peakWatts,
       powerCurveWatts: h.type.watts,
+      coreMips: h.type.coreMips,
     }));
-    const vms: VmSnapshot[] = this.vms.filter((vm) => !this.retired.has(vm)).map((vm) => ({
+    const vms: WithVcpuMips[] = this.vms.filter((vm) => !this.retired.has(vm)).map((vm) => ({
       name: vm.name,
       host: vm.host.name,
       vcpus: (vm.type.mips * vm.type.vcpus) / SNAPSHOT_MIPS_PER_CORE,
+      vcpuMips: vm.type.mips,
       memoryMiB: vm.type.memoryMiB,
       cpuLoadPercent: this.loadAt(vm, k),
       // A VM still copying its memory cannot start another migration.
