@@ -5,6 +5,7 @@ import { DEFAULT_POLICY, plan } from '../../src/planner/plan.ts';
 import { checkPlan } from '../../src/planner/invariants.ts';
 import { detectOverload, LR_DEFAULTS } from '../../src/planner/power-aware/overload.ts';
 import { fitLine, valueAt } from '../../src/planner/forecast/regression.ts';
+import type { WithPowerCurve } from '../../src/planner/power-aware/placement.ts';
 import type { HostSnapshot, PlannerPolicy, Snapshot, VmSnapshot } from '../../src/planner/types.ts';
 
 const policy = (strategy: PlannerPolicy['strategy']): PlannerPolicy => ({ ...DEFAULT_POLICY, minHostsOn: 0, strategy });
@@ -90,4 +91,24 @@ test('lr-mmt and tide never move pinned or do-not-migrate VMs and keep the invar
       assert.ok(m.message.length > 20 && !m.message.includes('\n'), 'one-line reason');
     }
   }
+});
+
+test('power-aware placement keeps a vCPU off a core slower than what it asks for', () => {
+  // Two 2,500-MIPS VMs at 95 % overload a 5,320-MIPS host (89 % × 1.2 ≥ 100 %). The one with
+  // less RAM asks 2,375 MIPS of one core: the 1,860-MIPS host cannot run it (CloudSim's
+  // Host.isSuitableForVm), though it adds fewer watts; the 2,660-MIPS one can.
+  const fast = { ...host('fast'), cpuCores: 5.32, coreMips: 2660 };
+  const slow = { ...host('slow'), cpuCores: 3.72, coreMips: 1860, idleWatts: 60, peakWatts: 80 };
+  const hot = { ...host('hot'), cpuCores: 5.32, coreMips: 2660 };
+  const big = { ...vm('big', 'hot', Array(10).fill(95), 613), vcpus: 2.5, vcpuMips: 2500 };
+  const other = { ...vm('other', 'hot', Array(10).fill(95), 1740), vcpus: 2.5, vcpuMips: 2500 };
+  const snapshot: Snapshot = { atMs: 0, hosts: [slow, fast, hot], vms: [big, other] };
+  const result = plan(snapshot, policy('lr-mmt'));
+  const move = result.actions.find((a) => a.type === 'migrate' && a.vm === 'big');
+  assert.ok(move && move.type === 'migrate', result.summary);
+  assert.equal(move.to, 'fast');
+  // Without the speeds the slower host (fewer watts added) would have been chosen.
+  const blind: Snapshot = { ...snapshot, hosts: (snapshot.hosts as WithPowerCurve[]).map(({ coreMips: _c, ...h }) => h) };
+  const blindMove = plan(blind, policy('lr-mmt')).actions.find((a) => a.type === 'migrate' && a.vm === 'big');
+  assert.equal(blindMove?.type === 'migrate' && blindMove.to, 'slow');
 });

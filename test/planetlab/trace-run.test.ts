@@ -54,6 +54,26 @@ test('a reduced data centre: every plan keeps the invariants and the oracle is b
   assert.ok(lr.energyKWh < npa.energyKWh && tide.energyKWh < npa.energyKWh, 'consolidation saves energy');
 });
 
+test("realistic mode: no plan puts more than a host's memory on it, and idle VMs stay", () => {
+  const subset = traces.slice(0, 120);
+  const setup = { ...CLOUDSIM_SETUP, hostCount: 120, durationSeconds: 6 * 3600, cloudsimCompat: false };
+  for (const strategy of ['lr-mmt', 'tide'] as const) {
+    let largest = 0;
+    const result = runTrace(subset, {
+      strategy,
+      setup,
+      onPlan: (snapshot, plan) => {
+        assert.ok(snapshot.hosts.every((h) => h.memoryMiB === 4096));
+        assert.equal(snapshot.vms.length, subset.length, 'no VM leaves in realistic mode');
+        assert.deepEqual(checkPlan(snapshot, { ...DEFAULT_POLICY, minHostsOn: 0, strategy }, plan), []);
+      },
+    });
+    for (const h of result.datacentre.hosts) largest = Math.max(largest, h.resident.reduce((sum, vm) => sum + vm.type.memoryMiB, 0));
+    assert.ok(largest <= 4096, `${strategy}: a host ends with ${largest} MiB of VMs`);
+    assert.ok(result.migrations > 0, `${strategy} consolidates within memory`);
+  }
+});
+
 test(`full day ${DAY}: lr-mmt lands near CloudSim's LR-MMT 1.2 and tide beats it on ESV with fewer migrations`, () => {
   const reference = JSON.parse(readFileSync(sharedPath('cloudsim-reference.json'), 'utf8')).days[DAY]['lr-mmt-1.2'];
   const lr = runTrace(traces, { strategy: 'lr-mmt' });
