@@ -65,6 +65,11 @@ export function containerHygiene(pod: PodSpec): string[] {
     const tmpVolume = (pod.volumes ?? []).find((v: any) => v.name === tmp?.name);
     if (!tmpVolume?.emptyDir) problems.push(`${at}: /tmp is not a writable emptyDir`);
     for (const m of c.volumeMounts ?? []) if (!mounts.has(m.name)) problems.push(`${at}: mounts undeclared volume ${m.name}`);
+    // With a read-only root, every directory the program writes to must be a mounted volume.
+    for (const e of c.env ?? []) {
+      if (!e.name.endsWith('_DIR') || !e.value) continue;
+      if (!(c.volumeMounts ?? []).some((m: any) => e.value === m.mountPath || e.value.startsWith(`${m.mountPath}/`))) problems.push(`${at}: ${e.name}=${e.value} is on the read-only root`);
+    }
     const portNames = new Set((c.ports ?? []).map((p: any) => p.name));
     for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) {
       const port = c[probe]?.httpGet?.port;

@@ -51,8 +51,13 @@ test('the checks catch a weakened pod', async () => {
   delete pod.containers[0].securityContext.allowPrivilegeEscalation;
   pod.containers[0].securityContext.readOnlyRootFilesystem = false;
   pod.containers[0].args[3] = '--metrics-port=9090';
+  pod.containers[0].env.find((e: any) => e.name === 'TIDE_DATA_DIR').value = '/app/.tide/history';
   assert.deepEqual(restrictedViolations(pod), ['container operator: allowPrivilegeEscalation is not false']);
-  assert.deepEqual(containerHygiene(pod), ['container operator: root filesystem is writable', 'container operator: --metrics-port=9090 vs metrics port 8080']);
+  assert.deepEqual(containerHygiene(pod), [
+    'container operator: root filesystem is writable',
+    'container operator: TIDE_DATA_DIR=/app/.tide/history is on the read-only root',
+    'container operator: --metrics-port=9090 vs metrics port 8080',
+  ]);
 });
 
 test('the zigbee-agent component: one agent on the coordinator node, the serial device, nothing more', async () => {
