@@ -123,3 +123,35 @@ test('the Tide resources shown in docs/install.md are valid against the CRDs', a
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /macAddress/);
 });
+
+test('the uninstall commands of docs/install.md do what it says, with the real kubectl', async () => {
+  const docs = readFileSync(`${ROOT}/docs/install.md`, 'utf8');
+  const quoted = (re: RegExp) => {
+    const m = re.exec(docs);
+    assert.ok(m, `docs/install.md: no line matching ${re}`);
+    return m[1]!;
+  };
+  const standbyPatch = quoted(/kubectl patch \{\} --type=merge -p '([^']+)'/);
+  const columns = quoted(/^kubectl get ph -o (custom-columns=\S+)$/m);
+  const offHosts = quoted(/^kubectl get ph -o jsonpath='([^']+)'$/m);
+  const waitFor = quoted(/^kubectl wait ph --all --for=(jsonpath=\S+) /m).replaceAll("'", ''); // as the shell passes it
+
+  await h.kubectlOk(['apply', '-f', `${ROOT}/manifests/crds`]);
+  await h.kubectlOk(['wait', '--for=condition=Established', '--timeout=60s', 'crd/physicalhosts.tide.dev']);
+  await h.kubectlOk(['apply', '-f', `${ROOT}/manifests/examples/paper/hosts.yaml`]);
+  const setStatus = (name: string, status: object) => h.kubectlOk(['patch', 'ph', name, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status })]);
+  await setStatus('node100', { powerState: 'On', powerAction: { id: 'a1', type: 'PowerOff', phase: 'Running', reason: 'Consolidate', message: 'emptied', startedAt: '2026-11-25T22:00:00Z' } });
+  await setStatus('node200', { powerState: 'Off' });
+
+  for (const name of (await h.kubectlOk(['get', 'ph', '-o', 'name'])).trim().split('\n')) await h.kubectlOk(['patch', name, '--type=merge', '-p', standbyPatch]);
+  assert.equal(await h.kubectlOk(['get', 'ph', '-o', 'jsonpath={.items[*].spec.standbyAllowed}']), 'false false');
+
+  const table = await h.kubectlOk(['get', 'ph', '-o', columns]);
+  assert.match(table, /^node100\s+On\s+PowerOff\s+Running$/m);
+  assert.equal(await h.kubectlOk(['get', 'ph', '-o', `jsonpath=${offHosts}`]), 'node200\tWakeOnLAN\t52:54:00:00:02:00\t\n');
+
+  const waiting = h.kubectl(['wait', 'ph', '--all', `--for=${waitFor}`, '--timeout=60s']);
+  await setStatus('node200', { powerState: 'On' });
+  const waited = await waiting;
+  assert.equal(waited.code, 0, waited.stderr);
+});
