@@ -112,3 +112,8 @@ test('power-aware placement keeps a vCPU off a core slower than what it asks for
   const blindMove = plan(blind, policy('lr-mmt')).actions.find((a) => a.type === 'migrate' && a.vm === 'big');
   assert.equal(blindMove?.type === 'migrate' && blindMove.to, 'slow');
 });
+
+test('a newest-first history fits the same line as its oldest-first copy', () => {
+  const oldestFirst = [0.2, 0.35, 0.3, 0.5, 0.45];
+  assert.deepEqual(fitLine([...oldestFirst].reverse(), 5, true), fitLine(oldestFirst));
+});

@@ -11,19 +11,23 @@ export interface Line {
   slope: number;
 }
 
-/** OLS fit of `y` (oldest first) against x = 1 … n; null with fewer than 2 samples. */
-export function fitLine(y: readonly number[]): Line | null {
-  const n = y.length;
+/**
+ * OLS fit of the first `n` samples of `y` against x = 1 … n, oldest first (or, with
+ * `newestFirst`, of y[n − 1] … y[0], so a newest-first history needs no reversed copy);
+ * null with fewer than 2 samples.
+ */
+export function fitLine(y: readonly number[], n = y.length, newestFirst = false): Line | null {
   if (n < 2) return null;
+  const at = (i: number) => (newestFirst ? y[n - 1 - i] : y[i]);
   const meanX = (n + 1) / 2;
   let meanY = 0;
-  for (const v of y) meanY += v;
+  for (let i = 0; i < n; i++) meanY += at(i);
   meanY /= n;
   let sxy = 0;
   let sxx = 0;
   for (let i = 0; i < n; i++) {
     const dx = i + 1 - meanX;
-    sxy += dx * (y[i] - meanY);
+    sxy += dx * (at(i) - meanY);
     sxx += dx * dx;
   }
   const slope = sxy / sxx;

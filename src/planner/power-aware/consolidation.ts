@@ -13,6 +13,7 @@
 import { vmBlocked } from '../filters.ts';
 import { listNames, num } from '../explain.ts';
 import { describePlacement, findPowerAwareHost, type PlacementRules } from './placement.ts';
+import { describeVerdict } from './overload.ts';
 import type { ClusterState, HostState, VmState } from '../cluster.ts';
 
 /** Minimum migration time: the movable VM with the least RAM (ties: by name). */
@@ -45,7 +46,7 @@ export function relieveOverloadedHosts(detect: PlacementRules, place: PlacementR
       const vm = selectMinimumMigrationTime(c, staying);
       if (!vm) break;
       staying = staying.filter((v) => v !== vm);
-      leaving.push({ vm, why: `${host.name} is overloaded: ${verdict.why()}; ${vm.name} has the least RAM (${vm.snap.memoryMiB} MiB)` });
+      leaving.push({ vm, why: `${host.name} is overloaded: ${describeVerdict(verdict)}; ${vm.name} has the least RAM (${vm.snap.memoryMiB} MiB)` });
       if (!detect.overload.of(host, staying).overloaded) break;
     }
   }

@@ -24,8 +24,15 @@ export interface OverloadVerdict {
   overloaded: boolean;
   /** Predicted utilisation × safety (or the load now, for the fallback), as a fraction. */
   value: number;
-  /** "regression predicts 107 % ≥ 100 % (×1.2)" — for the action's message. */
-  why(): string;
+  /** Too little history: the static threshold decided, on the load now. */
+  fallback: boolean;
+  opts: OverloadOptions;
+}
+
+/** "regression predicts 107 % ≥ 100 % (×1.2)" — for the action's message. (Built only when needed: placement judges thousands of hosts a round.) */
+export function describeVerdict(v: OverloadVerdict): string {
+  if (v.fallback) return `load ${pct(v.value)} ${v.overloaded ? '>' : '≤'} ${pct(v.opts.fallbackThreshold)} (fewer than ${v.opts.window} samples)`;
+  return `regression predicts ${pct(v.value)} ${v.overloaded ? '≥' : '<'} 100 % (×${v.opts.safety})`;
 }
 
 export interface OverloadOptions {
@@ -70,14 +77,11 @@ function judge(history: History, opts: OverloadOptions): OverloadVerdict {
   // CloudSim trims the zeros at the old end of the summed history (MathUtil.trimZeroTail).
   while (n > 0 && history.sums[n - 1] === 0) n--;
   if (n < opts.window) {
-    const overloaded = history.now > opts.fallbackThreshold;
-    return { overloaded, value: history.now, why: () => `load ${pct(history.now)} ${overloaded ? '>' : '≤'} ${pct(opts.fallbackThreshold)} (fewer than ${opts.window} samples)` };
+    return { overloaded: history.now > opts.fallbackThreshold, value: history.now, fallback: true, opts };
   }
-  const oldestFirst = new Array<number>(opts.window);
-  for (let i = 0; i < opts.window; i++) oldestFirst[i] = history.sums[opts.window - 1 - i];
-  const predicted = valueAt(fitLine(oldestFirst)!, opts.window + migrationRounds(history.maxMemoryMiB)) * opts.safety;
-  const overloaded = predicted >= 1;
-  return { overloaded, value: predicted, why: () => `regression predicts ${pct(predicted)} ${overloaded ? '≥' : '<'} 100 % (×${opts.safety})` };
+  const line = fitLine(history.sums, opts.window, true)!;
+  const predicted = valueAt(line, opts.window + migrationRounds(history.maxMemoryMiB)) * opts.safety;
+  return { overloaded: predicted >= 1, value: predicted, fallback: false, opts };
 }
 
 /** Is `host` overloaded if it held exactly `vms`? */
