@@ -62,8 +62,9 @@ export class Operator {
           this.startActing();
         },
         onStoppedLeading: () => {
-          log.warn(`${options.leaderElection!.identity} lost leadership: stops acting`);
           this.stopActing();
+          if (this.stopped) return; // released on purpose by stop()
+          log.warn(`${options.leaderElection!.identity} lost leadership: stops acting`);
           options.onLostLeadership?.();
         },
         onError: (err) => log.warn(`leader election: ${(err as Error)?.message ?? err}`),
