@@ -70,6 +70,7 @@ export function buildSnapshot(input: SnapshotInput): SnapshotResult {
       memoryMiB: host.spec.capacity.memoryMiB,
       powerState,
       standbyAllowed: canStandby(host),
+      canPowerOn: !!host.spec.power && host.spec.power.onMethod !== 'None',
       maintenance: host.spec.maintenance,
       ...(observed?.cpuLoadPercent !== undefined && powerState === 'on' ? { cpuLoadPercent: observed.cpuLoadPercent } : {}),
       ...(host.spec.power?.idleWatts !== undefined ? { idleWatts: host.spec.power.idleWatts } : {}),

@@ -4,7 +4,7 @@
  * saying why, instead of a move that would break something else.
  */
 import { leastLoadedFit } from './scoring.ts';
-import { alreadyMoved, doNotMigrate, hostRefuses, migrationCooldown, vmBlocked } from './filters.ts';
+import { alreadyMoved, doNotMigrate, hostRefuses, migrationCooldown, powerCooldownBlocks, vmBlocked } from './filters.ts';
 import { pct } from './explain.ts';
 import { EPSILON } from './units.ts';
 import type { ClusterState, HostState } from './cluster.ts';
@@ -12,8 +12,22 @@ import type { ClusterState, HostState } from './cluster.ts';
 const FULL = 100;
 
 export function repairHardViolations(c: ClusterState): void {
+  wakeHostsNotAllowedStandby(c);
   movePinnedVmsHome(c);
   relieveOverCapacityHosts(c);
+}
+
+/**
+ * A host that is off although its standby is no longer allowed (an administrator set
+ * standbyAllowed: false, e.g. before uninstalling Tide) is powered on: standby is Tide's to
+ * undo. Hosts in maintenance, or without a way to power them on, are left alone.
+ */
+function wakeHostsNotAllowedStandby(c: ClusterState): void {
+  for (const host of c.hosts) {
+    if (host.powerState !== 'off' || host.snap.standbyAllowed || host.snap.maintenance || host.snap.canPowerOn === false) continue;
+    if (powerCooldownBlocks(c, host)) continue; // it is woken once the cooldown is over
+    c.powerOn(host, 'StandbyNotAllowed', `power on ${host.name}: it is off but standby is not allowed for it (spec.standbyAllowed is false)`);
+  }
 }
 
 function movePinnedVmsHome(c: ClusterState): void {

@@ -15,6 +15,7 @@ export const HostSnapshotSchema = Type.Object(
     memoryMiB: Type.Number({ minimum: 0 }),
     powerState: StringEnum(['on', 'off', 'booting', 'shutting-down'] as const),
     standbyAllowed: Type.Boolean(),
+    canPowerOn: Type.Optional(Type.Boolean()),
     maintenance: Type.Boolean(),
     cpuLoadPercent: Type.Optional(Type.Number({ minimum: 0 })),
     idleWatts: Type.Optional(Type.Number({ minimum: 0 })),

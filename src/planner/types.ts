@@ -15,8 +15,10 @@ export interface HostSnapshot {
   cpuCores: number;
   memoryMiB: number;
   powerState: HostPowerState;
-  /** May the planner power this host off to save energy? */
+  /** May the planner power this host off to save energy? A host off without it is powered on. */
   standbyAllowed: boolean;
+  /** Can Tide power this host on at all (a power-on method is configured)? Default true. */
+  canPowerOn?: boolean;
   /** A host in maintenance receives no VM and is never powered on by the planner. */
   maintenance: boolean;
   /** Measured load of the whole host, when known; otherwise derived from its VMs. */
@@ -87,6 +89,7 @@ export type ReasonCode =
   | 'Balance'             // differencing balance: hmax − hmin ≥ d
   | 'HostOverCapacity'    // a host is over its CPU or memory capacity
   | 'PinnedElsewhere'     // a pinned VM is not on its pinned host
+  | 'StandbyNotAllowed'   // a host is off although standby is no longer allowed: power it on
   | 'Blocked';            // a wanted action could not be taken (alert explains why)
 
 interface ActionBase {
