@@ -68,7 +68,9 @@ export function checkPlan(snapshot: Snapshot, policy: PlannerPolicy, plan: Plan)
       host.powered = true;
       if (host.snap.maintenance) fail('maintenance', `${at}: ${action.host} is in maintenance`);
       const last = host.snap.lastPowerActionAtMs;
-      if (last !== undefined && policy.powerCooldownMs > 0 && snapshot.atMs - last < policy.powerCooldownMs) {
+      // The cooldown guards against Tide's own flapping; an administrator forbidding standby overrides it.
+      const forced = action.type === 'power-on' && action.reason === 'StandbyNotAllowed';
+      if (!forced && last !== undefined && policy.powerCooldownMs > 0 && snapshot.atMs - last < policy.powerCooldownMs) {
         fail('power-cooldown', `${at}: ${action.host} is in its power cooldown`);
       }
       if (action.type === 'power-off') {

@@ -4,7 +4,7 @@
  * saying why, instead of a move that would break something else.
  */
 import { leastLoadedFit } from './scoring.ts';
-import { alreadyMoved, doNotMigrate, hostRefuses, migrationCooldown, powerCooldownBlocks, vmBlocked } from './filters.ts';
+import { alreadyMoved, doNotMigrate, hostRefuses, migrationCooldown, vmBlocked } from './filters.ts';
 import { pct } from './explain.ts';
 import { EPSILON } from './units.ts';
 import type { ClusterState, HostState } from './cluster.ts';
@@ -25,7 +25,7 @@ export function repairHardViolations(c: ClusterState): void {
 function wakeHostsNotAllowedStandby(c: ClusterState): void {
   for (const host of c.hosts) {
     if (host.powerState !== 'off' || host.snap.standbyAllowed || host.snap.maintenance || host.snap.canPowerOn === false) continue;
-    if (powerCooldownBlocks(c, host)) continue; // it is woken once the cooldown is over
+    // No power cooldown here: it guards against Tide's own flapping, and this is an administrator's call.
     c.powerOn(host, 'StandbyNotAllowed', `power on ${host.name}: it is off but standby is not allowed for it (spec.standbyAllowed is false)`);
   }
 }

@@ -44,6 +44,12 @@ test('consolidation (paper §4.1): kubectl apply → four migrations → node100
   const table = await world.kubectl('get', 'physicalhosts');
   assert.match(table, /node100\s+Off/);
   assert.match(table, /node200\s+On/);
+
+  // Before uninstalling, an administrator forbids standby: Tide powers node100 back on.
+  await world.kubectl('patch', 'physicalhost', 'node100', '--type=merge', '-p', '{"spec":{"standbyAllowed":false}}');
+  await world.kubectl('wait', '--for=jsonpath={.status.powerState}=On', 'physicalhost/node100', '--timeout=90s');
+  const woken = await world.getJson('physicalhost', 'node100');
+  assert.equal(woken.status.powerAction.reason, 'StandbyNotAllowed');
 });
 
 test('balance (paper §4.2): the 40 % VM moves and the hosts end at 60 % / 60 %', async (t) => {
