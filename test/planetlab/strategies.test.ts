@@ -117,3 +117,22 @@ test('a newest-first history fits the same line as its oldest-first copy', () =>
   const oldestFirst = [0.2, 0.35, 0.3, 0.5, 0.45];
   assert.deepEqual(fitLine([...oldestFirst].reverse(), 5, true), fitLine(oldestFirst));
 });
+
+test('lr-mmt and tide power off the hosts they empty, and only within the policy', () => {
+  const snapshot: Snapshot = {
+    atMs: 0,
+    hosts: [host('h0'), host('h1'), host('h2'), { ...host('h3'), standbyAllowed: false }],
+    vms: [vm('a', 'h0', Array(10).fill(30)), vm('b', 'h1', Array(10).fill(20)), vm('c', 'h2', Array(10).fill(10))],
+  };
+  for (const strategy of ['lr-mmt', 'tide'] as const) {
+    const result = plan(snapshot, policy(strategy));
+    assert.deepEqual(checkPlan(snapshot, policy(strategy), result), []);
+    const movedFrom = new Set(result.actions.flatMap((a) => (a.type === 'migrate' ? [a.from] : [])));
+    const offs = result.actions.flatMap((a) => (a.type === 'power-off' ? [a.host] : []));
+    assert.ok(movedFrom.size >= 2, `${strategy}: ${result.summary}`);
+    for (const h of movedFrom) assert.ok(offs.includes(h), `${strategy} empties ${h} but leaves it on: ${result.summary}`);
+    assert.ok(!offs.includes('h3'), 'standby not allowed on h3');
+    const offPeak = plan(snapshot, { ...policy(strategy), consolidationAllowed: false });
+    assert.deepEqual(offPeak.actions, [], 'no consolidation, no power-off outside the off-peak windows');
+  }
+});

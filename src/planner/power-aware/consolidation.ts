@@ -14,6 +14,7 @@ import { vmBlocked } from '../filters.ts';
 import { listNames, num } from '../explain.ts';
 import { describePlacement, findPowerAwareHost, type PlacementRules } from './placement.ts';
 import { describeVerdict } from './overload.ts';
+import { powerOnForStuckVms } from './power.ts';
 import type { ClusterState, HostState, VmState } from '../cluster.ts';
 
 /** Minimum migration time: the movable VM with the least RAM (ties: by name). */
@@ -64,15 +65,28 @@ export function relieveOverloadedHosts(detect: PlacementRules, place: PlacementR
     c.migrate(vm, target.host, 'Overloaded', `migrate ${vm.name} ${from}→${target.host.name}: ${why}; ${describePlacement(target, place)}`);
     receivers.add(target.host);
   }
-  if (stuck.length) c.alert('Blocked', `no host can take ${listNames(stuck)} without being overloaded: they stay on overloaded hosts`);
-  const summary = overloaded.size ? `${overloaded.size} overloaded hosts, ${leaving.length - stuck.length} VMs moved off` : 'no host overloaded';
+  const waking = powerOnForStuckVms(c, stuck);
+  if (stuck.length) c.alert('Blocked', `no host can take ${listNames(stuck)} without being overloaded: they stay on overloaded hosts (${waking})`);
+  const summary = overloaded.size ? `${overloaded.size} overloaded hosts, ${leaving.length - stuck.length} VMs moved off${waking ? `, ${waking}` : ''}` : 'no host overloaded';
   return { overloaded, receivers, summary };
 }
 
-/** All or nothing per host below `belowPercent` at the round's start, least utilised first; returns the summary. */
-export function evacuateUnderloadedHosts(rules: PlacementRules, overloaded: ReadonlySet<HostState>, receivers: ReadonlySet<HostState>, belowPercent = 100): string {
+export interface EvacuationOptions {
+  /** Only hosts below this load (%) at the round's start are emptied. */
+  belowPercent: number;
+  /**
+   * CloudSim: a host at 0 % counts as switched off (it draws nothing there), so it is neither
+   * emptied nor a target. In a real data centre a host of idle VMs draws idle watts: false.
+   */
+  idleIsOff: boolean;
+}
+
+/** All or nothing per host, least utilised first; returns the summary. */
+export function evacuateUnderloadedHosts(rules: PlacementRules, overloaded: ReadonlySet<HostState>, receivers: ReadonlySet<HostState>, opts: EvacuationOptions = { belowPercent: 100, idleIsOff: true }): string {
   const { c } = rules;
-  const off = (h: HostState) => (rules.startLoad.get(h) ?? 0) <= 0 || h.powerState !== 'on';
+  if (!c.policy.consolidationAllowed) return 'no consolidation: outside the off-peak windows';
+  const belowPercent = opts.belowPercent;
+  const off = (h: HostState) => h.powerState !== 'on' || (opts.idleIsOff ? (rules.startLoad.get(h) ?? 0) <= 0 : h.vms.length === 0);
   const excludedTargets = new Set<HostState>([...overloaded, ...c.hosts.filter(off)]);
   const done = new Set<HostState>([...excludedTargets, ...receivers]);
   const candidates = c.hosts

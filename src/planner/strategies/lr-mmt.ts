@@ -7,11 +7,13 @@
  *
  * Where CloudSim's code has a bug that lets a host receive a VM and be emptied in the same
  * round (moving that VM twice), lr-mmt does what CloudSim means: receivers are not emptied.
- * Hosts are not powered off by the plan: like CloudSim, the data centre switches a host off
- * when it is empty and on when it receives a VM.
+ * CloudSim switches a host off when it is empty and on when it receives a VM; lr-mmt's plans
+ * say so (power-aware/power.ts): emptied hosts are powered off, and a host is powered on when
+ * VMs on overloaded hosts find no target.
  */
 import { OverloadDetector } from '../power-aware/overload.ts';
 import { evacuateUnderloadedHosts, relieveOverloadedHosts } from '../power-aware/consolidation.ts';
+import { powerOffEmptyHosts } from '../power-aware/power.ts';
 import type { PlacementRules } from '../power-aware/placement.ts';
 import type { ClusterState } from '../cluster.ts';
 import type { Strategy } from '../strategy.ts';
@@ -26,6 +28,7 @@ export const lrMmt: Strategy = {
   plan(c) {
     const rules = beloglazovRules(c);
     const relief = relieveOverloadedHosts(rules, rules);
-    return `lr-mmt: ${relief.summary}; ${evacuateUnderloadedHosts(rules, relief.overloaded, relief.receivers)}`;
+    const evacuation = evacuateUnderloadedHosts(rules, relief.overloaded, relief.receivers);
+    return `lr-mmt: ${relief.summary}; ${evacuation}; ${powerOffEmptyHosts(c)}`;
   },
 };

@@ -12,6 +12,8 @@
  *   target while it receives).
  * - Only underloaded hosts (below 60 %) are emptied: emptying a busier host costs more moves
  *   than its idle watts are worth, and its VMs are the ones most likely to overload a target.
+ * - A host of idle VMs is not "off" (as CloudSim counts it): it draws idle watts, so it is
+ *   emptied like any underloaded host.
  * - Waking a host costs its idle watts: VMs leaving an overloaded host go to a host already
  *   on when one has headroom, and only then to an empty one (lr-mmt counts only the watts the
  *   VM adds, so it wakes hosts freely).
@@ -21,6 +23,7 @@
  */
 import { OverloadDetector, LR_DEFAULTS } from '../power-aware/overload.ts';
 import { evacuateUnderloadedHosts, relieveOverloadedHosts } from '../power-aware/consolidation.ts';
+import { powerOffEmptyHosts } from '../power-aware/power.ts';
 import { wattsAt, type PlacementRules } from '../power-aware/placement.ts';
 import type { ClusterState } from '../cluster.ts';
 import type { Strategy } from '../strategy.ts';
@@ -62,6 +65,7 @@ export const tide: Strategy = {
   plan(c) {
     const { detect, place } = tideRules(c, TIDE_DEFAULTS);
     const relief = relieveOverloadedHosts(detect, place);
-    return `tide: ${relief.summary}; ${evacuateUnderloadedHosts(place, relief.overloaded, relief.receivers, TIDE_DEFAULTS.evacuateBelowPercent)}`;
+    const evacuation = evacuateUnderloadedHosts(place, relief.overloaded, relief.receivers, { belowPercent: TIDE_DEFAULTS.evacuateBelowPercent, idleIsOff: false });
+    return `tide: ${relief.summary}; ${evacuation}; ${powerOffEmptyHosts(c)}`;
   },
 };

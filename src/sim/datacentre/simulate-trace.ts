@@ -54,14 +54,14 @@ export function simulateTraces(dir: string, traces: readonly Trace[], opts: Trac
 
 const round3 = (n: number) => Math.round(n * 1000) / 1000;
 
-/** Watts of every host at the end of sample `k` (CloudSim's bookkeeping: 0 W when idle or empty). */
+/** Watts of every host at sample `k` (compatibility mode: 0 W when idle or empty, as CloudSim counts). */
 function hostStates(dc: TraceDatacentre, k: number) {
   return dc.hosts.map((h) => {
     const members = h.resident;
     const alloc = allocateHost(h.capacityMips, h.type.coreMips, members.map((vm) => ({ requestedMips: dc.requestedMips(vm, k), vcpus: vm.type.vcpus, role: 'resident' as const })));
     const load = Math.min(100, (alloc.utilisationMips / h.capacityMips) * 100);
-    const on = h.powerState === 'on' && (members.length > 0 && (load > 0 || !dc.setup.cloudsimCompat));
-    return { name: h.name, powerState: on ? 'on' : 'off', cpuLoadPercent: round3(load), watts: round3(on ? h.power.watts(load) : 0), vms: members.map((vm) => vm.name) };
+    const on = dc.setup.cloudsimCompat ? members.length > 0 && load > 0 : h.powerState !== 'off';
+    return { name: h.name, powerState: dc.setup.cloudsimCompat ? (on ? 'on' : 'off') : h.powerState, cpuLoadPercent: round3(load), watts: round3(on ? h.power.watts(load) : 0), vms: members.map((vm) => vm.name) };
   });
 }
 

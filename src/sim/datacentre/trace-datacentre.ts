@@ -33,7 +33,8 @@ export interface DcHost {
   readonly type: HostType;
   readonly power: PowerModel;
   readonly capacityMips: number;
-  powerState: 'on' | 'off';
+  /** Realistic mode only: in compatibility mode every host is available, off exactly when empty. */
+  powerState: 'on' | 'off' | 'booting';
   /** VMs running here, those migrating out included. */
   resident: DcVm[];
   incoming: DcVm[];
@@ -151,8 +152,12 @@ export class TraceDatacentre {
       } else if (action.type === 'power-off' || action.type === 'power-on') {
         const host = hostByName.get(action.host);
         if (!host) throw new Error(`plan powers an unknown host ${action.host}`);
+        // CloudSim has no power states: a host is off exactly while it is empty, and wakes
+        // instantly for a VM. Compatibility mode keeps that, so power actions change nothing.
+        if (this.setup.cloudsimCompat) continue;
         if (action.type === 'power-on') {
-          host.powerState = 'on';
+          // It boots during this interval and takes VMs from the next one.
+          host.powerState = 'booting';
           host.offWhenEmpty = false;
         } else if (host.incoming.length || host.resident.some((vm) => !vm.migration)) {
           throw new Error(`cannot power off ${host.name}: it holds VMs that are not leaving`);
@@ -169,6 +174,7 @@ export class TraceDatacentre {
 
   /** Runs interval `k` to its end, reporting every span to `record`. */
   run(k: number, record: SpanRecorder): void {
+    const booting = this.hosts.filter((h) => h.powerState === 'booting');
     const interval = this.setup.intervalSeconds;
     const start = k * interval;
     const end = start + interval;
@@ -180,6 +186,7 @@ export class TraceDatacentre {
       if (this.setup.cloudsimCompat) this.retireIdleVms(to);
       from = to;
     }
+    for (const host of booting) host.powerState = 'on';
   }
 
   private recordSpan(k: number, fromOffset: number, toOffset: number, record: SpanRecorder): void {
@@ -191,6 +198,8 @@ export class TraceDatacentre {
       if (members.length === 0) {
         if (host.wasActive) record.shutdown();
         host.wasActive = false;
+        // Realistic mode: an empty host that is on (or booting) still draws its idle watts.
+        if (!this.setup.cloudsimCompat && host.powerState !== 'off') record.idle(host, seconds);
         continue;
       }
       const roles: MigrationRole[] = members.map((vm) => (vm.host !== host ? 'in' : vm.migration ? 'out' : 'resident'));
@@ -203,7 +212,7 @@ export class TraceDatacentre {
       const active = atStart.utilisationMips > 0;
       if (host.wasActive && !active) record.shutdown();
       host.wasActive = active;
-      record.host(host, seconds, atStart, atEnd.utilisationMips / host.capacityMips, host.resident.length > 0);
+      record.host(host, seconds, atStart, atEnd.utilisationMips / host.capacityMips);
       members.forEach((_vm, i) => {
         // CloudSim records a migrating VM's history on its source only.
         if (roles[i] !== 'in') record.vm(seconds, atStart.allocated[i], startRequests[i].requestedMips, roles[i] === 'out');

@@ -12,7 +12,10 @@ export interface SpanHost {
 }
 
 export interface SpanRecorder {
-  host(host: SpanHost, seconds: number, start: { utilisationMips: number; requestedMips: number }, endUtilisation: number, holdsVms: boolean): void;
+  /** A span of a host that holds VMs (or receives one). */
+  host(host: SpanHost, seconds: number, start: { utilisationMips: number; requestedMips: number }, endUtilisation: number): void;
+  /** A span of an empty host that is on (realistic mode): idle watts, not active for SLATAH. */
+  idle(host: SpanHost, seconds: number): void;
   vm(seconds: number, allocatedMips: number, requestedMips: number, inMigration: boolean): void;
   shutdown(): void;
 }
@@ -32,10 +35,14 @@ export class MetricsRecorder implements SpanRecorder {
 
   constructor(private readonly cloudsimCompat: boolean) {}
 
-  host(host: SpanHost, seconds: number, start: { utilisationMips: number; requestedMips: number }, endUtilisation: number, holdsVms: boolean): void {
+  host(host: SpanHost, seconds: number, start: { utilisationMips: number; requestedMips: number }, endUtilisation: number): void {
     const startUtilisation = clampUtilisation(start.utilisationMips / host.capacityMips);
-    this.joules += spanJoules(host.power, startUtilisation, clampUtilisation(endUtilisation), seconds, { cloudsimCompat: this.cloudsimCompat, holdsVms });
+    this.joules += spanJoules(host.power, startUtilisation, clampUtilisation(endUtilisation), seconds, { cloudsimCompat: this.cloudsimCompat, powered: true });
     this.sla.host(seconds, start.utilisationMips, start.requestedMips);
+  }
+
+  idle(host: SpanHost, seconds: number): void {
+    this.joules += spanJoules(host.power, 0, 0, seconds, { cloudsimCompat: this.cloudsimCompat, powered: true });
   }
 
   vm(seconds: number, allocatedMips: number, requestedMips: number, inMigration: boolean): void {
