@@ -28,7 +28,7 @@ export function powerOffEmptyHosts(c: ClusterState): string {
       continue;
     }
     const idle = host.snap.idleWatts !== undefined ? ` (saves ≈${num(host.snap.idleWatts)} W idle)` : '';
-    c.powerOff(host, 'EmptyHost', `power off ${host.name}: it holds no VM after this plan${idle}; ${on - 1} hosts stay on (minHostsOn ${minHosts})`);
+    c.powerOff(host, 'EmptyHost', `power off ${host.name}: it holds no VM after this plan${idle}; ${on - 1} host${on === 2 ? '' : 's'} stay${on === 2 ? 's' : ''} on (minHostsOn ${minHosts})`);
     on--;
     off++;
   }
