@@ -14,6 +14,9 @@
  *   than its idle watts are worth, and its VMs are the ones most likely to overload a target.
  * - A host of idle VMs is not "off" (as CloudSim counts it): it draws idle watts, so it is
  *   emptied like any underloaded host.
+ * - Best fit on memory too: among targets that add about the same watts, the one whose memory
+ *   the VM fills best (10 W per host's worth of memory left free). When memory is enforced it is
+ *   what binds, and packing it tightly is what leaves whole hosts to switch off.
  * - Waking a host costs its idle watts: VMs leaving an overloaded host go to a host already
  *   on when one has headroom, and only then to an empty one (lr-mmt counts only the watts the
  *   VM adds, so it wakes hosts freely).
@@ -37,6 +40,8 @@ export interface TideParameters {
   evacuateBelowPercent: number;
   /** Cost of waking an empty host, as a share of its idle watts (lr-mmt: 0). */
   wakeCostShare: number;
+  /** Watts charged for a whole host's memory left free by a placement: best fit on memory (lr-mmt: 0). */
+  memoryFitWatts: number;
 }
 
 export const TIDE_DEFAULTS: Readonly<TideParameters> = Object.freeze({
@@ -44,6 +49,7 @@ export const TIDE_DEFAULTS: Readonly<TideParameters> = Object.freeze({
   targetSafety: 1.6,
   evacuateBelowPercent: 60,
   wakeCostShare: 1,
+  memoryFitWatts: 10,
 });
 
 export function tideRules(c: ClusterState, p: TideParameters): { detect: PlacementRules; place: PlacementRules } {
@@ -54,7 +60,11 @@ export function tideRules(c: ClusterState, p: TideParameters): { detect: Placeme
     startLoad,
     overload: new OverloadDetector({ ...LR_DEFAULTS, safety: p.targetSafety }),
     headroom: `keeps headroom (regression ×${p.targetSafety} < 100 %)`,
-    extraCost: (host) => (host.vms.length === 0 && (startLoad.get(host) ?? 0) === 0 ? p.wakeCostShare * wattsAt(host, 0) : 0),
+    extraCost: (host, vm) => {
+      const wake = host.vms.length === 0 && (startLoad.get(host) ?? 0) === 0 ? p.wakeCostShare * wattsAt(host, 0) : 0;
+      const freeAfter = (host.snap.memoryMiB - host.memoryUsedMiB - vm.snap.memoryMiB) / host.snap.memoryMiB;
+      return wake + p.memoryFitWatts * freeAfter;
+    },
   };
   return { detect, place };
 }
