@@ -7,9 +7,9 @@
  * - Hysteresis through headroom: a host counts as overloaded when the regression × 1.1
  *   reaches 100 %, but takes a VM only if the regression × 1.6 stays below 100 % with the VM
  *   on it. The band between the two keeps a VM placed now from overloading its new host next
- *   round and being moved again (ping-pong): most of lr-mmt's migrations are such returns,
- *   and every migration costs SLA twice in CloudSim's metrics (PDM on the VM, SLATAH on the
- *   target while it receives).
+ *   round and being moved again (ping-pong): without it the PlanetLab days take about eight
+ *   times the migrations, and every migration costs SLA twice in CloudSim's metrics (PDM on
+ *   the VM, SLATAH on the target while it receives).
  * - Only underloaded hosts (below 60 %) are emptied: emptying a busier host costs more moves
  *   than its idle watts are worth, and its VMs are the ones most likely to overload a target.
  * - A host of idle VMs is not "off" (as CloudSim counts it): it draws idle watts, so it is
@@ -62,7 +62,8 @@ export function tideRules(c: ClusterState, p: TideParameters): { detect: Placeme
     headroom: `keeps headroom (regression ×${p.targetSafety} < 100 %)`,
     extraCost: (host, vm) => {
       const wake = host.vms.length === 0 && (startLoad.get(host) ?? 0) === 0 ? p.wakeCostShare * wattsAt(host, 0) : 0;
-      const freeAfter = (host.snap.memoryMiB - host.memoryUsedMiB - vm.snap.memoryMiB) / host.snap.memoryMiB;
+      const memory = host.snap.memoryMiB;
+      const freeAfter = memory > 0 ? (memory - host.memoryUsedMiB - vm.snap.memoryMiB) / memory : 0;
       return wake + p.memoryFitWatts * freeAfter;
     },
   };
