@@ -8,7 +8,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { builtinResources, initialNamespaces } from './builtins.ts';
 import type { KubeObject } from './types.ts';
@@ -114,6 +114,13 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
       authorize: options.authorize,
     }),
   );
+  // Every TCP socket, including those still in the TLS handshake that closeAllConnections()
+  // does not know of yet: stop() destroys them all, so it never waits on a reconnecting client.
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => resolve());
@@ -148,7 +155,7 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
         timers.forEach(clearTimeout);
         clearInterval(eventSweep);
         server.close(() => resolve());
-        server.closeAllConnections();
+        for (const socket of sockets) socket.destroy();
       }),
   };
 }
