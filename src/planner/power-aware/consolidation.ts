@@ -53,20 +53,20 @@ export function relieveOverloadedHosts(detect: PlacementRules, place: PlacementR
   }
   leaving.sort((a, b) => b.vm.demand - a.vm.demand || (a.vm.name < b.vm.name ? -1 : 1));
   const receivers = new Set<HostState>();
-  const stuck: string[] = [];
+  const stuck: VmState[] = [];
   for (const { vm, why } of leaving) {
     if (c.migrationCapReached()) break;
     const target = findPowerAwareHost(place, vm, overloaded);
     if (!target) {
-      stuck.push(vm.name);
+      stuck.push(vm);
       continue;
     }
     const from = vm.host.name;
     c.migrate(vm, target.host, 'Overloaded', `migrate ${vm.name} ${from}→${target.host.name}: ${why}; ${describePlacement(target, place)}`);
     receivers.add(target.host);
   }
-  const waking = powerOnForStuckVms(c, stuck);
-  if (stuck.length) c.alert('Blocked', `no host can take ${listNames(stuck)} without being overloaded: they stay on overloaded hosts (${waking})`);
+  const waking = powerOnForStuckVms(place, stuck);
+  if (stuck.length) c.alert('Blocked', `no host can take ${listNames(stuck.map((vm) => vm.name))} without being overloaded: they stay on overloaded hosts (${waking})`);
   const summary = overloaded.size ? `${overloaded.size} overloaded hosts, ${leaving.length - stuck.length} VMs moved off${waking ? `, ${waking}` : ''}` : 'no host overloaded';
   return { overloaded, receivers, summary };
 }

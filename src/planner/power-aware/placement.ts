@@ -84,6 +84,12 @@ function modelKey(h: HostState): string {
  * The best target among `targets` (default: every host) minus `excluded`. Callers that search
  * many times pass only the hosts that can still be targets: the search is O(targets).
  */
+/** Could `host`, once on, take `vm` under these rules (room, memory, core speed, no overload)? */
+export function couldTake(rules: PlacementRules, host: HostState, vm: VmState): boolean {
+  const { c } = rules;
+  return host.load + c.weightOn(vm, host) <= 100 + EPSILON && host.memoryUsedMiB + vm.snap.memoryMiB <= host.snap.memoryMiB && !coreTooSlow(host, vm) && !rules.overload.with(host, vm).overloaded;
+}
+
 export function findPowerAwareHost(rules: PlacementRules, vm: VmState, excluded: ReadonlySet<HostState>, targets: readonly HostState[] = rules.c.hosts): Placement | null {
   const { c } = rules;
   let best: Placement | null = null;
@@ -98,7 +104,9 @@ export function findPowerAwareHost(rules: PlacementRules, vm: VmState, excluded:
     if (host.powerState !== 'on' || host.load + c.weightOn(vm, host) > 100 + EPSILON) continue;
     if (host.memoryUsedMiB + vm.snap.memoryMiB > host.snap.memoryMiB || coreTooSlow(host, vm)) continue;
     if (hostRefuses(c, vm, host, 100)) continue;
-    if (host.load > 0 && rules.overload.with(host, vm).overloaded) continue;
+    // CloudSim skips this check on an empty host; a VM that alone looks overloaded would then
+    // bounce from empty host to empty host every round. We check every target.
+    if (rules.overload.with(host, vm).overloaded) continue;
     if (empty) emptySeen.add(modelKey(host));
     const deltaWatts = wattsAt(host, host.load + c.weightOn(vm, host)) - wattsAt(host, startLoad);
     const score = deltaWatts + (rules.extraCost?.(host, vm) ?? 0);

@@ -10,7 +10,8 @@
  */
 import { listNames, num } from '../explain.ts';
 import { powerCooldownBlocks } from '../filters.ts';
-import type { ClusterState } from '../cluster.ts';
+import { couldTake, type PlacementRules } from './placement.ts';
+import type { ClusterState, VmState } from '../cluster.ts';
 
 export function powerOffEmptyHosts(c: ClusterState): string {
   const empty = c.hosts.filter((h) => h.powerState === 'on' && h.vms.length === 0 && !h.snap.maintenance && !h.powerChanged);
@@ -35,16 +36,21 @@ export function powerOffEmptyHosts(c: ClusterState): string {
   return `${off} empty hosts powered off${kept.length ? `, ${kept.length} kept on (${listNames(kept)})` : ''}`;
 }
 
-/** When `stuck` VMs found no target: power on the biggest standby host (cheapest idle among equals). */
-export function powerOnForStuckVms(c: ClusterState, stuck: readonly string[]): string | null {
+/**
+ * When `stuck` VMs found no target: power on the biggest standby host that could take one of
+ * them (cheapest idle among equals). One that could take none would only be powered off again.
+ */
+export function powerOnForStuckVms(rules: PlacementRules, stuck: readonly VmState[]): string | null {
+  const { c } = rules;
   if (stuck.length === 0) return null;
   const booting = c.hosts.filter((h) => h.powerState === 'booting');
   if (booting.length) return `waiting for ${listNames(booting.map((h) => h.name))} to boot`;
   const standby = c.hosts
-    .filter((h) => h.powerState === 'off' && !h.snap.maintenance && !powerCooldownBlocks(c, h))
+    .filter((h) => h.powerState === 'off' && !h.snap.maintenance && !powerCooldownBlocks(c, h) && stuck.some((vm) => couldTake(rules, h, vm)))
     .sort((a, b) => b.cores - a.cores || (a.snap.idleWatts ?? 0) - (b.snap.idleWatts ?? 0) || (a.name < b.name ? -1 : 1));
   const chosen = standby[0];
-  if (!chosen) return 'no standby host to power on';
-  c.powerOn(chosen, 'Overloaded', `power on ${chosen.name}: no host on can take ${listNames(stuck)} off overloaded hosts; they move once it is up`);
+  if (!chosen) return 'no standby host could take them';
+  const names = stuck.map((vm) => vm.name);
+  c.powerOn(chosen, 'Overloaded', `power on ${chosen.name}: no host on can take ${listNames(names)} off overloaded hosts; they move once it is up`);
   return `powering ${chosen.name} on`;
 }
