@@ -163,7 +163,7 @@ const leases = builtin({
   columns: [column('Holder', '.spec.holderIdentity')],
 });
 
-export const crdResource: ResourceType = {
+const crdResource: ResourceType = {
   ...builtin({
     group: 'apiextensions.k8s.io',
     version: 'v1',

@@ -4,7 +4,7 @@ import { resourcesFromCrd } from './crd.ts';
 import type { KubeObject, ResourceType } from './types.ts';
 
 /** Kubernetes version priority: v1 > v1beta2 > v1beta1 > v1alpha1 > anything else. */
-export function compareVersions(a: string, b: string): number {
+function compareVersions(a: string, b: string): number {
   const rank = (v: string) => {
     const m = /^v(\d+)(?:(alpha|beta)(\d+))?$/.exec(v);
     if (!m) return [0, 0, 0];

@@ -123,7 +123,7 @@ export const fieldError = {
 };
 
 /** Go's %#v-ish rendering used in field errors: strings quoted, numbers bare, objects as JSON. */
-export function formatValue(value: unknown): string {
+function formatValue(value: unknown): string {
   if (value === null || value === undefined) return 'null';
   return typeof value === 'object' || typeof value === 'string' ? JSON.stringify(value) : String(value);
 }

@@ -11,7 +11,7 @@ const ajv = new Ajv({ allErrors: true, strict: false, logger: false });
 (addFormats as unknown as (a: Ajv) => void)(ajv);
 
 /** OpenAPI v3.0 (Kubernetes dialect) → the JSON Schema ajv speaks. */
-export function toJsonSchema(schema: Schema, root = true): Schema {
+function toJsonSchema(schema: Schema, root = true): Schema {
   const out: Schema = {};
   for (const [key, value] of Object.entries(schema)) {
     if (key.startsWith('x-kubernetes-') || key === 'default' || key === 'example' || key === 'description') continue;
@@ -42,7 +42,7 @@ export function compileSchema(schema: Schema): ValidateFunction {
 }
 
 /** `/spec/hosts/0/name` → `spec.hosts[0].name`. */
-export function fieldPathOf(instancePath: string): string {
+function fieldPathOf(instancePath: string): string {
   return instancePath
     .split('/')
     .slice(1)

@@ -129,7 +129,7 @@ function ruleCause(c: CompiledRule, bindings: Record<string, CelInput>, field: s
 const typeName = (schema: Schema): string => schema.type ?? 'object';
 
 /** JSON → CEL values, typed by the schema where it says (integers as ints, objects as maps). */
-export function toCel(schema: Schema | undefined, value: unknown): CelInput {
+function toCel(schema: Schema | undefined, value: unknown): CelInput {
   if (value === null || value === undefined) return null;
   if (Array.isArray(value)) return value.map((v) => toCel(schema?.items, v));
   if (typeof value === 'object') {
