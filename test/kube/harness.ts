@@ -55,7 +55,9 @@ export async function startHarness(options: ApiServerOptions = {}): Promise<Kube
     child.stderr.on('data', (d) => (out.stderr += d));
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
     const done = new Promise<CommandResult>((resolve, reject) => {
-      child.on('error', reject);
+      child.on('error', (err: NodeJS.ErrnoException) =>
+        reject(err.code === 'ENOENT' ? new Error('kubectl is not on PATH: the kube tests hold the server to a real kubectl (v1.32); see docs/kube.md') : err),
+      );
       child.on('close', (code) => {
         clearTimeout(timer);
         resolve({ code, ...out });
