@@ -25,7 +25,6 @@ power over time and the energy used.
                         with --scenario the VMs join its hosts; alone, they run on CloudSim's
                         PlanetLab data centre with its metrics (see docs/strategies.md)
   --hosts N             hosts for --trace without --scenario (default: CloudSim's 800)
-  --interval SECONDS    planning interval for --trace without --scenario (default: 300)
   --realistic           --trace without --scenario: enforce host memory, keep idle VMs
                         (default: CloudSim compatibility)
   --duration SECONDS    simulate this long instead of the scenario's duration
@@ -81,7 +80,6 @@ export const command: CliCommand = {
           hosts: { type: 'string' },
           duration: { type: 'string' },
           strategy: { type: 'string' },
-          interval: { type: 'string' },
           realistic: { type: 'boolean', default: false },
           json: { type: 'boolean', default: false },
           help: { type: 'boolean', short: 'h', default: false },
@@ -116,7 +114,7 @@ export const command: CliCommand = {
 };
 
 /** `--trace DIR` alone: the CloudSim-compatible data centre (src/sim/datacentre), Tide's strategy by default. */
-function simulateCloudSimTraces(values: { trace?: string; hosts?: string; duration?: string; interval?: string; strategy?: string; realistic?: boolean; json?: boolean }): number {
+function simulateCloudSimTraces(values: { trace?: string; hosts?: string; duration?: string; strategy?: string; realistic?: boolean; json?: boolean }): number {
   const hosts = positiveNumber('hosts', values.hosts);
   if (hosts !== undefined && !Number.isInteger(hosts)) throw new UserError(`--hosts ${values.hosts}: expected a whole number`);
   try {
@@ -124,7 +122,6 @@ function simulateCloudSimTraces(values: { trace?: string; hosts?: string; durati
       strategy: (values.strategy ?? 'tide') as StrategyName,
       hosts,
       durationSeconds: positiveNumber('duration', values.duration),
-      intervalSeconds: positiveNumber('interval', values.interval),
       realistic: values.realistic,
     });
     console.log(values.json ? JSON.stringify(traceSimulationJson(sim), null, 2) : traceSimulationText(sim));

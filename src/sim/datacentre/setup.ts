@@ -33,6 +33,7 @@ export interface DatacentreSetup {
   hostTypes: HostType[];
   /** VM i gets vmTypes[floor(i / ceil(vms / types))] (CloudSim's Helper.createVmList). */
   vmTypes: VmType[];
+  /** Seconds between trace samples, which is also the planning interval (CloudSim: 300 for both). */
   intervalSeconds: number;
   /** Simulated length; CloudSim runs 24 h of 5-minute samples. */
   durationSeconds: number;

@@ -18,7 +18,6 @@ export interface TraceSimulationOptions {
   strategy: StrategyName;
   hosts?: number;
   durationSeconds?: number;
-  intervalSeconds?: number;
   /** Enforce memory, keep idle VMs, charge idle watts (Tide's realistic mode); default CloudSim's. */
   realistic?: boolean;
 }
@@ -36,7 +35,6 @@ export function simulateTraces(dir: string, traces: readonly Trace[], opts: Trac
     ...CLOUDSIM_SETUP,
     hostCount: opts.hosts ?? CLOUDSIM_SETUP.hostCount,
     durationSeconds: opts.durationSeconds ?? CLOUDSIM_SETUP.durationSeconds,
-    intervalSeconds: opts.intervalSeconds ?? CLOUDSIM_SETUP.intervalSeconds,
     cloudsimCompat: !opts.realistic,
   };
   const actions: TraceSimulation['actions'] = [];
