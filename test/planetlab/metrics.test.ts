@@ -79,3 +79,28 @@ test('compatibility mode removes a VM whose trace is 0 around an update, as Clou
     assert.equal(dc.snapshot(1).vms.some((v) => v.name === 'idle'), !compat);
   }
 });
+
+test('realistic mode: an empty host draws idle watts until powered off, and a powered-on host boots for one interval', () => {
+  const one = [{ name: 'vm-a', file: 'vm-a', samples: [50, 50, 50, 50] }];
+  const dc = new TraceDatacentre(one, { ...setup, cloudsimCompat: false, durationSeconds: 400 });
+  const recorder = new MetricsRecorder(false);
+  dc.run(0, recorder); // host-0 at 25 % (125 W), host-1 empty but on (100 W idle)
+  const off: Plan = { strategy: 'tide', summary: 'test', actions: [{ type: 'power-off', host: 'host-1', reason: 'EmptyHost', message: 'test' }] };
+  dc.apply(off, 1);
+  dc.run(1, recorder); // host-1 off: 0 W
+  assert.equal(dc.snapshot(2).hosts[1].powerState, 'off');
+  const on: Plan = { strategy: 'tide', summary: 'test', actions: [{ type: 'power-on', host: 'host-1', reason: 'Overloaded', message: 'test' }] };
+  dc.apply(on, 2);
+  assert.equal(dc.snapshot(2).hosts[1].powerState, 'booting');
+  dc.run(2, recorder); // booting: 100 W idle
+  assert.equal(dc.snapshot(3).hosts[1].powerState, 'on');
+  const joules = (125 + 100) * 100 + 125 * 100 + (125 + 100) * 100;
+  assert.ok(Math.abs(recorder.result().energyKWh - joules / 3_600_000) < 1e-12, `${recorder.result().energyKWh * 3_600_000} J`);
+});
+
+test('compatibility mode: power actions change nothing, as CloudSim has no power states', () => {
+  const dc = new TraceDatacentre(traces, { ...setup, hostCount: 3 });
+  assert.equal(dc.hosts[2].resident.length, 0);
+  dc.apply({ strategy: 'tide', summary: 'test', actions: [{ type: 'power-off', host: 'host-2', reason: 'EmptyHost', message: 'test' }] }, 0);
+  assert.equal(dc.snapshot(0).hosts[2].powerState, 'on');
+});
