@@ -41,7 +41,6 @@ export function serveWatch(res: ServerResponse, w: WatchRequest, store: ObjectSt
   // kubectl wait/get -w block until the headers arrive; send them before any event exists.
   res.flushHeaders();
 
-  let lastRevision = store.currentRevision;
   const send = (type: WatchEventType, object: unknown) => {
     if (!res.writableEnded) res.write(`${JSON.stringify({ type, object })}\n`);
   };
@@ -49,15 +48,16 @@ export function serveWatch(res: ServerResponse, w: WatchRequest, store: ObjectSt
     const view = ops.view(r, obj);
     send(type, w.asTable ? toTable(r.columns, [view], { resourceVersion: view.metadata.resourceVersion }, w.query.get('includeObject') ?? 'Object') : view);
   };
+  // Store events reach watches synchronously, so this watch has seen everything up to now:
+  // a bookmark can carry the newest resourceVersion, whatever resource it belonged to.
   const bookmark = (annotations?: Record<string, string>) =>
-    send('BOOKMARK', { kind: r.kind, apiVersion: apiVersionOf(r), metadata: { resourceVersion: String(lastRevision), ...(annotations ? { annotations } : {}) } });
+    send('BOOKMARK', { kind: r.kind, apiVersion: apiVersionOf(r), metadata: { resourceVersion: String(store.currentRevision), ...(annotations ? { annotations } : {}) } });
 
   const inScope = (obj: KubeObject | undefined) =>
     obj !== undefined && (!w.namespace || obj.metadata.namespace === w.namespace) && w.matches(ops.view(r, obj));
 
   const deliver = (e: StoredEvent) => {
     if (e.storageKey !== r.storageKey) return;
-    lastRevision = e.rv;
     const now = e.type !== 'DELETED' && inScope(e.object);
     const before = e.type !== 'ADDED' && inScope(e.type === 'DELETED' ? e.object : e.previous);
     if (e.type === 'DELETED') {
@@ -89,7 +89,6 @@ export function serveWatch(res: ServerResponse, w: WatchRequest, store: ObjectSt
     }
     replay.forEach(deliver);
   }
-  lastRevision = store.currentRevision;
   unsubscribe = store.subscribe(deliver);
 
   const allowBookmarks = w.query.get('allowWatchBookmarks') === 'true';
