@@ -141,6 +141,8 @@ test('invalid widgets are rejected with the field path in kubectl\'s message', a
   assert.match(await reject({ size: 1, colour: 'Red' }), /strict decoding error: unknown field "spec\.colour"/);
   const badLabel = await h.kubectl(['apply', '-n', ns, '-f', '-'], { input: widget('bad', { size: 1 }, { labels: { tier: 'front end' } }) });
   assert.match(badLabel.stderr, /metadata\.labels: Invalid value: "front end": a valid label must be an empty string or consist of alphanumeric characters/);
+  const huge = await h.kubectl(['apply', '-n', ns, '-f', '-'], { input: widget('bad', { size: 1 }, { annotations: { note: 'x'.repeat(300_000) } }) });
+  assert.match(huge.stderr, /metadata\.annotations: Too long: may not be more than 262144 bytes/);
   assert.match((await h.kubectl(['get', 'wdg', 'bad', '-n', ns])).stderr, /not found/);
 });
 

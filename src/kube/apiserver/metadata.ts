@@ -18,6 +18,7 @@ export function nameCauses(obj: KubeObject, label: boolean): StatusCause[] {
   return [];
 }
 
+const MAX_ANNOTATION_BYTES = 256 * 1024;
 const NAME_PART = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 
@@ -47,6 +48,12 @@ export function mapCauses(obj: KubeObject): StatusCause[] {
         causes.push(fieldError.invalid('metadata.labels', v, "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"));
       }
     }
+  }
+  // A real server caps all annotations together at 256 KiB: client-side apply of a large CRD hits
+  // this through kubectl.kubernetes.io/last-applied-configuration.
+  const annotationBytes = Object.entries(obj.metadata.annotations ?? {}).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(String(v)), 0);
+  if (annotationBytes > MAX_ANNOTATION_BYTES) {
+    causes.push({ reason: 'FieldValueTooLong', field: 'metadata.annotations', message: `Too long: may not be more than ${MAX_ANNOTATION_BYTES} bytes` });
   }
   return causes;
 }
