@@ -1,0 +1,53 @@
+/**
+ * The README's main job, end to end through the CLI: `tide dev` runs the paper's consolidation
+ * (kubectl sees node100 powered off through the kubeconfig it writes), and `tide report` on
+ * the history it left shows the saving, with the charts in the HTML page.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const ROOT = new URL('../../', import.meta.url).pathname;
+const TIDE = join(ROOT, 'bin/tide.js');
+
+test('tide dev consolidates the paper cluster, kubectl sees node100 off, tide report shows the saving', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tide-dev-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const kubeconfig = join(dir, 'kubeconfig');
+  const dev = spawn(process.execPath, [TIDE, 'dev', '--speed', '30', '--duration', '900', '--kubeconfig', kubeconfig, '--data-dir', join(dir, 'history')], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  dev.stdout!.on('data', (d) => (output += d));
+  dev.stderr!.on('data', (d) => (output += d));
+  t.after(() => dev.kill('SIGKILL'));
+
+  // While it runs, kubectl against its kubeconfig shows the hosts.
+  const env = { ...process.env, HOME: dir };
+  const deadline = Date.now() + 90_000;
+  let table = '';
+  while (Date.now() < deadline) {
+    const r = await run('kubectl', ['--kubeconfig', kubeconfig, 'get', 'physicalhosts'], { env }).catch((e) => ({ stdout: String(e.stdout ?? '') }));
+    table = r.stdout;
+    if (/node100\s+Off/.test(table) && /node200\s+On\s+\S+\s+58\s+8\s/.test(table)) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  assert.match(table, /node100\s+Off/, `kubectl get physicalhosts:\n${table}\n${output}`);
+  assert.match(table, /node200\s+On\s+\S+\s+58\s+8/, 'node200 carries all 8 VMs at 58 W');
+
+  const code = await new Promise<number | null>((resolve) => dev.on('exit', resolve));
+  assert.equal(code, 0, output);
+  assert.match(output, /migrate vm-1 node100→node200/);
+  assert.match(output, /power off node100: emptied by consolidation/);
+
+  const html = join(dir, 'report.html');
+  const report = await run(process.execPath, [TIDE, 'report', '--store', join(dir, 'history'), '--html', html], { cwd: dir, env });
+  assert.match(report.stdout, /saving against all hosts on: [1-9][0-9.]* Wh/);
+  assert.match(report.stdout, /power-off\s+node100\s+EmptyHost\s+succeeded/);
+  const page = readFileSync(html, 'utf8');
+  assert.match(page, /<svg/);
+  assert.match(page, /node100/);
+});
