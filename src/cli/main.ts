@@ -60,6 +60,11 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`tide ${name}: ${err.message}`);
       return 2;
     }
+    // node's parseArgs: an unknown flag or a missing value is the user's to fix, not a crash.
+    if (String((err as NodeJS.ErrnoException)?.code).startsWith('ERR_PARSE_ARGS')) {
+      console.error(`tide ${name}: ${(err as Error).message} (see 'tide ${name} --help')`);
+      return 2;
+    }
     throw err;
   }
 }

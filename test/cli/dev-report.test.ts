@@ -51,3 +51,20 @@ test('tide dev consolidates the paper cluster, kubectl sees node100 off, tide re
   assert.match(page, /<svg/);
   assert.match(page, /node100/);
 });
+
+test('bad flags get one clear line and exit code 2, never a stack trace', async () => {
+  for (const [args, expected] of [
+    [['run', '--bogus'], /tide run: Unknown option '--bogus'/],
+    [['dev', '--speed'], /tide dev: Option '--speed <value>' argument missing/],
+    [['dev', '--scenario', 'no-such-scenario'], /tide dev: .*no-such-scenario: no such scenario file/],
+    [['run', '--kubeconfig', '/nonexistent/kubeconfig'], /tide run: --kubeconfig: no such file/],
+  ] as const) {
+    const result = await run(process.execPath, [TIDE, ...args]).then(
+      () => ({ code: 0, stderr: '' }),
+      (e) => ({ code: e.code as number, stderr: String(e.stderr) }),
+    );
+    assert.equal(result.code, 2, args.join(' '));
+    assert.match(result.stderr, expected);
+    assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
+  }
+});
