@@ -1,0 +1,290 @@
+/**
+ * An end-to-end world on the real lab: libvirt hosts with QEMU guests (test/lab), the embedded
+ * API server with Tide's CRDs applied by real kubectl, the SSH Secret, PhysicalHosts and
+ * VirtualMachinePlacements as a user would create them, and an Operator in this process with the
+ * real drivers (libvirt over SSH, Wake-on-LAN / SSH power-off). One world per test file.
+ *
+ * It also records, per migration, when the plan was made, when its intent was written, when the
+ * driver was called and when libvirt's job started, for the decision-latency figures.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { stringify } from 'yaml';
+import { systemClock } from '../../src/api/clock.ts';
+import type { HostTarget, HypervisorDriver, MigrationRequest, ObservedHost } from '../../src/api/drivers.ts';
+import { KubeClusterWriter } from '../../src/controller/cluster.ts';
+import { createLogger, type Logger } from '../../src/controller/log.ts';
+import { Operator, type OperatorOptions } from '../../src/controller/operator.ts';
+import type { RoundObserver } from '../../src/controller/reconciler.ts';
+import { realDrivers } from '../../src/controller/real-drivers.ts';
+import type { DetailedMigrationOutcome } from '../../src/hypervisor/migration.ts';
+import { startApiServer, type ApiServer } from '../../src/kube/apiserver/index.ts';
+import { plan } from '../../src/planner/plan.ts';
+import { startLab, type Lab } from '../lab/lab.ts';
+import { startPowerHooks, type PowerHooks } from './power-hooks.ts';
+
+const run = promisify(execFile);
+const ROOT = new URL('../../', import.meta.url).pathname;
+export const NAMESPACE = 'tide-system';
+export const VM_NAMESPACE = 'lab';
+const SECRET = 'lab-ssh';
+
+export interface HostOptions {
+  standbyAllowed?: boolean;
+}
+
+/** One migration as seen from the plan to the end, all times epoch ms. */
+export interface MigrationTiming {
+  vm: string;
+  from: string;
+  to: string;
+  /** The plan round's snapshot time: the moment Tide decided. */
+  plannedAtMs?: number;
+  /** The intent (status.migration Running) was written; the executor's startedAt. */
+  intentAtMs?: number;
+  /** The hypervisor driver's migrate() was called. */
+  driverCalledAtMs?: number;
+  /** libvirt's migration job was first seen running on the source. */
+  jobStartedAtMs?: number;
+  /** migrate() resolved with the outcome observed on both hosts. */
+  doneAtMs?: number;
+  succeeded?: boolean;
+}
+
+export interface LabWorld {
+  lab: Lab;
+  api: ApiServer;
+  power: PowerHooks;
+  dir: string;
+  log: string[];
+  migrations: MigrationTiming[];
+  kubectl(...args: string[]): Promise<string>;
+  getJson<T = any>(...args: string[]): Promise<T>;
+  apply(objects: object[]): Promise<string>;
+  /** A PhysicalHost for a lab host: SSH through the Secret, WoL to the hooks' port on 127.0.0.1, SSH power-off. */
+  physicalHost(name: string, options?: HostOptions): object;
+  placement(domain: string): object;
+  policy(spec: Record<string, unknown>): object;
+  /** Running domains on a lab host, as libvirt inside it says. */
+  running(host: string): Promise<string[]>;
+  /** Waits until the VMs' measured loads (status.cpuLoadPercent, as kubectl shows it) satisfy `ok`. */
+  waitForVmLoads(what: string, ok: (loads: Record<string, number>) => boolean, timeoutMs?: number): Promise<Record<string, number>>;
+  startOperator(options?: Partial<OperatorOptions>): Promise<Operator>;
+  stop(): Promise<void>;
+}
+
+export async function startLabWorld(o: { hosts: string[]; cpuCores: number; observeIntervalMs?: number }): Promise<LabWorld> {
+  const dir = mkdtempSync(join(tmpdir(), 'tide-e2e-lab-'));
+  const cleanups: (() => Promise<unknown> | unknown)[] = [() => rmSync(dir, { recursive: true, force: true })];
+  const stop = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) {
+      await Promise.race([Promise.resolve().then(cleanup), new Promise((r) => setTimeout(r, 10_000))]).catch(() => {});
+    }
+  };
+  try {
+    const lab = await startLab({ hosts: o.hosts, cpuCores: o.cpuCores, memoryMiB: 2048 });
+    cleanups.push(() => lab.stop());
+    const power = await startPowerHooks(lab);
+    cleanups.push(() => power.stop());
+    const api = await startApiServer();
+    cleanups.push(() => api.stop());
+    const kubeconfigPath = join(dir, 'kubeconfig');
+    api.writeKubeconfig(kubeconfigPath);
+    const env = { ...process.env, HOME: dir, KUBECONFIG: kubeconfigPath };
+    const kubectl = async (...args: string[]) => {
+      try {
+        return (await run('kubectl', ['--cache-dir', join(dir, 'cache'), ...args], { env, cwd: ROOT, timeout: 90_000 })).stdout;
+      } catch (err) {
+        throw new Error(`kubectl ${args.join(' ')}: ${(err as { stderr?: string }).stderr?.trim() || (err as Error).message}`);
+      }
+    };
+    await kubectl('apply', '-f', 'manifests/crds/');
+    await kubectl('wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s');
+    await kubectl('create', 'namespace', NAMESPACE);
+    await kubectl('create', 'namespace', VM_NAMESPACE);
+    writeFileSync(join(dir, 'known_hosts'), lab.knownHosts());
+    await kubectl('-n', NAMESPACE, 'create', 'secret', 'generic', SECRET, `--from-file=ssh-privatekey=${lab.hosts[o.hosts[0]!]!.privateKeyPath}`, `--from-file=known_hosts=${join(dir, 'known_hosts')}`);
+
+    const log: string[] = [];
+    const migrations: MigrationTiming[] = [];
+    let files = 0;
+    const world: LabWorld = {
+      lab, api, power, dir, log, migrations, kubectl,
+      async getJson(...args) {
+        return JSON.parse(await kubectl('get', '-o', 'json', ...args));
+      },
+      async apply(objects) {
+        const file = join(dir, `objects-${files++}.yaml`);
+        writeFileSync(file, objects.map((x) => stringify(x)).join('---\n'));
+        return kubectl('apply', '-f', file);
+      },
+      physicalHost(name, options = {}) {
+        const h = lab.hosts[name]!;
+        return {
+          apiVersion: 'tide.dev/v1alpha1',
+          kind: 'PhysicalHost',
+          metadata: { name },
+          spec: {
+            address: h.sshAddress,
+            ssh: { user: h.sshUser, port: h.sshPort, secretRef: { name: SECRET, namespace: NAMESPACE } },
+            libvirt: { uri: h.libvirtUri, migrationAddress: h.labAddress, migrationUri: h.migrationUri },
+            capacity: { cpuCores: o.cpuCores, memoryMiB: 2048 },
+            power: {
+              onMethod: 'WakeOnLAN',
+              offMethod: 'SSH',
+              // Loopback only: the hooks' listener stands in for the host's NIC.
+              wakeOnLAN: { macAddress: power.macOf(name), broadcastAddress: '127.0.0.1', port: power.wolPort },
+              bootTimeoutSeconds: 120,
+              shutdownTimeoutSeconds: 60,
+            },
+            standbyAllowed: options.standbyAllowed ?? true,
+          },
+        };
+      },
+      placement(domain) {
+        return { apiVersion: 'tide.dev/v1alpha1', kind: 'VirtualMachinePlacement', metadata: { name: domain, namespace: VM_NAMESPACE }, spec: { domain } };
+      },
+      policy(spec) {
+        return {
+          apiVersion: 'tide.dev/v1alpha1',
+          kind: 'ConsolidationPolicy',
+          metadata: { name: 'lab' },
+          spec: { strategy: 'paper', evaluationInterval: '20s', migrationCooldown: '0s', powerCooldown: '0s', migrationTimeout: '5m', ...spec },
+        };
+      },
+      async running(host) {
+        const out = await lab.exec(host, 'virsh', '-c', 'qemu:///system', 'list', '--name', '--state-running');
+        return out.split('\n').map((l) => l.trim()).filter(Boolean).sort();
+      },
+      async waitForVmLoads(what, ok, timeoutMs = 120_000) {
+        // Three readings in a row, a few observations apart: one quiet sample mid-boot is not enough.
+        let streak = 0;
+        return eventually(what, async () => {
+          const list = await world.getJson('vmp', '-n', VM_NAMESPACE);
+          const loads: Record<string, number> = Object.fromEntries(list.items.map((vm: any) => [vm.metadata.name, vm.status?.cpuLoadPercent]));
+          streak = Object.values(loads).every((l) => typeof l === 'number') && ok(loads) ? streak + 1 : 0;
+          return streak >= 3 && loads;
+        }, timeoutMs, 3000);
+      },
+      async startOperator(options = {}) {
+        const kubeConfig = api.kubeConfig();
+        const logger: Logger = createLogger({
+          format: 'text',
+          verbose: true,
+          write: (line) => {
+            log.push(line);
+            if (process.env.TIDE_E2E_LOG) process.stderr.write(`[operator] ${line}\n`);
+          },
+        });
+        const drivers = realDrivers({ clock: systemClock, hostLoad: 'domainSum', powerPollMs: 2000 });
+        const operator = new Operator({
+          kubeConfig,
+          clock: systemClock,
+          hypervisor: timed(process.env.TIDE_E2E_NO_POWER_SENSE ? drivers.hypervisor : powerSensing(drivers.hypervisor, lab), migrations),
+          power: drivers.power,
+          writer: new KubeClusterWriter(kubeConfig, NAMESPACE, 'e2e-lab'),
+          planner: plan,
+          log: logger,
+          observeIntervalMs: o.observeIntervalMs ?? 3000,
+          overloadCooldownMs: 0,
+          observer: recorder(migrations),
+          ...options,
+        });
+        cleanups.push(() => drivers.hypervisor.close());
+        cleanups.push(() => operator.stop());
+        await operator.start();
+        return operator;
+      },
+      stop,
+    };
+    return world;
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** The timing record of the latest migration of `vm` still waiting for `field`. */
+function pending(migrations: MigrationTiming[], vm: string, field: keyof MigrationTiming): MigrationTiming | undefined {
+  return migrations.findLast((m) => m.vm === vm && m[field] === undefined);
+}
+
+/** Notes when each planned migration's intent was written (the executor's startedAt). */
+function recorder(migrations: MigrationTiming[]): RoundObserver {
+  return {
+    onPlanned(p, _snapshot, _policy, dryRun, nowMs) {
+      if (dryRun) return;
+      for (const a of p.actions) if (a.type === 'migrate') migrations.push({ vm: a.vm, from: a.from, to: a.to, plannedAtMs: nowMs });
+    },
+    onActionStarted(_id, action, atMs) {
+      if (action.type !== 'migrate') return;
+      const m = pending(migrations, action.vm, 'intentAtMs');
+      if (m) m.intentAtMs = atMs;
+    },
+  };
+}
+
+/**
+ * WORKAROUND (reported to the lead): LibvirtSshDriver reports a host that does not answer SSH as
+ * powerState 'unknown', and the operator's snapshot (src/controller/snapshot.ts powerStateOf)
+ * leaves such a host out of planning even after Tide's own confirmed power-off — so the planner
+ * never sees a standby host to power on ("no standby host can be powered on: every host is
+ * already on"). A real site would read the power state out of band (BMC, meter); here the lab
+ * is that sensor: a host the lab has switched off is reported 'off'. Everything else — the
+ * observation, reachability, domains — is the real driver's. TIDE_E2E_NO_POWER_SENSE=1 turns
+ * this off, to see the operator's behaviour without it.
+ */
+function powerSensing(driver: HypervisorDriver, lab: Lab): HypervisorDriver {
+  return {
+    async observeHost(host) {
+      const seen = await driver.observeHost(host);
+      return !seen.reachable && !lab.isOn(host.name) ? { ...seen, powerState: 'off' } : seen;
+    },
+    migrate: (request) => driver.migrate(request),
+    close: () => driver.close(),
+  };
+}
+
+/** The hypervisor driver, with the moment each migrate() is called and what libvirt's job took. */
+function timed(driver: HypervisorDriver, migrations: MigrationTiming[]): HypervisorDriver {
+  return {
+    observeHost: (host: HostTarget): Promise<ObservedHost> => driver.observeHost(host),
+    async migrate(request: MigrationRequest) {
+      const calledAt = Date.now();
+      const m = pending(migrations, request.domain, 'driverCalledAtMs') ?? { vm: request.domain, from: request.from.name, to: request.to.name };
+      if (!migrations.includes(m)) migrations.push(m);
+      m.driverCalledAtMs = calledAt;
+      const outcome = (await driver.migrate(request)) as DetailedMigrationOutcome;
+      m.doneAtMs = Date.now();
+      m.succeeded = outcome.succeeded;
+      if (outcome.timings?.jobStartedAfterMs !== undefined) m.jobStartedAtMs = calledAt + outcome.timings.jobStartedAfterMs;
+      return outcome;
+    },
+    close: () => driver.close(),
+  };
+}
+
+/** Polls `probe` until it returns a truthy value; fails naming `what` (and the last error) after `timeoutMs`. */
+export async function eventually<T>(what: string, probe: () => Promise<T | undefined | false | null>, timeoutMs: number, intervalMs = 1000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
