@@ -38,6 +38,25 @@ test('tide dev consolidates the paper cluster, kubectl sees node100 off, tide re
   assert.match(table, /node100\s+Off/, `kubectl get physicalhosts:\n${table}\n${output}`);
   assert.match(table, /node200\s+On\s+\S+\s+58\s+8/, 'node200 carries all 8 VMs at 58 W');
 
+  // Its /metrics tell the same story.
+  const port = /metrics\s+http:\/\/127\.0\.0\.1:(\d+)\/metrics/.exec(output)?.[1];
+  assert.ok(port, `metrics port in the banner:\n${output}`);
+  assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200);
+  assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
+  let metrics = '';
+  const value = (line: RegExp) => Number(line.exec(metrics)?.[1]);
+  // The metrics follow the observation rounds (every 30 simulated seconds); saving accrues from the second one with node100 off.
+  for (let i = 0; i < 60 && !(value(/^tide_cluster_power_watts (\S+)$/m) === 58 && value(/^tide_energy_saved_watt_hours_total (\S+)$/m) > 0); i++) {
+    metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  assert.equal(value(/^tide_actions_total\{type="migrate",result="succeeded"\} (\S+)$/m), 4);
+  assert.equal(value(/^tide_actions_total\{type="power-off",result="succeeded"\} (\S+)$/m), 1);
+  assert.equal(value(/^tide_hosts\{power_state="off"\} (\S+)$/m), 1);
+  assert.equal(value(/^tide_cluster_power_watts (\S+)$/m), 58);
+  assert.ok(value(/^tide_energy_saved_watt_hours_total (\S+)$/m) > 0, 'energy saved against all hosts on');
+  assert.ok(value(/^tide_reconcile_duration_seconds_count\{result="success"\} (\S+)$/m) >= 1);
+
   const code = await new Promise<number | null>((resolve) => dev.on('exit', resolve));
   assert.equal(code, 0, output);
   assert.match(output, /migrate vm-1 node100→node200/);
