@@ -6,7 +6,9 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Registry } from 'prom-client';
+import { customResourceDefinition, RESOURCES } from '../../api/crds.ts';
 import { startApiServer, type ApiServer } from '../../kube/apiserver/index.ts';
+import type { KubeObject } from '../../kube/apiserver/types.ts';
 import type { Logger } from '../../controller/log.ts';
 import { startRuntime, type Runtime } from '../../controller/runtime.ts';
 import { KubeHostStore } from '../../power/agent/kube-host-store.ts';
@@ -18,7 +20,7 @@ import { SimClock } from '../../sim/clock.ts';
 import { SimHypervisorDriver, SimMeterSource, SimPowerDriver } from '../../sim/drivers.ts';
 import { createDataCentre } from '../../sim/run.ts';
 import type { Scenario } from '../../sim/scenario.ts';
-import { createObjects, installCrds } from './install-crds.ts';
+import { createObjects } from './create-objects.ts';
 import { scenarioResources } from './scenario-resources.ts';
 
 export interface DevOptions {
@@ -44,11 +46,11 @@ export interface DevEnvironment {
 export async function startDev(o: DevOptions): Promise<DevEnvironment> {
   const dc = createDataCentre(o.scenario);
   const clock = new SimClock(dc);
-  const api = await startApiServer({ port: o.apiPort });
+  // CRDs preloaded at start: client-node's typed CRD API would drop `default` and CEL rules.
+  const api = await startApiServer({ port: o.apiPort, objects: RESOURCES.map((def) => customResourceDefinition(def) as KubeObject) });
   mkdirSync(dirname(o.kubeconfigPath), { recursive: true });
   api.writeKubeconfig(o.kubeconfigPath);
   const kubeConfig = api.kubeConfig();
-  await installCrds(kubeConfig, clock);
   const { hosts, placements, policy } = scenarioResources(o.scenario, o.namespace);
   await createObjects(kubeConfig, [
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: o.namespace } },
