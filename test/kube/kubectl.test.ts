@@ -238,3 +238,31 @@ test('re-applying a changed CRD changes what is served and validated', async () 
     await h.kubectlOk(['apply', '-f', fixture('widgets-crd.yaml')]);
   }
 });
+
+test('server-side apply: creates, drops fields the manager stops applying, reports conflicts, forces', async () => {
+  const ns = await namespace('t-ssa');
+  const ssa = (spec: Record<string, unknown>, ...flags: string[]) =>
+    h.kubectl(['apply', '--server-side', '-n', ns, ...flags, '-f', '-'], { input: widget('w', spec, { labels: { app: 'demo' } }) });
+  const created = await ssa({ size: 3, tags: ['a', 'b'], minSize: 1 });
+  assert.equal(created.code, 0, created.stderr);
+  assert.match(created.stdout, /widget\.example\.tide\.dev\/w serverside-applied/);
+  await ssa({ size: 4, tags: ['a'] });
+  let w = await getJson('wdg', 'w', '-n', ns);
+  assert.equal(w.spec.size, 4);
+  assert.deepEqual(w.spec.tags, ['a'], 'lists are replaced whole');
+  assert.equal(w.spec.minSize, undefined, 'a field no longer applied is removed');
+  assert.equal(w.spec.color, 'Red', 'defaults stay');
+  assert.equal(w.metadata.generation, 2);
+
+  const contested = await ssa({ size: 9 }, '--field-manager=other');
+  assert.notEqual(contested.code, 0);
+  assert.match(contested.stderr, /Apply failed with 1 conflict: conflict with "kubectl" using example\.tide\.dev\/v1: \.spec\.size/);
+  const agreeing = await ssa({ size: 4 }, '--field-manager=other');
+  assert.equal(agreeing.code, 0, `co-owning a field with the same value is no conflict: ${agreeing.stderr}`);
+  const forced = await ssa({ size: 9 }, '--field-manager=other', '--force-conflicts');
+  assert.equal(forced.code, 0, forced.stderr);
+  w = JSON.parse(await h.kubectlOk(['get', 'wdg', 'w', '-n', ns, '-o', 'json', '--show-managed-fields']));
+  assert.equal(w.spec.size, 9);
+  const owners = Object.fromEntries(w.metadata.managedFields.map((e: any) => [e.manager, Object.keys(e.fieldsV1['f:spec'] ?? {}).sort()]));
+  assert.deepEqual(owners, { kubectl: ['f:tags'], other: ['f:size'] });
+});

@@ -8,6 +8,7 @@ import { mergePatch, strategicMergePatch } from '../../src/kube/apiserver/patch.
 import { humanDuration } from '../../src/kube/apiserver/tables.ts';
 import type { KubeObject } from '../../src/kube/apiserver/types.ts';
 import { decodeProtobufBody } from '../../src/kube/apiserver/protobuf.ts';
+import { serverSideApply } from '../../src/kube/apiserver/server-side-apply.ts';
 import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 
 const schema = {
@@ -206,4 +207,29 @@ test('protobuf bodies: the k8s envelope around a Secret and around DeleteOptions
     propagationPolicy: 'Foreground',
   });
   assert.throws(() => decodeProtobufBody(envelope('apps/v1', 'Deployment', new Uint8Array())), /only understood for Secret, ConfigMap, DeleteOptions, SelfSubjectAccessReview, Namespace here \(got Deployment\); send JSON/);
+});
+
+test('server-side apply merges map lists by key, and each manager removes only its own items', () => {
+  const schema = {
+    type: 'object',
+    properties: {
+      status: {
+        type: 'object',
+        properties: {
+          conditions: { type: 'array', 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'], items: { type: 'object', properties: { type: { type: 'string' }, status: { type: 'string' } } } },
+        },
+      },
+    },
+  };
+  const req = (manager: string) => ({ manager, force: false, apiVersion: 'x/v1', schema, now: '2026-01-01T00:00:00Z' });
+  const cond = (type: string, status: string) => ({ type, status });
+  const applied = (...conditions: object[]): KubeObject => ({ apiVersion: 'x/v1', kind: 'X', metadata: { name: 'x' }, status: { conditions } });
+  let live = serverSideApply(undefined, applied(cond('Ready', 'True')), req('operator'));
+  live = serverSideApply(live, applied(cond('Metered', 'True')), req('agent'));
+  assert.deepEqual(live.status.conditions, [cond('Ready', 'True'), cond('Metered', 'True')]);
+  live = serverSideApply(live, applied(cond('Ready', 'False'), cond('Reachable', 'True')), req('operator'));
+  assert.deepEqual(live.status.conditions, [cond('Ready', 'False'), cond('Metered', 'True'), cond('Reachable', 'True')]);
+  live = serverSideApply(live, applied(cond('Reachable', 'True')), req('operator'));
+  assert.deepEqual(live.status.conditions, [cond('Metered', 'True'), cond('Reachable', 'True')], "the operator's Ready goes, the agent's Metered stays");
+  assert.throws(() => serverSideApply(live, applied(cond('Metered', 'False')), req('operator')), /Apply failed with 1 conflict: conflict with "agent" using x\/v1: \.status\.conditions\[type="Metered"\]\.status/);
 });

@@ -58,9 +58,14 @@ export class Operations {
   }
 
   get(r: ResourceType, namespace: string | undefined, name: string): KubeObject {
+    const found = this.find(r, namespace, name);
+    if (!found) throw notFound(r, name);
+    return found;
+  }
+
+  find(r: ResourceType, namespace: string | undefined, name: string): KubeObject | undefined {
     const stored = this.store.get(r.storageKey, namespace, name);
-    if (!stored) throw notFound(r, name);
-    return this.view(r, stored);
+    return stored && this.view(r, stored);
   }
 
   list(r: ResourceType, namespace: string | undefined, matches: (o: KubeObject) => boolean): { items: KubeObject[]; resourceVersion: string } {
@@ -115,6 +120,9 @@ export class Operations {
           ? { ...candidate, status: structuredClone(old.status) }
           : candidate;
     if (next.status === undefined) delete next.status;
+    // A write that leaves managedFields out keeps them (as on a real server); apply sets them.
+    const managedFields = candidate.metadata.managedFields ?? old.metadata.managedFields;
+    if (managedFields !== undefined) next.metadata = { ...next.metadata, managedFields };
     keepServerFields(next, old);
     next.metadata.resourceVersion = old.metadata.resourceVersion;
     if (old.metadata.deletionTimestamp) {

@@ -2,6 +2,7 @@
  * PATCH bodies by content type: JSON merge patch (RFC 7386), JSON patch (RFC 6902, with
  * fast-json-patch), and for built-in resources the part of strategic merge patch kubectl apply
  * and edit produce. Custom resources refuse strategic merge patch with 415, as a real server does.
+ * Server-side apply has a file of its own (server-side-apply.ts).
  */
 import fastJsonPatch from 'fast-json-patch';
 import { badRequest, unsupportedMediaType, ApiError } from './status.ts';
@@ -92,6 +93,6 @@ export function applyPatchBody(resource: ResourceType, current: KubeObject, kind
       }
     }
     case 'apply':
-      throw unsupportedMediaType('server-side apply is not supported by this development API server; use client-side apply (kubectl apply without --server-side)');
+      throw new Error('server-side apply is handled by the router, not as a patch');
   }
 }

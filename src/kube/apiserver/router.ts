@@ -11,6 +11,7 @@ import type { FieldValidation, Operations, WriteOptions } from './operations.ts'
 import { applyPatchBody, patchKindOf } from './patch.ts';
 import type { ResourceRegistry } from './registry.ts';
 import { decodeProtobufBody } from './protobuf.ts';
+import { parseApplyBody, serverSideApply } from './server-side-apply.ts';
 import { parseResourcePath, type ResourcePath } from './request-path.ts';
 import { selectorFromQuery } from './selectors.ts';
 import { ApiError, badRequest, methodNotAllowed, unsupportedMediaType } from './status.ts';
@@ -46,9 +47,7 @@ function sendJson(res: ServerResponse, code: number, body: unknown, warnings: st
   res.end(text);
 }
 
-async function readBody(req: IncomingMessage): Promise<unknown> {
-  const contentType = req.headers['content-type'] ?? '';
-  if (/cbor/.test(contentType)) throw unsupportedMediaType('the body of the request was in an unknown format - accepted media types include: application/json, application/vnd.kubernetes.protobuf');
+async function readRaw(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -56,8 +55,14 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
     if (size > MAX_BODY_BYTES) throw new ApiError(413, 'RequestEntityTooLarge', 'request body too large');
     chunks.push(chunk as Buffer);
   }
-  const raw = Buffer.concat(chunks);
-  // kubectl's typed clients (kubectl create namespace/secret/configmap) send protobuf.
+  return Buffer.concat(chunks);
+}
+
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  const contentType = req.headers['content-type'] ?? '';
+  if (/cbor/.test(contentType)) throw unsupportedMediaType('the body of the request was in an unknown format - accepted media types include: application/json, application/vnd.kubernetes.protobuf');
+  const raw = await readRaw(req);
+  // kubectl's typed clients (kubectl create namespace/secret/configmap, auth can-i) send protobuf.
   if (/protobuf/.test(contentType)) return decodeProtobufBody(raw);
   const text = raw.toString('utf8');
   if (!text.trim()) return undefined;
@@ -191,6 +196,7 @@ async function handleResource(ctx: RouterContext, req: IncomingMessage, res: Ser
   if (method === 'PATCH' && t.name) {
     namespaceRequired();
     const kind = patchKindOf(req.headers['content-type']);
+    if (kind === 'apply') return apply(ctx, req, res, query, t, r, namespace, opts);
     const body = await readBody(req);
     const current = ops.get(r, namespace, t.name);
     const patched = applyPatchBody(r, current, kind, body);
@@ -207,4 +213,32 @@ async function handleResource(ctx: RouterContext, req: IncomingMessage, res: Ser
     return sendJson(res, 200, { kind: r.listKind, apiVersion: apiVersionOf(r), metadata: { resourceVersion }, items: deleted });
   }
   throw methodNotAllowed(`the server does not allow this method on the requested resource`);
+}
+
+/** PATCH application/apply-patch+yaml: server-side apply (see server-side-apply.ts); creates if absent. */
+async function apply(ctx: RouterContext, req: IncomingMessage, res: ServerResponse, query: URLSearchParams, t: ResourcePath, r: ResourceType, namespace: string | undefined, opts: WriteOptions): Promise<void> {
+  const manager = query.get('fieldManager');
+  if (!manager) {
+    throw new ApiError(422, 'Invalid', 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch', {
+      kind: 'PatchOptions',
+      group: 'meta.k8s.io',
+      causes: [{ reason: 'FieldValueRequired', field: 'fieldManager', message: 'Required value: is required for apply patch' }],
+    });
+  }
+  const applied = parseApplyBody((await readRaw(req)).toString('utf8'));
+  if (applied.metadata.name && applied.metadata.name !== t.name) {
+    throw badRequest(`the name of the object (${applied.metadata.name}) does not match the name on the URL (${t.name})`);
+  }
+  applied.metadata.name = t.name;
+  const live = ctx.ops.find(r, namespace, t.name!);
+  const merged = serverSideApply(live, applied, {
+    manager,
+    force: query.get('force') === 'true',
+    apiVersion: apiVersionOf(r),
+    schema: r.openapiSchema,
+    now: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+  });
+  if (!live) return sendJson(res, 201, ctx.ops.create(r, namespace, merged, opts), opts.warnings);
+  const subresource = t.subresource === 'status' ? 'status' : undefined;
+  return sendJson(res, 200, ctx.ops.write(r, live, merged, subresource, opts), opts.warnings);
 }
