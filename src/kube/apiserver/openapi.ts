@@ -30,7 +30,9 @@ function operations(r: ResourceType) {
   const writeParams = [queryParam('dryRun', 'When present, do not persist'), queryParam('fieldManager', 'Actor making the change'), queryParam('fieldValidation', 'Ignore, Warn or Strict: how to treat unknown fields')];
   const patchBody = {
     requestBody: {
-      content: Object.fromEntries(['application/json-patch+json', 'application/merge-patch+json', ...(r.custom ? [] : ['application/strategic-merge-patch+json'])].map((t) => [t, { schema: { type: 'object' } }])),
+      content: Object.fromEntries(
+        ['application/json-patch+json', 'application/merge-patch+json', 'application/apply-patch+yaml', ...(r.custom ? [] : ['application/strategic-merge-patch+json'])].map((t) => [t, { schema: { type: 'object' } }]),
+      ),
     },
   };
   return {
