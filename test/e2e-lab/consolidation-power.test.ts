@@ -10,7 +10,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { eventually, startLabWorld, VM_NAMESPACE, type LabWorld } from './lab-world.ts';
+import { diagnoseOnFailure, eventually, startLabWorld, VM_NAMESPACE, type LabWorld } from './lab-world.ts';
 
 let world: LabWorld;
 
@@ -26,9 +26,7 @@ const hostRow = (table: string, host: string) => table.split('\n').find((line) =
 
 test('idle guests are consolidated, the empty host is powered off over SSH, then woken by Wake-on-LAN when load passes Th1', { timeout: 360_000 }, async (t) => {
   const { lab } = world;
-  t.after(() => {
-    if (!t.passed) t.diagnostic(`operator log:\n${world.log.slice(-80).join('\n')}\npower hooks: ${JSON.stringify(world.power.events)}`);
-  });
+  const verdict = diagnoseOnFailure(t, () => world);
   // node100 is the host kept on (the paper's node200 role); node200 may be put in standby.
   await lab.startGuest('node100', { name: 'idle-a', loadPercent: 0 });
   await lab.startGuest('node200', { name: 'idle-b', loadPercent: 0 });
@@ -92,4 +90,5 @@ test('idle guests are consolidated, the empty host is powered off over SSH, then
   const everywhere = [...(await world.running('node100')), ...(await world.running('node200'))].sort();
   assert.deepEqual(everywhere, ['busy', 'idle-a', 'idle-b', 'idle-c']);
   t.diagnostic(`migrations: ${JSON.stringify(world.migrations)}`);
+  verdict.passed();
 });

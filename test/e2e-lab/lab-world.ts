@@ -209,7 +209,7 @@ export async function startLabWorld(o: { hosts: string[]; cpuCores: number; obse
 
 /** The timing record of the latest migration of `vm` still waiting for `field`. */
 function pending(migrations: MigrationTiming[], vm: string, field: keyof MigrationTiming): MigrationTiming | undefined {
-  return migrations.findLast((m) => m.vm === vm && m[field] === undefined);
+  return [...migrations].reverse().find((m) => m.vm === vm && m[field] === undefined);
 }
 
 /** Notes when each planned migration's intent was written (the executor's startedAt). */
@@ -281,6 +281,16 @@ export async function eventually<T>(what: string, probe: () => Promise<T | undef
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/** Prints the operator's log and the power hooks' events when the test fails (call first thing in a test). */
+export function diagnoseOnFailure(t: { after(fn: () => void): void; diagnostic(message: string): void }, world: () => LabWorld | undefined): { passed(): void } {
+  let passed = false;
+  t.after(() => {
+    const w = world();
+    if (!passed && w) t.diagnostic(`operator log (last 100 lines):\n${w.log.slice(-100).join('\n')}\npower hooks: ${JSON.stringify(w.power.events)}`);
+  });
+  return { passed: () => (passed = true) };
 }
 
 export function median(values: number[]): number {
