@@ -350,3 +350,17 @@ test('under churn, with watches cut and history compacted at random, an informer
     await informer.stop();
   }
 });
+
+test('client-node server-side apply of a status, as an operator may write it', async () => {
+  const ns = await namespace('c-ssa');
+  const api = kc.makeApiClient(CustomObjectsApi);
+  await api.createNamespacedCustomObject({ group, version, namespace: ns, plural, body: widget('w', 1) });
+  const ssa = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
+  const body = { apiVersion: `${group}/${version}`, kind: 'Widget', metadata: { name: 'w' }, status: { observedGeneration: 1 } };
+  const applied: any = await api.patchNamespacedCustomObjectStatus({ group, version, namespace: ns, plural, name: 'w', body, fieldManager: 'tide-operator', force: true }, ssa);
+  assert.equal(applied.status.observedGeneration, 1);
+  assert.equal(applied.metadata.generation, 1);
+  const missingManager = await statusOf(api.patchNamespacedCustomObjectStatus({ group, version, namespace: ns, plural, name: 'w', body }, ssa));
+  assert.equal(missingManager.code, 422);
+  assert.match(missingManager.body.message, /fieldManager: Required value: is required for apply patch/);
+});

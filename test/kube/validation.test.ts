@@ -233,3 +233,12 @@ test('server-side apply merges map lists by key, and each manager removes only i
   assert.deepEqual(live.status.conditions, [cond('Metered', 'True'), cond('Reachable', 'True')], "the operator's Ready goes, the agent's Metered stays");
   assert.throws(() => serverSideApply(live, applied(cond('Metered', 'False')), req('operator')), /Apply failed with 1 conflict: conflict with "agent" using x\/v1: \.status\.conditions\[type="Metered"\]\.status/);
 });
+
+test('server-side apply to /status is recorded apart: the same manager keeps its spec fields', () => {
+  const req = (subresource?: 'status') => ({ manager: 'tide', force: false, apiVersion: 'x/v1', now: '2026-01-01T00:00:00Z', subresource });
+  let live = serverSideApply(undefined, { apiVersion: 'x/v1', kind: 'X', metadata: { name: 'x' }, spec: { size: 1 } }, req());
+  live = serverSideApply(live, { apiVersion: 'x/v1', kind: 'X', metadata: { name: 'x' }, status: { ready: true } }, req('status'));
+  assert.deepEqual(live.spec, { size: 1 });
+  assert.deepEqual(live.status, { ready: true });
+  assert.deepEqual((live.metadata.managedFields as any[]).map((e) => [e.manager, e.subresource ?? '', Object.keys(e.fieldsV1)]), [['tide', '', ['f:spec']], ['tide', 'status', ['f:status']]]);
+});

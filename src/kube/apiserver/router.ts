@@ -231,7 +231,9 @@ async function apply(ctx: RouterContext, req: IncomingMessage, res: ServerRespon
   }
   applied.metadata.name = t.name;
   const live = ctx.ops.find(r, namespace, t.name!);
+  const subresource = t.subresource === 'status' ? 'status' : undefined;
   const merged = serverSideApply(live, applied, {
+    subresource,
     manager,
     force: query.get('force') === 'true',
     apiVersion: apiVersionOf(r),
@@ -239,6 +241,5 @@ async function apply(ctx: RouterContext, req: IncomingMessage, res: ServerRespon
     now: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
   });
   if (!live) return sendJson(res, 201, ctx.ops.create(r, namespace, merged, opts), opts.warnings);
-  const subresource = t.subresource === 'status' ? 'status' : undefined;
   return sendJson(res, 200, ctx.ops.write(r, live, merged, subresource, opts), opts.warnings);
 }

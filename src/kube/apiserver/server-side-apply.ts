@@ -132,6 +132,8 @@ export interface ApplyRequest {
   /** Where to look for list-type map keys; built-ins have none (their lists are atomic). */
   schema?: Schema;
   now: string;
+  /** Applies to /status are recorded apart (as a real server does), so they never drop spec fields. */
+  subresource?: 'status';
 }
 
 /** Parses an apply body (YAML, of which JSON is a subset). */
@@ -150,7 +152,7 @@ export function parseApplyBody(text: string): KubeObject {
 export function serverSideApply(live: KubeObject | undefined, applied: KubeObject, req: ApplyRequest): KubeObject {
   const entries: any[] = live?.metadata.managedFields ? structuredClone(live.metadata.managedFields as any[]) : [];
   const owned = (e: any) => (e.operation === 'Apply' && e.fieldsV1 ? decode(e.fieldsV1) : []);
-  const mine = entries.find((e) => e.manager === req.manager && e.operation === 'Apply');
+  const mine = entries.find((e) => e.manager === req.manager && e.operation === 'Apply' && e.subresource === req.subresource);
   const previous = mine ? owned(mine) : [];
   const next: Path[] = [];
   leaves(applied, req.schema, [], next);
@@ -175,7 +177,7 @@ export function serverSideApply(live: KubeObject | undefined, applied: KubeObjec
   const ownedByOthers = new Set(entries.filter((e) => e !== mine).flatMap(owned).map(pathId));
   for (const p of previous) if (!nextIds.has(pathId(p)) && !ownedByOthers.has(pathId(p))) removeAt(merged, p, nextIds);
 
-  const entry = { manager: req.manager, operation: 'Apply', apiVersion: req.apiVersion, time: req.now, fieldsType: 'FieldsV1', fieldsV1: encode(next) };
+  const entry = { manager: req.manager, operation: 'Apply', apiVersion: req.apiVersion, time: req.now, fieldsType: 'FieldsV1', fieldsV1: encode(next), ...(req.subresource ? { subresource: req.subresource } : {}) };
   merged.metadata.managedFields = [...entries.filter((e) => e !== mine && !(e.operation === 'Apply' && Object.keys(e.fieldsV1 ?? {}).length === 0)), entry];
   return merged;
 }
