@@ -136,7 +136,8 @@ export class Operations {
     }
     if (isDeepStrictEqual(next, old) || opts.dryRun) return next;
     const stored = this.toStored(r, next);
-    if (next.metadata.deletionTimestamp && !(next.metadata.finalizers ?? []).length) {
+    // The last finalizer removed from a deleted object lets it go (namespaces go when emptied).
+    if (!isNamespace(r) && next.metadata.deletionTimestamp && !(next.metadata.finalizers ?? []).length) {
       return this.view(r, this.removeNow(r, stored));
     }
     const written = this.store.put(r.storageKey, stored);
@@ -181,7 +182,6 @@ export class Operations {
       this.store.removeAll(`${stored.spec.group}/${stored.spec.names.plural}`);
       this.registry.unregisterCrd(stored.metadata.name!);
     }
-    if (isNamespace(r) && stored.metadata.deletionTimestamp) return gone;
     if (stored.metadata.namespace) this.finishNamespaceIfEmpty(stored.metadata.namespace);
     return gone;
   }
