@@ -18,9 +18,10 @@ export const OPERATOR_RULES: PermissionRule[] = [
   { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
 ];
 
+/** The agent re-lists hosts on a timer (no watch) and writes status with a conditional merge patch. */
 export const ZIGBEE_AGENT_RULES: PermissionRule[] = [
-  { apiGroups: ['tide.dev'], resources: ['physicalhosts'], verbs: ['get', 'list', 'watch'] },
-  { apiGroups: ['tide.dev'], resources: ['physicalhosts/status'], verbs: ['get', 'patch'] },
+  { apiGroups: ['tide.dev'], resources: ['physicalhosts'], verbs: ['get', 'list'] },
+  { apiGroups: ['tide.dev'], resources: ['physicalhosts/status'], verbs: ['patch'] },
 ];
 
 /** Is a request (verb on group/resource[/subresource]) allowed by `rules`? */

@@ -13,7 +13,7 @@ import type { HypervisorDriver, PowerDriver } from '../../src/api/drivers.ts';
 import { KubeClusterWriter, type ClusterWriter } from '../../src/controller/cluster.ts';
 import { silentLogger, type Logger } from '../../src/controller/log.ts';
 import { Operator, type OperatorOptions } from '../../src/controller/operator.ts';
-import { startApiServer, type ApiServer } from '../../src/kube/apiserver/index.ts';
+import { startApiServer, type ApiServer, type ApiServerOptions } from '../../src/kube/apiserver/index.ts';
 import { plan } from '../../src/planner/plan.ts';
 import { SimClock } from '../../src/sim/clock.ts';
 import { SimHypervisorDriver, SimPowerDriver } from '../../src/sim/drivers.ts';
@@ -39,9 +39,9 @@ export interface World {
   stop(): Promise<void>;
 }
 
-export async function startWorld(scenarioName: string, speed = 20): Promise<World> {
+export async function startWorld(scenarioName: string, speed = 20, apiOptions: ApiServerOptions = {}): Promise<World> {
   const dir = mkdtempSync(join(tmpdir(), 'tide-e2e-'));
-  const api = await startApiServer();
+  const api = await startApiServer(apiOptions);
   const kubeconfigPath = join(dir, 'kubeconfig');
   api.writeKubeconfig(kubeconfigPath);
   const env = { ...process.env, HOME: dir, KUBECONFIG: kubeconfigPath };
