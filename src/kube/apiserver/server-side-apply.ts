@@ -157,6 +157,8 @@ export function serverSideApply(live: KubeObject | undefined, applied: KubeObjec
   const next: Path[] = [];
   leaves(applied, req.schema, [], next);
   const nextIds = new Set(next.map(pathId));
+  // A field the new configuration sets, or sets something beneath, stays.
+  const kept = new Set(next.flatMap((p) => p.map((_, i) => pathId(p.slice(0, i + 1)))));
 
   const conflicts: string[] = [];
   for (const other of entries.filter((e) => e !== mine && e.operation === 'Apply')) {
@@ -175,7 +177,7 @@ export function serverSideApply(live: KubeObject | undefined, applied: KubeObjec
   const body = { ...applied, metadata: Object.fromEntries(Object.entries(applied.metadata).filter(([k]) => !SERVER_FIELDS.has(k))) };
   const merged = (live ? merge(live, body, req.schema) : structuredClone(body)) as KubeObject;
   const ownedByOthers = new Set(entries.filter((e) => e !== mine).flatMap(owned).map(pathId));
-  for (const p of previous) if (!nextIds.has(pathId(p)) && !ownedByOthers.has(pathId(p))) removeAt(merged, p, nextIds);
+  for (const p of previous) if (!kept.has(pathId(p)) && !ownedByOthers.has(pathId(p))) removeAt(merged, p, kept);
 
   const entry = { manager: req.manager, operation: 'Apply', apiVersion: req.apiVersion, time: req.now, fieldsType: 'FieldsV1', fieldsV1: encode(next), ...(req.subresource ? { subresource: req.subresource } : {}) };
   merged.metadata.managedFields = [...entries.filter((e) => e !== mine && !(e.operation === 'Apply' && Object.keys(e.fieldsV1 ?? {}).length === 0)), entry];
