@@ -47,8 +47,12 @@ export interface MigrationTiming {
   intentAtMs?: number;
   /** The hypervisor driver's migrate() was called. */
   driverCalledAtMs?: number;
-  /** libvirt's migration job was first seen running on the source. */
+  /** The driver's pre-check was done and `virsh migrate` was issued on the source. */
+  commandIssuedAtMs?: number;
+  /** libvirt's migration job was first seen running on the source (polled: a short job may go unseen). */
   jobStartedAtMs?: number;
+  /** `virsh migrate` returned. */
+  commandDoneAtMs?: number;
   /** migrate() resolved with the outcome observed on both hosts. */
   doneAtMs?: number;
   succeeded?: boolean;
@@ -260,7 +264,12 @@ function timed(driver: HypervisorDriver, migrations: MigrationTiming[]): Hypervi
       const outcome = (await driver.migrate(request)) as DetailedMigrationOutcome;
       m.doneAtMs = Date.now();
       m.succeeded = outcome.succeeded;
-      if (outcome.timings?.jobStartedAfterMs !== undefined) m.jobStartedAtMs = calledAt + outcome.timings.jobStartedAfterMs;
+      const t = outcome.timings;
+      if (t) {
+        m.commandIssuedAtMs = calledAt + t.precheckMs;
+        m.commandDoneAtMs = calledAt + t.commandMs;
+        if (t.jobStartedAfterMs !== undefined) m.jobStartedAtMs = calledAt + t.jobStartedAfterMs;
+      }
       return outcome;
     },
     close: () => driver.close(),
