@@ -51,6 +51,7 @@ test('leader election: one replica of two acts; the other takes over after the l
   leader.child.kill('SIGKILL');
   await eventually('the standby to take the lease', async () => (await holder()) === standbyName && led(standby.lines, standbyName), 30_000);
   const takeoverSeconds = (Date.now() - killedAt) / 1000;
+  t.diagnostic(`standby took over ${takeoverSeconds.toFixed(1)} s after the leader was killed (lease ${LEASE_SECONDS} s)`);
   // Lease duration plus a retry period or two, with slack for a busy CI machine.
   assert.ok(takeoverSeconds < LEASE_SECONDS + 6, `took over in ${takeoverSeconds.toFixed(1)} s`);
   const lease = await leases.readNamespacedLease({ namespace: 'tide-system', name: 'tide-operator' });
