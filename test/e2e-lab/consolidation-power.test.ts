@@ -10,6 +10,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
+import { sendMagicPacket } from '../../src/power/control/wake-on-lan.ts';
 import { diagnoseOnFailure, eventually, startLabWorld, VM_NAMESPACE, type LabWorld } from './lab-world.ts';
 
 let world: LabWorld;
@@ -66,6 +68,14 @@ test('idle guests are consolidated, the empty host is powered off over SSH, then
   }
   assert.match(hostRow(await world.kubectl('get', 'physicalhosts'), 'node200'), /\bOff\b/);
 
+  // The listener acts only on a well-formed magic packet for a lab host's MAC.
+  const udp = createSocket('udp4');
+  await new Promise<void>((resolve) => udp.send(Buffer.alloc(102, 0xff), world.power.wolPort, '127.0.0.1', () => resolve()));
+  udp.close();
+  await sendMagicPacket({ macAddress: '02:00:00:00:00:99', broadcastAddress: '127.0.0.1', port: world.power.wolPort }, 1);
+  await eventually('both stray packets to be rejected', async () => world.power.rejectedPackets === 2, 10_000, 200);
+  assert.equal(lab.isOn('node200'), false, 'a stray packet woke node200');
+
   // 2. Load rises past Th1 on the one host left: Tide wakes node200 with a magic packet.
   await lab.startGuest('node100', { name: 'busy', loadPercent: 70 });
   await world.apply([world.placement('busy')]);
@@ -76,7 +86,7 @@ test('idle guests are consolidated, the empty host is powered off over SSH, then
   assert.ok(wake, `no magic packet for node200: ${JSON.stringify(world.power.events)}`);
   assert.equal(wake.detail, world.power.macOf('node200'));
   assert.ok(world.power.events.some((e) => e.host === 'node200' && e.what === 'powered-on'));
-  assert.equal(world.power.rejectedPackets, 0);
+  assert.equal(world.power.rejectedPackets, 2, 'every packet Tide sent was a valid one for node200');
   const on = await world.getJson('physicalhost', 'node200');
   assert.equal(on.status.powerAction.phase, 'Succeeded');
   assert.equal(on.status.powerAction.reason, 'Overloaded');
