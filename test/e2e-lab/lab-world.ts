@@ -23,6 +23,7 @@ import { realDrivers } from '../../src/controller/real-drivers.ts';
 import type { DetailedMigrationOutcome } from '../../src/hypervisor/migration.ts';
 import { startApiServer, type ApiServer } from '../../src/kube/apiserver/index.ts';
 import { plan } from '../../src/planner/plan.ts';
+import { eventually as retry } from '../hypervisor/eventually.ts';
 import { startLab, type Lab } from '../lab/lab.ts';
 import { startPowerHooks, type PowerHooks } from './power-hooks.ts';
 
@@ -276,20 +277,16 @@ function timed(driver: HypervisorDriver, migrations: MigrationTiming[]): Hypervi
   };
 }
 
-/** Polls `probe` until it returns a truthy value; fails naming `what` (and the last error) after `timeoutMs`. */
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined | false | null>, timeoutMs: number, intervalMs = 1000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
+/** Polls `probe` until it returns a truthy value (or stops throwing with one); fails naming `what` after `timeoutMs`. */
+export function eventually<T>(what: string, probe: () => Promise<T | undefined | false | null>, timeoutMs: number, intervalMs = 1000): Promise<T> {
+  return retry(
+    async () => {
       const value = await probe();
-      if (value) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
+      if (!value) throw new Error('not yet');
+      return value;
+    },
+    { what: `waiting for ${what}`, timeoutMs, intervalMs },
+  );
 }
 
 /** Prints the operator's log and the power hooks' events when the test fails (call first thing in a test). */
