@@ -132,7 +132,8 @@ export class Operator {
         const due = this.lastPlanAtMs + this.evaluationIntervalMs();
         const now = clock.now();
         if (now >= due) this.queue.add('plan');
-        await clock.sleep(Math.max(1000, Math.min(due - now, this.evaluationIntervalMs())), signal);
+        // Re-check at least every 30 s: a new or changed policy may have shortened the interval.
+        await clock.sleep(Math.max(1000, Math.min(due - now, 30_000)), signal);
       }
     } catch {
       /* aborted */

@@ -41,7 +41,9 @@ function powerStateOf(host: PhysicalHost, observed: ObservedHost | undefined): H
     case 'shutting-down':
       return observed.powerState;
     default:
-      return undefined; // unknown: the host is left out of this round
+      // A host Tide powered off (confirmed) cannot answer SSH: it is off, and a candidate to wake.
+      // Any other unknown host is left out of this round.
+      return host.status?.powerAction?.type === 'PowerOff' && host.status.powerAction.phase === 'Succeeded' ? 'off' : undefined;
   }
 }
 

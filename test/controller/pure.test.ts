@@ -134,3 +134,16 @@ test('host status: unreachable after a Tide power-off reads Off and Standby, wit
   assert.equal(busy.conditions!.find((c) => c.type === 'Overloaded')!.status, 'True');
   assert.deepEqual(busy.vms, ['a', 'b']);
 });
+
+test('snapshot: a host Tide powered off, now unreachable, is off and may be woken', () => {
+  const off = host('node200', {}, { powerAction: { id: 'p', type: 'PowerOff', phase: 'Succeeded', reason: 'EmptyHost', message: '', startedAt: new Date(T0).toISOString() } });
+  const { snapshot, excluded } = buildSnapshot({
+    nowMs: T0, hosts: [host('node100'), off], placements: [],
+    observed: new Map([
+      ['node100', observed('node100', [['a', 90]])],
+      ['node200', { name: 'node200', reachable: false, powerState: 'unknown' as const, domains: [], observedAtMs: T0, error: 'Connection lost before handshake' }],
+    ]),
+  });
+  assert.deepEqual(excluded, []);
+  assert.equal(snapshot.hosts.find((h) => h.name === 'node200')!.powerState, 'off');
+});

@@ -188,7 +188,7 @@ export async function startLabWorld(o: { hosts: string[]; cpuCores: number; obse
         const operator = new Operator({
           kubeConfig,
           clock: systemClock,
-          hypervisor: timed(process.env.TIDE_E2E_NO_POWER_SENSE ? drivers.hypervisor : powerSensing(drivers.hypervisor, lab), migrations),
+          hypervisor: timed(drivers.hypervisor, migrations),
           power: drivers.power,
           writer: new KubeClusterWriter(kubeConfig, NAMESPACE, 'e2e-lab'),
           planner: plan,
@@ -229,27 +229,6 @@ function recorder(migrations: MigrationTiming[]): RoundObserver {
       const m = pending(migrations, action.vm, 'intentAtMs');
       if (m) m.intentAtMs = atMs;
     },
-  };
-}
-
-/**
- * WORKAROUND (reported to the lead): LibvirtSshDriver reports a host that does not answer SSH as
- * powerState 'unknown', and the operator's snapshot (src/controller/snapshot.ts powerStateOf)
- * leaves such a host out of planning even after Tide's own confirmed power-off — so the planner
- * never sees a standby host to power on ("no standby host can be powered on: every host is
- * already on"). A real site would read the power state out of band (BMC, meter); here the lab
- * is that sensor: a host the lab has switched off is reported 'off'. Everything else — the
- * observation, reachability, domains — is the real driver's. TIDE_E2E_NO_POWER_SENSE=1 turns
- * this off, to see the operator's behaviour without it.
- */
-function powerSensing(driver: HypervisorDriver, lab: Lab): HypervisorDriver {
-  return {
-    async observeHost(host) {
-      const seen = await driver.observeHost(host);
-      return !seen.reachable && !lab.isOn(host.name) ? { ...seen, powerState: 'off' } : seen;
-    },
-    migrate: (request) => driver.migrate(request),
-    close: () => driver.close(),
   };
 }
 
