@@ -20,6 +20,8 @@ export const HostSnapshotSchema = Type.Object(
     cpuLoadPercent: Type.Optional(Type.Number({ minimum: 0 })),
     idleWatts: Type.Optional(Type.Number({ minimum: 0 })),
     peakWatts: Type.Optional(Type.Number({ minimum: 0 })),
+    powerCurveWatts: Type.Optional(Type.Array(Type.Number({ minimum: 0 }), { minItems: 11, maxItems: 11 })),
+    coreMips: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
     lastPowerActionAtMs: Type.Optional(Type.Number()),
   },
   { additionalProperties: false },
@@ -39,6 +41,7 @@ export const VmSnapshotSchema = Type.Object(
     priority: Type.Optional(Type.Number()),
     lastMigratedAtMs: Type.Optional(Type.Number()),
     cpuHistory: Type.Optional(Type.Array(Type.Number())),
+    vcpuMips: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
   },
   { additionalProperties: false },
 );

@@ -26,6 +26,15 @@ export interface HostSnapshot {
   /** Power model for strategies that weigh watts (idle and full-load watts). */
   idleWatts?: number;
   peakWatts?: number;
+  /**
+   * Optional, for the power-aware strategies (lr-mmt, tide); the paper's rules ignore them.
+   * powerCurveWatts: watts at 0 %, 10 %, … 100 % CPU (a SPECpower table, 11 figures), used
+   * instead of the straight line from idle to peak. coreMips: MIPS of one core; with
+   * VmSnapshot.vcpuMips it keeps a vCPU off a core slower than what it asks for (hosts that
+   * differ in speed, as in CloudSim's PlanetLab data centre; see docs/strategies.md).
+   */
+  powerCurveWatts?: number[];
+  coreMips?: number;
   /** Epoch ms of the host's last power action, for cooldowns. */
   lastPowerActionAtMs?: number;
 }
@@ -47,6 +56,8 @@ export interface VmSnapshot {
   lastMigratedAtMs?: number;
   /** Recent load samples (oldest first), for strategies that forecast. */
   cpuHistory?: number[];
+  /** Optional: MIPS of one vCPU (see HostSnapshot.coreMips). */
+  vcpuMips?: number;
 }
 
 export interface Snapshot {

@@ -5,7 +5,6 @@ import { DEFAULT_POLICY, plan } from '../../src/planner/plan.ts';
 import { checkPlan } from '../../src/planner/invariants.ts';
 import { detectOverload, LR_DEFAULTS } from '../../src/planner/power-aware/overload.ts';
 import { fitLine, valueAt } from '../../src/planner/forecast/regression.ts';
-import type { WithPowerCurve } from '../../src/planner/power-aware/placement.ts';
 import type { HostSnapshot, PlannerPolicy, Snapshot, VmSnapshot } from '../../src/planner/types.ts';
 
 const policy = (strategy: PlannerPolicy['strategy']): PlannerPolicy => ({ ...DEFAULT_POLICY, minHostsOn: 0, strategy });
@@ -108,7 +107,7 @@ test('power-aware placement keeps a vCPU off a core slower than what it asks for
   assert.ok(move && move.type === 'migrate', result.summary);
   assert.equal(move.to, 'fast');
   // Without the speeds the slower host (fewer watts added) would have been chosen.
-  const blind: Snapshot = { ...snapshot, hosts: (snapshot.hosts as WithPowerCurve[]).map(({ coreMips: _c, ...h }) => h) };
+  const blind: Snapshot = { ...snapshot, hosts: snapshot.hosts.map(({ coreMips: _c, ...h }) => h) };
   const blindMove = plan(blind, policy('lr-mmt')).actions.find((a) => a.type === 'migrate' && a.vm === 'big');
   assert.equal(blindMove?.type === 'migrate' && blindMove.to, 'slow');
 });

@@ -14,29 +14,21 @@ import { num } from '../explain.ts';
 import { EPSILON } from '../units.ts';
 import type { ClusterState, HostState, VmState } from '../cluster.ts';
 import type { OverloadVerdict } from './overload.ts';
-import type { HostSnapshot, VmSnapshot } from '../types.ts';
-
-/**
- * Optional host facts the power-aware strategies use when a snapshot carries them: the power
- * curve (11 watts figures at 0 %, 10 %, … 100 % CPU) and the MIPS of one core.
- */
-export type WithPowerCurve = HostSnapshot & { powerCurveWatts?: readonly number[]; coreMips?: number };
-/** Optional VM fact: the MIPS of one vCPU. */
-export type WithVcpuMips = VmSnapshot & { vcpuMips?: number };
+import type { HostSnapshot } from '../types.ts';
 
 /**
  * One vCPU runs on one core: a host whose cores are slower than what one of the VM's vCPUs
  * asks for now cannot serve it (CloudSim's Host.isSuitableForVm). Only when both speeds are known.
  */
 export function coreTooSlow(host: HostState, vm: VmState): boolean {
-  const coreMips = (host.snap as WithPowerCurve).coreMips;
-  const vcpuMips = (vm.snap as WithVcpuMips).vcpuMips;
+  const coreMips = host.snap.coreMips;
+  const vcpuMips = vm.snap.vcpuMips;
   return coreMips !== undefined && vcpuMips !== undefined && (Math.max(0, vm.snap.cpuLoadPercent) / 100) * vcpuMips > coreMips;
 }
 
 export function wattsAt(host: HostState, points: number): number {
   const u = Math.min(100, Math.max(0, points));
-  const curve = (host.snap as WithPowerCurve).powerCurveWatts;
+  const curve = host.snap.powerCurveWatts;
   if (curve && curve.length === 11) {
     const x = u / 10;
     const i = Math.min(9, Math.floor(x));
@@ -73,7 +65,7 @@ const modelKeys = new WeakMap<HostSnapshot, string>();
 function modelKey(h: HostState): string {
   let key = modelKeys.get(h.snap);
   if (key === undefined) {
-    const s = h.snap as WithPowerCurve;
+    const s = h.snap;
     key = `${s.cpuCores}|${s.memoryMiB}|${s.idleWatts}|${s.peakWatts}|${s.powerCurveWatts?.join(',')}`;
     modelKeys.set(h.snap, key);
   }

@@ -46,7 +46,7 @@ export function powerOnForStuckVms(rules: PlacementRules, stuck: readonly VmStat
   const booting = c.hosts.filter((h) => h.powerState === 'booting');
   if (booting.length) return `waiting for ${listNames(booting.map((h) => h.name))} to boot`;
   const standby = c.hosts
-    .filter((h) => h.powerState === 'off' && !h.snap.maintenance && !powerCooldownBlocks(c, h) && stuck.some((vm) => couldTake(rules, h, vm)))
+    .filter((h) => h.powerState === 'off' && !h.snap.maintenance && h.snap.canPowerOn !== false && !powerCooldownBlocks(c, h) && stuck.some((vm) => couldTake(rules, h, vm)))
     .sort((a, b) => b.cores - a.cores || (a.snap.idleWatts ?? 0) - (b.snap.idleWatts ?? 0) || (a.name < b.name ? -1 : 1));
   const chosen = standby[0];
   if (!chosen) return 'no standby host could take them';

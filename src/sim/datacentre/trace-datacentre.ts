@@ -16,8 +16,7 @@ import { placeInitially, type InitialPlacement } from './placement.ts';
 import { hostTypeOf, migrationSeconds, vmTypeOf, type DatacentreSetup, type HostType, type VmType } from './setup.ts';
 import { tablePower, type PowerModel } from '../power-model.ts';
 import type { Trace } from '../trace.ts';
-import type { Plan, Snapshot } from '../../planner/types.ts';
-import type { WithPowerCurve, WithVcpuMips } from '../../planner/power-aware/placement.ts';
+import type { HostSnapshot, Plan, Snapshot, VmSnapshot } from '../../planner/types.ts';
 import type { SpanRecorder } from '../metrics/recorder.ts';
 
 /** MIPS per snapshot "core" (see the header). */
@@ -104,7 +103,7 @@ export class TraceDatacentre {
 
   /** What the planner sees at the start of interval `k`. */
   snapshot(k: number): Snapshot {
-    const hosts: WithPowerCurve[] = this.hosts.map((h) => ({
+    const hosts: HostSnapshot[] = this.hosts.map((h) => ({
       name: h.name,
       cpuCores: h.capacityMips / SNAPSHOT_MIPS_PER_CORE,
       // CloudSim compatibility: placed VMs request no RAM, so memory never limits a move.
@@ -114,10 +113,10 @@ export class TraceDatacentre {
       maintenance: false,
       idleWatts: h.power.idleWatts,
       peakWatts: h.power.peakWatts,
-      powerCurveWatts: h.type.watts,
+      powerCurveWatts: [...h.type.watts],
       coreMips: h.type.coreMips,
     }));
-    const vms: WithVcpuMips[] = this.vms.filter((vm) => !this.retired.has(vm)).map((vm) => ({
+    const vms: VmSnapshot[] = this.vms.filter((vm) => !this.retired.has(vm)).map((vm) => ({
       name: vm.name,
       host: vm.host.name,
       vcpus: (vm.type.mips * vm.type.vcpus) / SNAPSHOT_MIPS_PER_CORE,
