@@ -135,3 +135,21 @@ test('lr-mmt and tide power off the hosts they empty, and only within the policy
     assert.deepEqual(offPeak.actions, [], 'no consolidation, no power-off outside the off-peak windows');
   }
 });
+
+test('a VM stuck on an overloaded host gets a standby host powered on, one that can take it and that Tide can power on', () => {
+  // hot holds two VMs at 95 % of 2 cores' worth each: overloaded; the only other host is off.
+  const snapshot: Snapshot = {
+    atMs: 0,
+    hosts: [host('hot'), { ...host('spare'), powerState: 'off' }],
+    vms: [vm('v1', 'hot', Array(10).fill(95), 613), vm('v2', 'hot', Array(10).fill(95), 870)],
+  };
+  for (const strategy of ['lr-mmt', 'tide'] as const) {
+    const result = plan(snapshot, policy(strategy));
+    assert.deepEqual(checkPlan(snapshot, policy(strategy), result), []);
+    assert.deepEqual(result.actions.filter((a) => a.type === 'power-on').map((a) => (a as { host: string }).host), ['spare'], result.summary);
+    const cannot: Snapshot = { ...snapshot, hosts: [host('hot'), { ...host('spare'), powerState: 'off', canPowerOn: false }] };
+    const none = plan(cannot, policy(strategy));
+    assert.ok(!none.actions.some((a) => a.type === 'power-on'), 'canPowerOn: false');
+    assert.ok(none.actions.some((a) => a.type === 'alert' && /v1/.test(a.message)), 'the stuck VM is reported');
+  }
+});
