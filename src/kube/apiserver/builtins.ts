@@ -199,7 +199,23 @@ const selfSubjectAccessReviews = builtin({
   },
 });
 
-export const builtinResources: ResourceType[] = [namespaces, secrets, configMaps, coreEvents, eventsV1, leases, crdResource, selfSubjectAccessReviews];
+/**
+ * The objects an operator's installation consists of, stored as given (no controllers run them,
+ * no schema beyond object metadata is enforced): enough for `kubectl apply -k` of an install to be
+ * accepted, listed and deleted here. Their shapes are checked elsewhere (test/install).
+ */
+const installObjects = [
+  builtin({ group: '', version: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts', namespaced: true, shortNames: ['sa'] }),
+  builtin({ group: '', version: 'v1', kind: 'Service', plural: 'services', namespaced: true, shortNames: ['svc'], columns: [column('Type', '.spec.type'), column('Cluster-IP', '.spec.clusterIP')] }),
+  builtin({ group: 'apps', version: 'v1', kind: 'Deployment', plural: 'deployments', namespaced: true, shortNames: ['deploy'], tracksGeneration: true, statusSubresource: true, columns: [column('Replicas', '.spec.replicas', 'integer')] }),
+  builtin({ group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'ClusterRole', plural: 'clusterroles', namespaced: false }),
+  builtin({ group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'ClusterRoleBinding', plural: 'clusterrolebindings', namespaced: false }),
+  builtin({ group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'Role', plural: 'roles', namespaced: true }),
+  builtin({ group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'RoleBinding', plural: 'rolebindings', namespaced: true }),
+  builtin({ group: 'policy', version: 'v1', kind: 'PodDisruptionBudget', plural: 'poddisruptionbudgets', namespaced: true, shortNames: ['pdb'] }),
+];
+
+export const builtinResources: ResourceType[] = [namespaces, secrets, configMaps, coreEvents, eventsV1, leases, crdResource, selfSubjectAccessReviews, ...installObjects];
 
 /** Namespaces that exist from the start, as on a fresh cluster. */
 export const initialNamespaces = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
