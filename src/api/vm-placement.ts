@@ -14,7 +14,7 @@ export const VirtualMachinePlacementSpec = Type.Object(
     domain: Type.String({ pattern: DOMAIN_NAME_PATTERN, description: 'libvirt domain name of the VM.' }),
     pinnedHost: Type.Optional(Type.String({ minLength: 1, maxLength: 253, description: 'PhysicalHost the VM must stay on; a pinned VM is never moved away from it.' })),
     doNotMigrate: Type.Boolean({ default: false, description: 'Never live-migrate this VM (its host then cannot be emptied).' }),
-    affinityGroup: Type.Optional(Type.String({ pattern: GROUP_NAME, description: 'VMs of one affinity group are kept together when Tide places them.' })),
+    affinityGroup: Type.Optional(Type.String({ pattern: GROUP_NAME, description: 'Reserved: VMs of one affinity group should stay together. Recorded, not yet honoured by the planner (anti-affinity is).' })),
     antiAffinityGroup: Type.Optional(Type.String({ pattern: GROUP_NAME, description: 'VMs of one anti-affinity group are never placed on the same host by Tide.' })),
     priority: Type.Integer({ default: 0, minimum: -1000, maximum: 1000, description: 'Higher-priority VMs are moved last.' }),
   },
