@@ -10,11 +10,7 @@ import type { HistoryStore } from '../store/types.ts';
 import type { ActionResult } from './executor.ts';
 import type { Logger } from './log.ts';
 import type { RoundObserver } from './reconciler.ts';
-import { effectivePowerState } from './status.ts';
-
-const SAMPLE_POWER: Record<string, 'on' | 'off' | 'booting' | 'shutting-down' | 'unknown'> = {
-  On: 'on', Off: 'off', PoweringOn: 'booting', PoweringOff: 'shutting-down', Unknown: 'unknown',
-};
+import { powerStateWord } from './status.ts';
 
 export function historyObserver(store: HistoryStore, log: Logger): RoundObserver {
   const storeIds = new Map<string, Promise<string | undefined>>();
@@ -32,7 +28,7 @@ export function historyObserver(store: HistoryStore, log: Logger): RoundObserver
           return {
             host: h.metadata.name,
             atMs: nowMs,
-            powerState: SAMPLE_POWER[effectivePowerState(h, o)] ?? 'unknown',
+            powerState: powerStateWord(h, o),
             ...(h.status?.watts !== undefined ? { watts: h.status.watts } : {}),
             ...(o?.cpuLoadPercent !== undefined ? { cpuLoadPercent: o.cpuLoadPercent } : {}),
             ...(o?.memoryUsedMiB !== undefined ? { memoryUsedMiB: o.memoryUsedMiB } : {}),

@@ -3,10 +3,8 @@
  * hand the reconciler several observers at once.
  */
 import type { TideMetrics } from '../metrics/tide-metrics.ts';
-import { effectivePowerState } from './status.ts';
+import { powerStateWord } from './status.ts';
 import type { RoundObserver } from './reconciler.ts';
-
-const METRIC_POWER = { On: 'on', Off: 'off', PoweringOn: 'booting', PoweringOff: 'shutting-down', Unknown: 'unknown' } as const;
 
 export function metricsObserver(metrics: TideMetrics): RoundObserver {
   const migrationTimers = new Map<string, (result: 'succeeded' | 'failed') => void>();
@@ -28,7 +26,7 @@ export function metricsObserver(metrics: TideMetrics): RoundObserver {
           const watts = h.spec.meter ? h.status?.watts : o?.watts ?? h.status?.watts;
           return {
             name: h.metadata.name,
-            powerState: METRIC_POWER[effectivePowerState(h, o)],
+            powerState: powerStateWord(h, o),
             ...(watts !== undefined ? { watts } : {}),
             ...(o?.reachable && o.cpuLoadPercent !== undefined ? { cpuLoadPercent: o.cpuLoadPercent } : {}),
             ...(o?.reachable ? { vms: o.domains.filter((d) => d.state !== 'shutoff').length } : {}),

@@ -42,7 +42,6 @@ export class Operator {
   private lastPlanAtMs = -Infinity;
   private worker?: Promise<void>;
   private ticker?: AbortController;
-  rounds = { observe: 0, plan: 0, failed: 0 };
 
   constructor(private readonly options: OperatorOptions) {
     const { log } = options;
@@ -154,7 +153,6 @@ export class Operator {
         this.queue.forget(key);
         this.options.observer?.onRoundDone?.(key, clock.now() - started);
       } catch (err) {
-        this.rounds.failed++;
         const delay = this.queue.addRateLimited(key);
         log.error(`${key} round failed (retry in ${delay} ms): ${(err as Error)?.stack ?? err}`);
         this.options.observer?.onRoundDone?.(key, clock.now() - started, err);
@@ -165,13 +163,11 @@ export class Operator {
   }
 
   private async planRound(): Promise<void> {
-    this.rounds.plan++;
     this.lastPlanAtMs = this.options.clock.now();
     await this.reconciler.planRound();
   }
 
   private async observeRound(): Promise<void> {
-    this.rounds.observe++;
     const { overloaded } = await this.reconciler.observe();
     const policy = this.reconciler.activePolicy();
     const cooldown = this.options.overloadCooldownMs ?? 60_000;

@@ -5,6 +5,7 @@
 import type { ObservedHost } from '../api/drivers.ts';
 import type { PhysicalHost, VirtualMachinePlacement } from '../api/types.ts';
 import type { HostPowerState, HostSnapshot, Snapshot, VmSnapshot } from '../planner/types.ts';
+import { poweredOffByTide } from './status.ts';
 
 export interface SnapshotInput {
   nowMs: number;
@@ -43,7 +44,7 @@ function powerStateOf(host: PhysicalHost, observed: ObservedHost | undefined): H
     default:
       // A host Tide powered off (confirmed) cannot answer SSH: it is off, and a candidate to wake.
       // Any other unknown host is left out of this round.
-      return host.status?.powerAction?.type === 'PowerOff' && host.status.powerAction.phase === 'Succeeded' ? 'off' : undefined;
+      return poweredOffByTide(host) ? 'off' : undefined;
   }
 }
 

@@ -8,6 +8,12 @@ import { setConditions, type ConditionUpdate } from './conditions.ts';
 
 type HostPower = NonNullable<PhysicalHostStatus['powerState']>;
 
+/** Did Tide power this host off, and see it go? Then a host that cannot be reached is off. */
+export function poweredOffByTide(host: PhysicalHost): boolean {
+  const action = host.status?.powerAction;
+  return action?.type === 'PowerOff' && action.phase === 'Succeeded';
+}
+
 /**
  * The power state to show. A host Tide powered off cannot answer SSH, so "unreachable" after a
  * successful PowerOff means Off, not a failure.
@@ -26,7 +32,7 @@ export function effectivePowerState(host: PhysicalHost, observed: ObservedHost |
     case 'shutting-down':
       return 'PoweringOff';
     default:
-      return action?.type === 'PowerOff' && action.phase === 'Succeeded' ? 'Off' : 'Unknown';
+      return poweredOffByTide(host) ? 'Off' : 'Unknown';
   }
 }
 
@@ -139,6 +145,13 @@ export function placementStatus(
 }
 
 const DOMAIN_STATE = { running: 'Running', migrating: 'Migrating', paused: 'Paused', shutoff: 'Stopped', other: 'Unknown' } as const;
+
+const POWER_WORD = { On: 'on', Off: 'off', PoweringOn: 'booting', PoweringOff: 'shutting-down', Unknown: 'unknown' } as const;
+
+/** effectivePowerState in the lower-case words of metrics labels and history samples. */
+export function powerStateWord(host: PhysicalHost, observed: ObservedHost | undefined): (typeof POWER_WORD)[HostPower] {
+  return POWER_WORD[effectivePowerState(host, observed)];
+}
 
 function round(value: number): number {
   return Math.round(value * 10) / 10;
