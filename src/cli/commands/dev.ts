@@ -2,9 +2,9 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../../controller/log.ts';
 import { defaultDataDir } from '../../store/open-store.ts';
-import { loadScenario, ScenarioError } from '../../sim/scenario.ts';
 import { UserError, type CliCommand } from '../command.ts';
 import { startDev } from '../dev/start-dev.ts';
+import { logFormatFlag, scenarioFlag } from '../operator-flags.ts';
 
 const HELP = `usage: tide dev [flags]
 
@@ -55,15 +55,8 @@ export const command: CliCommand = {
       console.log(HELP);
       return 0;
     }
-    const format = values['log-format'];
-    if (format !== 'text' && format !== 'json') throw new UserError(`--log-format: expected text or json, got '${format}'`);
-    let scenario;
-    try {
-      scenario = loadScenario(values.scenario!);
-    } catch (err) {
-      if (err instanceof ScenarioError) throw new UserError(err.message);
-      throw err;
-    }
+    const format = logFormatFlag(values['log-format']);
+    const scenario = scenarioFlag(values.scenario!);
     const speed = number('speed', values.speed, 10, 0.01);
     const durationS = values.duration === undefined ? undefined : number('duration', values.duration, 0, 1);
     const kubeconfigPath = resolve(values.kubeconfig!);

@@ -12,8 +12,8 @@ import { defaultDataDir } from '../../store/open-store.ts';
 import { SimClock } from '../../sim/clock.ts';
 import { SimHypervisorDriver, SimPowerDriver } from '../../sim/drivers.ts';
 import { createDataCentre } from '../../sim/run.ts';
-import { loadScenario, ScenarioError } from '../../sim/scenario.ts';
 import { UserError, type CliCommand } from '../command.ts';
+import { logFormatFlag, scenarioFlag } from '../operator-flags.ts';
 
 const HELP = `usage: tide run [flags]
 
@@ -77,8 +77,7 @@ export const command: CliCommand = {
       console.log(HELP);
       return 0;
     }
-    const format = values['log-format'];
-    if (format !== 'text' && format !== 'json') throw new UserError(`--log-format: expected text or json, got '${format}'`);
+    const format = logFormatFlag(values['log-format']);
     const metricsPort = Number(values['metrics-port']);
     if (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535) throw new UserError(`--metrics-port: expected a port number, got '${values['metrics-port']}'`);
 
@@ -91,13 +90,7 @@ export const command: CliCommand = {
     let drivers: { hypervisor: HypervisorDriver; power: PowerDriver };
     let stopSimulation = () => {};
     if (values.simulate) {
-      let scenario;
-      try {
-        scenario = loadScenario(values.simulate);
-      } catch (err) {
-        throw err instanceof ScenarioError ? new UserError(err.message) : err;
-      }
-      const sim = new SimClock(createDataCentre(scenario));
+      const sim = new SimClock(createDataCentre(scenarioFlag(values.simulate)));
       stopSimulation = sim.runRealtime(Number(values.speed) || 1);
       clock = sim;
       drivers = { hypervisor: new SimHypervisorDriver(sim), power: new SimPowerDriver(sim) };
