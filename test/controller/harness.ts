@@ -9,9 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
-import type { HypervisorDriver, PowerDriver } from '../../src/api/drivers.ts';
-import { KubeClusterWriter, type ClusterWriter } from '../../src/controller/cluster.ts';
-import { silentLogger, type Logger } from '../../src/controller/log.ts';
+import { KubeClusterWriter } from '../../src/controller/cluster.ts';
+import { silentLogger } from '../../src/controller/log.ts';
 import { Operator, type OperatorOptions } from '../../src/controller/operator.ts';
 import { startApiServer, type ApiServer, type ApiServerOptions } from '../../src/kube/apiserver/index.ts';
 import { plan } from '../../src/planner/plan.ts';
@@ -20,6 +19,7 @@ import { SimHypervisorDriver, SimPowerDriver } from '../../src/sim/drivers.ts';
 import { createDataCentre } from '../../src/sim/run.ts';
 import { loadScenario, type Scenario } from '../../src/sim/scenario.ts';
 import { scenarioResources } from '../../src/cli/dev/scenario-resources.ts';
+import { waitFor } from '../hypervisor/eventually.ts';
 
 const run = promisify(execFile);
 export const ROOT = new URL('../../', import.meta.url).pathname;
@@ -110,20 +110,9 @@ export function resourcesOf(scenario: Scenario, namespace = 'default'): object[]
   return [...hosts, ...placements, policy];
 }
 
-/** Polls `probe` until it returns a truthy value; fails with `what` after `timeoutMs` of wall time. */
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+/** Polls `probe` every 200 ms until it returns a truthy value; fails naming `what` after `timeoutMs` of wall time. */
+export function eventually<T>(what: string, probe: () => Promise<T | undefined | false | null>, timeoutMs = 60_000): Promise<T> {
+  return waitFor(what, probe, timeoutMs, 200);
 }
 
 /** A ClusterWriter / drivers wrapper whose calls hang for ever once frozen: a process that died. */
@@ -139,4 +128,3 @@ export function freezable<T extends object>(target: T): { value: T; freeze(): vo
   return { value, freeze: () => (frozen = true) };
 }
 
-export type { ClusterWriter, HypervisorDriver, Logger, PowerDriver };

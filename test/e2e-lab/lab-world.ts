@@ -23,7 +23,7 @@ import { realDrivers } from '../../src/controller/real-drivers.ts';
 import type { DetailedMigrationOutcome } from '../../src/hypervisor/migration.ts';
 import { startApiServer, type ApiServer } from '../../src/kube/apiserver/index.ts';
 import { plan } from '../../src/planner/plan.ts';
-import { eventually as retry } from '../hypervisor/eventually.ts';
+import { waitFor } from '../hypervisor/eventually.ts';
 import { startLab, type Lab } from '../lab/lab.ts';
 import { startPowerHooks, type PowerHooks } from './power-hooks.ts';
 
@@ -167,7 +167,7 @@ export async function startLabWorld(o: { hosts: string[]; cpuCores: number; obse
       async waitForVmLoads(what, ok, timeoutMs = 120_000) {
         // Three readings in a row, a few observations apart: one quiet sample mid-boot is not enough.
         let streak = 0;
-        return eventually(what, async () => {
+        return waitFor(what, async () => {
           const list = await world.getJson('vmp', '-n', VM_NAMESPACE);
           const loads: Record<string, number> = Object.fromEntries(list.items.map((vm: any) => [vm.metadata.name, vm.status?.cpuLoadPercent]));
           streak = Object.values(loads).every((l) => typeof l === 'number') && ok(loads) ? streak + 1 : 0;
@@ -256,17 +256,7 @@ function timed(driver: HypervisorDriver, migrations: MigrationTiming[]): Hypervi
   };
 }
 
-/** Polls `probe` until it returns a truthy value (or stops throwing with one); fails naming `what` after `timeoutMs`. */
-export function eventually<T>(what: string, probe: () => Promise<T | undefined | false | null>, timeoutMs: number, intervalMs = 1000): Promise<T> {
-  return retry(
-    async () => {
-      const value = await probe();
-      if (!value) throw new Error('not yet');
-      return value;
-    },
-    { what: `waiting for ${what}`, timeoutMs, intervalMs },
-  );
-}
+export { waitFor as eventually };
 
 /** Prints the operator's log and the power hooks' events when the test fails (call first thing in a test). */
 export function diagnoseOnFailure(t: { after(fn: () => void): void; diagnostic(message: string): void }, world: () => LabWorld | undefined): { passed(): void } {

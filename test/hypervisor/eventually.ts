@@ -12,3 +12,15 @@ export async function eventually<T>(check: () => Promise<T>, options: { timeoutM
     }
   }
 }
+
+/** Polls `probe` until it returns a truthy value (or stops throwing with one); fails naming `what` after `timeoutMs`. */
+export function waitFor<T>(what: string, probe: () => Promise<T | undefined | false | null>, timeoutMs: number, intervalMs = 1000): Promise<T> {
+  return eventually(
+    async () => {
+      const value = await probe();
+      if (!value) throw new Error('not yet');
+      return value;
+    },
+    { what: `waiting for ${what}`, timeoutMs, intervalMs },
+  );
+}
