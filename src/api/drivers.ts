@@ -58,6 +58,17 @@ export interface ObservedHost {
   observedAtMs: number;
 }
 
+/**
+ * May the controller trust what this observation says about the host's domains? Only when the
+ * hypervisor answered in full. A host whose observation failed in any way (unreachable, refused
+ * host key, `virsh` failing while libvirtd restarts, a reply that cannot be parsed) is *not
+ * observable*: its empty domain list means "unknown", never "empty". Such a host is never
+ * planned as empty, never a migration target and never powered off.
+ */
+export function isObservable(observed: ObservedHost | undefined): observed is ObservedHost {
+  return !!observed && observed.reachable && observed.error === undefined && observed.errorReason === undefined;
+}
+
 export interface MigrationRequest {
   domain: string;
   from: HostTarget;
