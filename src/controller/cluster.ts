@@ -22,6 +22,11 @@ export interface ClusterWriter {
   updateStatus<S>(ref: ObjectRef, mutate: (status: S, obj: Resource<unknown, S>) => S): Promise<void>;
   recordEvent(ref: ObjectRef & { uid?: string }, type: EventType, reason: string, message: string, action?: string): Promise<void>;
   readSecret(namespace: string, name: string): Promise<Record<string, string>>;
+  /**
+   * The object as the API server has it now (undefined when it is gone). Irreversible steps are
+   * decided on this, not on the informer cache, which a silently dead watch can leave stale.
+   */
+  read<T>(ref: ObjectRef): Promise<T | undefined>;
 }
 
 const MAX_CONFLICT_RETRIES = 8;
@@ -104,6 +109,15 @@ export class KubeClusterWriter implements ClusterWriter {
         count: 1,
       },
     });
+  }
+
+  async read<T>(ref: ObjectRef): Promise<T | undefined> {
+    try {
+      return (await this.get(ref)) as T;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
   }
 
   async readSecret(namespace: string, name: string): Promise<Record<string, string>> {

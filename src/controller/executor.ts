@@ -1,15 +1,25 @@
 /**
- * Carries out a plan through the drivers. Each action's intent is written to the API before it
- * starts and its outcome after; a power-off waits for the migrations off its host and runs only
- * if a fresh look at the host finds no running VM — whatever the plan said.
+ * Carries out a plan through the drivers. The rules it keeps, whatever fails on the way:
+ * - an action's intent is written to the API before it starts and its outcome after; an
+ *   action whose intent cannot be written does not run;
+ * - right before an action, the objects it depends on are read again from the API server
+ *   (preflight.ts), and right before each command to a host, the leadership fence is checked;
+ * - migrations run in an order in which no host ever holds more than it can (schedule.ts): an
+ *   arrival that needs the room of a departure waits for it, and is cancelled if it fails;
+ * - a power-off waits for the migrations off its host and runs only if a fresh, complete look at
+ *   the host finds no VM;
+ * - once this replica stops acting (signal) or the fence refuses, nothing new starts;
+ * - execute() never returns while an action it started is still running, and never rejects.
  */
 import type { Clock } from '../api/clock.ts';
-import { PHYSICAL_HOST, VIRTUAL_MACHINE_PLACEMENT, CONSOLIDATION_POLICY } from '../api/crds.ts';
-import type { HostTarget, HypervisorDriver, PowerDriver } from '../api/drivers.ts';
+import { PHYSICAL_HOST, VIRTUAL_MACHINE_PLACEMENT, CONSOLIDATION_POLICY, specWithDefaults } from '../api/crds.ts';
+import { isObservable, type HostTarget, type HypervisorDriver, type PowerDriver } from '../api/drivers.ts';
 import type { ConsolidationPolicy, MigrationRecord, PhysicalHost, PhysicalHostStatus, PowerActionRecord, VirtualMachinePlacement, VirtualMachinePlacementStatus } from '../api/types.ts';
-import type { Action, AlertAction, MigrateAction, Plan, PowerOffAction, PowerOnAction } from '../planner/types.ts';
+import { scheduleMigrations } from '../planner/schedule.ts';
+import type { Action, AlertAction, MigrateAction, Plan, PowerOffAction, PowerOnAction, Snapshot } from '../planner/types.ts';
 import type { ClusterWriter } from './cluster.ts';
 import type { Logger } from './log.ts';
+import { refuseMigration, refusePowerOff, refusePowerOn, type FreshObjects } from './preflight.ts';
 
 export type ActionResultKind = 'succeeded' | 'failed' | 'skipped';
 
@@ -28,6 +38,11 @@ export interface ExecutorDeps {
   power: PowerDriver;
   writer: ClusterWriter;
   log: Logger;
+  /**
+   * Awaited immediately before every command sent to a host (migrate, power on, power off);
+   * rejects when this replica may not act any more (it lost the Lease). Omitted: always may.
+   */
+  fence?: () => Promise<void>;
   /** Told about every action once its intent is written, before it runs (history store). */
   onActionStarted?: (id: string, action: Action, atMs: number) => void;
   /** Told about every action as it ends (metrics, history store). */
@@ -36,74 +51,163 @@ export interface ExecutorDeps {
 
 export interface ExecutionInput {
   plan: Plan;
+  /** What the plan was made from: the order of migrations is worked out on it. */
+  snapshot: Snapshot;
   targets: Map<string, HostTarget>;
   hosts: Map<string, PhysicalHost>;
   placementByDomain: Map<string, VirtualMachinePlacement>;
   policy: ConsolidationPolicy;
   maxConcurrentMigrations: number;
   migrationTimeoutMs: number;
+  /** Aborted when this replica stops acting: nothing new starts, running migrations are aborted. */
+  signal?: AbortSignal;
 }
+
+/** One execution's shared state: its input and why it stopped early, if it did. */
+interface Run {
+  input: ExecutionInput;
+  stopReason?: string;
+  done(result: ActionResult): ActionResult;
+}
+
+/** Raised inside an action to end it without running it; becomes a 'skipped' result. */
+class NotRun extends Error {}
 
 let sequence = 0;
 function actionId(clock: Clock, subject: string): string {
   return `${subject}-${clock.now().toString(36)}-${(sequence++).toString(36)}`;
 }
 
-/** Runs `tasks` with at most `limit` at once, preserving their order of start. */
-async function withConcurrency<T>(limit: number, tasks: (() => Promise<T>)[]): Promise<T[]> {
-  const results: T[] = new Array(tasks.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < tasks.length) {
-      const index = next++;
-      results[index] = await tasks[index]!();
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, tasks.length)) }, worker));
-  return results;
+function message(err: unknown): string {
+  return String((err as Error)?.message ?? err);
 }
 
 export class Executor {
   constructor(private readonly deps: ExecutorDeps) {}
 
   async execute(input: ExecutionInput): Promise<ActionResult[]> {
-    const { plan } = input;
     const results: ActionResult[] = [];
-    const done = (r: ActionResult) => {
-      results.push(r);
-      this.deps.onActionDone?.(r);
-      return r;
+    const run: Run = {
+      input,
+      done: (r) => {
+        results.push(r);
+        this.deps.onActionDone?.(r);
+        return r;
+      },
     };
-    for (const alert of plan.actions.filter((a): a is AlertAction => a.type === 'alert')) done(await this.alert(alert, input));
+    const { plan } = input;
+    for (const alert of plan.actions.filter((a): a is AlertAction => a.type === 'alert')) run.done(await this.alert(alert, input));
 
     const powerOns = new Map<string, Promise<ActionResult>>();
     for (const a of plan.actions.filter((x): x is PowerOnAction => x.type === 'power-on')) {
-      powerOns.set(a.host, this.powerOn(a, input).then(done));
+      powerOns.set(a.host, this.guarded(run, a, () => this.powerAction(run, a, 'PowerOn')).then(run.done));
     }
-    const migrations = plan.actions.filter((a): a is MigrateAction => a.type === 'migrate');
-    const migrationResults = withConcurrency(
-      input.maxConcurrentMigrations,
-      migrations.map((m) => async () => {
-        // A migration onto a host being powered on waits for it, and is skipped if it never comes up.
-        const boot = powerOns.get(m.to);
-        if (boot && (await boot).result !== 'succeeded') {
-          return done(this.skipped(m, `${m.to} did not power on`));
-        }
-        return done(await this.migrate(m, input));
-      }),
-    );
-    const settled = await migrationResults;
+    const migrations = await this.runMigrations(run, powerOns);
     await Promise.all(powerOns.values());
 
     for (const off of plan.actions.filter((a): a is PowerOffAction => a.type === 'power-off')) {
-      const failedOff = settled.filter((r) => r.action.type === 'migrate' && r.action.from === off.host && r.result !== 'succeeded');
+      const failedOff = migrations.filter((r) => r.action.type === 'migrate' && r.action.from === off.host && r.result !== 'succeeded');
       if (failedOff.length > 0) {
-        done(this.skipped(off, `${failedOff.length} migration(s) off ${off.host} did not succeed`));
+        run.done(this.skipped(off, `${failedOff.length} migration(s) off ${off.host} did not succeed`));
         continue;
       }
-      done(await this.powerOff(off, input));
+      run.done(await this.guarded(run, off, () => this.powerOff(run, off)));
     }
     return results;
+  }
+
+  /**
+   * Runs the plan's migrations, at most maxConcurrentMigrations at once, each only once the
+   * migrations it waits for (schedule.ts) have succeeded. Resolves when none is running.
+   */
+  private runMigrations(run: Run, powerOns: Map<string, Promise<ActionResult>>): Promise<ActionResult[]> {
+    const { plan, snapshot, maxConcurrentMigrations } = run.input;
+    const schedule = scheduleMigrations(snapshot, plan);
+    const finished = new Map<number, ActionResult>();
+    const pending = new Set<number>();
+    plan.actions.forEach((a, index) => {
+      if (a.type !== 'migrate') return;
+      const why = schedule.unschedulable.get(index);
+      if (why) finished.set(index, run.done(this.skipped(a, why)));
+      else pending.add(index);
+    });
+    let running = 0;
+    const limit = Math.max(1, maxConcurrentMigrations);
+    return new Promise((resolve) => {
+      const pump = () => {
+        // Cancel the arrivals whose room can no longer appear, until nothing more changes.
+        for (let changed = true; changed; ) {
+          changed = false;
+          for (const index of pending) {
+            const failed = schedule.waitsFor.get(index)!.find((d) => finished.has(d) && finished.get(d)!.result !== 'succeeded');
+            if (failed === undefined) continue;
+            const move = plan.actions[index] as MigrateAction;
+            pending.delete(index);
+            finished.set(index, run.done(this.skipped(move, `room on ${move.to} did not appear: ${describe(plan.actions[failed]!)} ${finished.get(failed)!.result}`)));
+            changed = true;
+          }
+        }
+        for (const index of pending) {
+          if (running >= limit) break;
+          if (!schedule.waitsFor.get(index)!.every((d) => finished.get(d)?.result === 'succeeded')) continue;
+          pending.delete(index);
+          running++;
+          const move = plan.actions[index] as MigrateAction;
+          void this.guarded(run, move, () => this.migrateAfterBoot(run, move, powerOns)).then((r) => {
+            finished.set(index, run.done(r));
+            running--;
+            pump();
+          });
+        }
+        if (pending.size === 0 && running === 0) resolve([...finished.values()]);
+      };
+      pump();
+    });
+  }
+
+  /** A migration onto a host being powered on waits for it, and is skipped if it never comes up. */
+  private async migrateAfterBoot(run: Run, move: MigrateAction, powerOns: Map<string, Promise<ActionResult>>): Promise<ActionResult> {
+    const boot = powerOns.get(move.to);
+    if (boot && (await boot).result !== 'succeeded') throw new NotRun(`${move.to} did not power on`);
+    return this.migrate(run, move);
+  }
+
+  /**
+   * Runs one action so that nothing escapes: a failure anywhere becomes a 'failed' result, an
+   * action refused before it ran a 'skipped' one, and nothing starts once the run has stopped.
+   */
+  private async guarded(run: Run, action: Action, body: () => Promise<ActionResult>): Promise<ActionResult> {
+    const startedAtMs = this.deps.clock.now();
+    try {
+      this.checkStillActing(run);
+      return await body();
+    } catch (err) {
+      if (err instanceof NotRun) return this.skipped(action, err.message);
+      this.deps.log.error(`${describe(action)} failed: ${message(err)}`);
+      return { id: actionId(this.deps.clock, 'error'), action, result: 'failed', detail: message(err), startedAtMs, durationMs: this.deps.clock.now() - startedAtMs };
+    }
+  }
+
+  private checkStillActing(run: Run): void {
+    if (!run.stopReason && run.input.signal?.aborted) run.stopReason = 'this replica stopped acting';
+    if (run.stopReason) throw new NotRun(run.stopReason);
+  }
+
+  /** Right before a command goes to a host: still acting, and still the leader? */
+  private async fence(run: Run): Promise<void> {
+    this.checkStillActing(run);
+    if (!this.deps.fence) return;
+    try {
+      await this.deps.fence();
+    } catch (err) {
+      run.stopReason = `not the leader any more: ${message(err)}`;
+      throw new NotRun(run.stopReason);
+    }
+  }
+
+  private async fresh(input: ExecutionInput): Promise<FreshObjects> {
+    const policy = await this.deps.writer.read<ConsolidationPolicy>({ def: CONSOLIDATION_POLICY, name: input.policy.metadata.name });
+    return { policy, planPolicyUid: input.policy.metadata.uid };
   }
 
   private skipped(action: Action, detail: string): ActionResult {
@@ -119,13 +223,20 @@ export class Executor {
     return { id: actionId(clock, 'alert'), action, result: 'succeeded', detail: action.message, startedAtMs: clock.now(), durationMs: 0 };
   }
 
-  private async migrate(action: MigrateAction, input: ExecutionInput): Promise<ActionResult> {
+  private async migrate(run: Run, action: MigrateAction): Promise<ActionResult> {
     const { clock, writer, log, hypervisor } = this.deps;
+    const { input } = run;
     const placement = input.placementByDomain.get(action.vm);
     const from = input.targets.get(action.from);
     const to = input.targets.get(action.to);
-    if (!placement || !from || !to) return this.skipped(action, `${action.vm}, ${action.from} or ${action.to} is no longer known`);
+    if (!placement || !from || !to) throw new NotRun(`${action.vm}, ${action.from} or ${action.to} is no longer known`);
     const ref = { def: VIRTUAL_MACHINE_PLACEMENT, name: placement.metadata.name, namespace: placement.metadata.namespace, uid: placement.metadata.uid };
+    const refusal = refuseMigration(action, {
+      ...(await this.fresh(input)),
+      placement: await writer.read<VirtualMachinePlacement>(ref),
+      target: await writer.read<PhysicalHost>({ def: PHYSICAL_HOST, name: action.to }),
+    });
+    if (refusal) throw new NotRun(refusal);
     const startedAtMs = clock.now();
     const record: MigrationRecord = {
       id: actionId(clock, action.vm),
@@ -137,7 +248,17 @@ export class Executor {
       startedAt: new Date(startedAtMs).toISOString(),
     };
     // The intent goes to the API first: if we die from here on, the next start finds it.
-    await writer.updateStatus<VirtualMachinePlacementStatus>(ref, (s) => ({ ...s, state: 'Migrating', migration: record }));
+    try {
+      await writer.updateStatus<VirtualMachinePlacementStatus>(ref, (s) => ({ ...s, state: 'Migrating', migration: record }));
+    } catch (err) {
+      throw new NotRun(`its intent could not be recorded (${message(err)}), so it was not started`);
+    }
+    try {
+      await this.fence(run);
+    } catch (err) {
+      await writer.updateStatus<VirtualMachinePlacementStatus>(ref, (s) => ({ ...s, state: 'Running', migration: { ...record, phase: 'Failed', completedAt: new Date(clock.now()).toISOString(), error: `not started: ${message(err)}` } })).catch(() => {});
+      throw err;
+    }
     await writer.recordEvent(ref, 'Normal', 'Migrating', action.message, 'Migrate').catch(() => {});
     log.info(`${describe(action)}: started`);
     this.deps.onActionStarted?.(record.id, action, startedAtMs);
@@ -149,27 +270,31 @@ export class Executor {
         from,
         to,
         timeoutMs: input.migrationTimeoutMs,
+        ...(input.signal ? { signal: input.signal } : {}),
         onProgress: (p) => {
           if (p - lastProgress >= 25) log.debug(`migrate ${action.vm}: ${Math.round(p)} %`), (lastProgress = p);
         },
       })
-      .catch((err: unknown) => ({ domain: action.vm, runningOn: null, succeeded: false, durationMs: clock.now() - startedAtMs, error: String((err as Error)?.message ?? err) }));
+      .catch((err: unknown) => ({ domain: action.vm, runningOn: null, succeeded: false, durationMs: clock.now() - startedAtMs, error: message(err) }));
 
-    const completedAt = new Date(clock.now()).toISOString();
     const final: MigrationRecord = {
       ...record,
       phase: outcome.succeeded ? 'Succeeded' : 'Failed',
-      completedAt,
+      completedAt: new Date(clock.now()).toISOString(),
       durationSeconds: Math.round(outcome.durationMs / 100) / 10,
       ...(outcome.succeeded ? { progressPercent: 100 } : { error: outcome.error ?? 'migration failed' }),
     };
-    await writer.updateStatus<VirtualMachinePlacementStatus>(ref, (s) => ({
-      ...s,
-      migration: final,
-      state: outcome.runningOn ? 'Running' : 'Unknown',
-      ...(outcome.runningOn ? { host: outcome.runningOn } : {}),
-      migrationCount: (s.migrationCount ?? 0) + (outcome.succeeded ? 1 : 0),
-    }));
+    // The migration happened (or not) whatever becomes of this write: a placement deleted
+    // meanwhile (404) or an API error is logged, and the outcome still decides what follows.
+    await writer
+      .updateStatus<VirtualMachinePlacementStatus>(ref, (s) => ({
+        ...s,
+        migration: final,
+        state: outcome.runningOn ? 'Running' : 'Unknown',
+        ...(outcome.runningOn ? { host: outcome.runningOn } : {}),
+        migrationCount: (s.migrationCount ?? 0) + (outcome.succeeded ? 1 : 0),
+      }))
+      .catch((err) => log.warn(`outcome of migrating ${action.vm} not recorded in its status: ${message(err)}`));
     if (outcome.succeeded) {
       log.info(`migrated ${action.vm} to ${action.to} in ${final.durationSeconds} s`);
       await writer.recordEvent(ref, 'Normal', 'Migrated', `${describe(action)} in ${final.durationSeconds} s (${action.reason})`, 'Migrate').catch(() => {});
@@ -180,26 +305,30 @@ export class Executor {
     return { id: record.id, action, result: outcome.succeeded ? 'succeeded' : 'failed', detail: final.error ?? `in ${final.durationSeconds} s`, startedAtMs, durationMs: outcome.durationMs };
   }
 
-  private async powerOn(action: PowerOnAction, input: ExecutionInput): Promise<ActionResult> {
-    return this.powerAction(action, input, 'PowerOn');
-  }
-
-  private async powerOff(action: PowerOffAction, input: ExecutionInput): Promise<ActionResult> {
-    const target = input.targets.get(action.host);
-    if (!target) return this.skipped(action, `${action.host} is no longer known`);
-    // Last line of defence: look again right before switching off.
+  private async powerOff(run: Run, action: PowerOffAction): Promise<ActionResult> {
+    const target = run.input.targets.get(action.host);
+    if (!target) throw new NotRun(`${action.host} is no longer known`);
+    // Last line of defence: look again right before switching off. Only a complete observation
+    // can show the host empty; one that failed in any way says nothing about its VMs.
     const now = await this.deps.hypervisor.observeHost(target);
+    if (!isObservable(now)) throw new NotRun(`${action.host} cannot be observed (${now.error ?? 'unreachable'}), so it cannot be shown empty`);
     const running = now.domains.filter((d) => d.state !== 'shutoff');
-    if (!now.reachable) return this.skipped(action, `${action.host} cannot be observed, so it cannot be shown empty`);
-    if (running.length > 0) return this.skipped(action, `${action.host} still runs ${running.map((d) => d.name).join(', ')}`);
-    return this.powerAction(action, input, 'PowerOff');
+    if (running.length > 0) throw new NotRun(`${action.host} still runs ${running.map((d) => d.name).join(', ')}`);
+    return this.powerAction(run, action, 'PowerOff');
   }
 
-  private async powerAction(action: PowerOnAction | PowerOffAction, input: ExecutionInput, type: 'PowerOn' | 'PowerOff'): Promise<ActionResult> {
+  private async powerAction(run: Run, action: PowerOnAction | PowerOffAction, type: 'PowerOn' | 'PowerOff'): Promise<ActionResult> {
     const { clock, writer, log, power } = this.deps;
-    const target = input.targets.get(action.host);
-    if (!target) return this.skipped(action, `${action.host} is no longer known`);
-    const ref = { def: PHYSICAL_HOST, name: action.host, uid: input.hosts.get(action.host)?.metadata.uid };
+    const { input } = run;
+    const cached = input.targets.get(action.host);
+    if (!cached) throw new NotRun(`${action.host} is no longer known`);
+    const host = await writer.read<PhysicalHost>({ def: PHYSICAL_HOST, name: action.host });
+    const fresh = { ...(await this.fresh(input)), ...(host ? { host } : {}) };
+    const refusal = type === 'PowerOn' ? refusePowerOn(action as PowerOnAction, fresh) : refusePowerOff(action as PowerOffAction, fresh, clock.now());
+    if (refusal) throw new NotRun(refusal);
+    // The command goes where the spec says now, not where it said when the round began.
+    const target: HostTarget = { ...cached, spec: specWithDefaults(PHYSICAL_HOST, host!.spec) };
+    const ref = { def: PHYSICAL_HOST, name: action.host, uid: host!.metadata.uid };
     const startedAtMs = clock.now();
     const record: PowerActionRecord = {
       id: actionId(clock, action.host),
@@ -210,22 +339,34 @@ export class Executor {
       startedAt: new Date(startedAtMs).toISOString(),
     };
     const verb = type === 'PowerOn' ? 'power on' : 'power off';
-    await writer.updateStatus<PhysicalHostStatus>(ref, (s) => ({ ...s, powerState: type === 'PowerOn' ? 'PoweringOn' : 'PoweringOff', powerAction: record }));
+    try {
+      await writer.updateStatus<PhysicalHostStatus>(ref, (s) => ({ ...s, powerState: type === 'PowerOn' ? 'PoweringOn' : 'PoweringOff', powerAction: record }));
+    } catch (err) {
+      throw new NotRun(`its intent could not be recorded (${message(err)}), so nothing was sent`);
+    }
+    let error: string | undefined;
+    try {
+      await this.fence(run);
+    } catch (err) {
+      await writer.updateStatus<PhysicalHostStatus>(ref, (s) => ({ ...s, powerAction: { ...record, phase: 'Failed', completedAt: new Date(clock.now()).toISOString(), error: `not sent: ${message(err)}` } })).catch(() => {});
+      throw err;
+    }
     await writer.recordEvent(ref, 'Normal', type === 'PowerOn' ? 'PoweringOn' : 'PoweringOff', action.message, type).catch(() => {});
     log.info(`${describe(action)}: started`);
     this.deps.onActionStarted?.(record.id, action, startedAtMs);
-    let error: string | undefined;
     try {
-      await (type === 'PowerOn' ? power.powerOn(target) : power.powerOff(target));
+      await (type === 'PowerOn' ? power.powerOn(target, input.signal) : power.powerOff(target, input.signal));
     } catch (err) {
-      error = String((err as Error)?.message ?? err);
+      error = message(err);
     }
     const final: PowerActionRecord = { ...record, phase: error ? 'Failed' : 'Succeeded', completedAt: new Date(clock.now()).toISOString(), ...(error ? { error } : {}) };
-    await writer.updateStatus<PhysicalHostStatus>(ref, (s) => ({
-      ...s,
-      powerAction: final,
-      powerState: error ? 'Unknown' : type === 'PowerOn' ? 'On' : 'Off',
-    }));
+    await writer
+      .updateStatus<PhysicalHostStatus>(ref, (s) => ({
+        ...s,
+        powerAction: final,
+        powerState: error ? 'Unknown' : type === 'PowerOn' ? 'On' : 'Off',
+      }))
+      .catch((err) => log.warn(`outcome of ${verb} ${action.host} not recorded in its status: ${message(err)}`));
     if (error) {
       log.warn(`${verb} ${action.host} failed: ${error}`);
       await writer.recordEvent(ref, 'Warning', `${type}Failed`, `${verb} ${action.host} failed: ${error}`, type).catch(() => {});
