@@ -4,7 +4,7 @@
  * this process is carrying out — typically after a restart — it settles it against what the
  * hosts report now. Pure functions: observation in, verdict out.
  */
-import type { ObservedHost } from '../api/drivers.ts';
+import { isObservable, type ObservedHost } from '../api/drivers.ts';
 import type { MigrationRecord, PowerActionRecord } from '../api/types.ts';
 
 export type Verdict =
@@ -29,25 +29,34 @@ export function settleMigration(domain: string, record: MigrationRecord, observe
   }
   const running = where.find((w) => w.state === 'running');
   if (running) return { settle: true, phase: 'Failed', why: `interrupted: ${domain} is running on ${running.host}`, runningOn: running.host };
-  const blind = [record.from, record.to].some((h) => !observed.get(h)?.reachable);
+  const blind = [record.from, record.to].some((h) => !isObservable(observed.get(h)));
   if (blind && !timedOut) return { settle: false, why: `cannot see ${record.from} and ${record.to} yet` };
   return { settle: true, phase: 'Failed', why: `${domain} is not running on any observed host` };
 }
 
-/** Settles an interrupted power action on `host` from its observed state. */
+/**
+ * Settles an interrupted power action on `host` from its observed state.
+ *
+ * A power-off still within its shutdown timeout is left open even while the host answers: the
+ * replica that started it (a deposed leader, a process being replaced) may have sent
+ * `systemctl poweroff` a moment ago, and the host answers until it goes down. Settling it as
+ * interrupted would offer a host that is about to go down as a migration target.
+ */
 export function settlePowerAction(record: PowerActionRecord, observed: ObservedHost | undefined, nowMs: number, timeoutMs: number): Verdict {
   const timedOut = nowMs - Date.parse(record.startedAt) > timeoutMs;
-  const running = observed?.domains.filter((d) => d.state !== 'shutoff') ?? [];
+  const seen = isObservable(observed);
+  const running = seen ? observed!.domains.filter((d) => d.state !== 'shutoff') : [];
   if (record.type === 'PowerOn') {
-    if (observed?.reachable && observed.powerState === 'on') return { settle: true, phase: 'Succeeded', why: 'host is up' };
+    if (seen && observed!.powerState === 'on') return { settle: true, phase: 'Succeeded', why: 'host is up' };
     if (!timedOut) return { settle: false, why: 'host still booting' };
     return { settle: true, phase: 'Failed', why: `host did not come up within ${Math.round(timeoutMs / 1000)} s` };
   }
   if (observed?.powerState === 'off') return { settle: true, phase: 'Succeeded', why: 'host is off' };
-  if (observed?.reachable && running.length > 0) {
+  if (running.length > 0) {
     return { settle: true, phase: 'Failed', why: `not powered off: ${running.length} VMs still run there (${running.map((d) => d.name).join(', ')})` };
   }
-  if (observed?.reachable) return { settle: true, phase: 'Failed', why: 'interrupted before the host went down; the next round decides again' };
-  if (!timedOut) return { settle: false, why: 'host going down' };
+  if (!timedOut) return { settle: false, why: 'the power-off may still be under way' };
+  if (seen) return { settle: true, phase: 'Failed', why: `still up ${Math.round(timeoutMs / 1000)} s after the power-off began; the next round decides again` };
+  if (observed?.reachable) return { settle: false, why: 'host answers but cannot be observed in full' };
   return { settle: true, phase: 'Succeeded', why: `host unreachable ${Math.round(timeoutMs / 1000)} s after power-off` };
 }

@@ -5,11 +5,11 @@
  */
 import type { Clock } from '../api/clock.ts';
 import { CONSOLIDATION_POLICY, PHYSICAL_HOST, VIRTUAL_MACHINE_PLACEMENT } from '../api/crds.ts';
-import type { HostTarget, HypervisorDriver, ObservedHost, PowerDriver } from '../api/drivers.ts';
+import { isObservable, type HostTarget, type HypervisorDriver, type ObservedHost, type PowerDriver } from '../api/drivers.ts';
 import { parseDuration } from '../api/schema-helpers.ts';
 import type { ConsolidationPolicy, ConsolidationPolicyStatus, PhysicalHost, PhysicalHostStatus, VirtualMachinePlacement, VirtualMachinePlacementStatus } from '../api/types.ts';
 import type { Action, Plan, PlannerPolicy, Snapshot } from '../planner/types.ts';
-import type { ClusterWriter } from './cluster.ts';
+import type { ClusterWriter, ObjectRef } from './cluster.ts';
 import { setCondition } from './conditions.ts';
 import { Executor, type ActionResult } from './executor.ts';
 import { isUnfinished, settleMigration, settlePowerAction } from './intents.ts';
@@ -45,6 +45,8 @@ export interface ReconcilerDeps {
   observer?: RoundObserver;
   /** Observations of several hosts run in parallel, this many at once. */
   observeConcurrency?: number;
+  /** The leadership fence, awaited right before every command to a host (see Executor). */
+  fence?: () => Promise<void>;
 }
 
 /** The default policy when none exists: the paper's thresholds, dry run (never act unasked). */
@@ -65,6 +67,7 @@ export class Reconciler {
       power: deps.power,
       writer: deps.writer,
       log: deps.log,
+      ...(deps.fence ? { fence: deps.fence } : {}),
       onActionStarted: (id, action, atMs) => deps.observer?.onActionStarted?.(id, action, atMs),
       onActionDone: (r) => deps.observer?.onActionDone?.(r),
     });
@@ -133,7 +136,7 @@ export class Reconciler {
     this.deps.observer?.onObserved?.(hosts, observed, nowMs);
     const overloaded = hosts
       .map((h) => observed.get(h.metadata.name))
-      .filter((o): o is ObservedHost => !!o && o.reachable && (o.cpuLoadPercent ?? 0) > threshold)
+      .filter((o): o is ObservedHost => isObservable(o) && (o!.cpuLoadPercent ?? 0) > threshold)
       .map((o) => o.name);
     return { observed, targets, overloaded };
   }
@@ -166,13 +169,34 @@ export class Reconciler {
     await Promise.all(writes);
   }
 
-  /** Settles migration and power records that nobody in this process is carrying out. */
+  /**
+   * Settles migration and power records that nobody in this process is carrying out. A record
+   * counts as settled only once its write went through (a failed write leaves it for the next
+   * round, and its VM or host stays busy meanwhile: the safe side), and the write changes the
+   * record only if it is still the same one (another replica may have started a new action).
+   */
   async settleUnfinished(observed: Map<string, ObservedHost>, policy: ConsolidationPolicy | undefined): Promise<number> {
     const { clock, writer, log } = this.deps;
     const nowMs = clock.now();
     const nowIso = new Date(nowMs).toISOString();
     const migrationTimeoutMs = parseDuration(policy?.spec.migrationTimeout ?? '10m');
     let settled = 0;
+    const write = async <S extends { migration?: { id: string } } | { powerAction?: { id: string } }>(
+      ref: ObjectRef & { uid?: string },
+      id: string,
+      mutate: (s: S) => S,
+      what: string,
+    ): Promise<boolean> => {
+      try {
+        await writer.updateStatus<S>(ref, (s) => (currentRecordId(s) === id ? mutate(s) : s));
+        this.settledIds.add(id);
+        settled++;
+        return true;
+      } catch (err) {
+        log.warn(`${what} not settled this round: ${(err as Error)?.message ?? err}`);
+        return false;
+      }
+    };
     for (const placement of this.deps.cache.listPlacements()) {
       const record = placement.status?.migration;
       if (!record || !isUnfinished(record) || this.settledIds.has(record.id)) continue;
@@ -181,14 +205,13 @@ export class Reconciler {
         log.info(`migration ${record.id} of ${placement.spec.domain} left open: ${verdict.why}`);
         continue;
       }
-      settled++;
-      this.settledIds.add(record.id);
       const ref = { def: VIRTUAL_MACHINE_PLACEMENT, name: placement.metadata.name, namespace: placement.metadata.namespace, uid: placement.metadata.uid };
-      await writer.updateStatus<VirtualMachinePlacementStatus>(ref, (s) => ({
+      const ok = await write<VirtualMachinePlacementStatus>(ref, record.id, (s) => ({
         ...s,
         ...(verdict.runningOn ? { host: verdict.runningOn, state: 'Running' as const } : {}),
         migration: { ...record, phase: verdict.phase, completedAt: nowIso, ...(verdict.phase === 'Failed' ? { error: verdict.why } : {}) },
-      }));
+      }), `migration ${record.id} of ${placement.spec.domain}`);
+      if (!ok) continue;
       const type = verdict.phase === 'Succeeded' ? 'Normal' : 'Warning';
       await writer.recordEvent(ref, type, verdict.phase === 'Succeeded' ? 'MigrationRecovered' : 'MigrationInterrupted', `${record.from}→${record.to}: ${verdict.why}`, 'Migrate').catch(() => {});
       log.warn(`settled interrupted migration of ${placement.spec.domain}: ${verdict.phase}, ${verdict.why}`);
@@ -199,13 +222,12 @@ export class Reconciler {
       const timeoutMs = 1000 * (record.type === 'PowerOn' ? host.spec.power?.bootTimeoutSeconds ?? 600 : host.spec.power?.shutdownTimeoutSeconds ?? 300);
       const verdict = settlePowerAction(record, observed.get(host.metadata.name), nowMs, timeoutMs);
       if (!verdict.settle) continue;
-      settled++;
-      this.settledIds.add(record.id);
       const ref = { def: PHYSICAL_HOST, name: host.metadata.name, uid: host.metadata.uid };
-      await writer.updateStatus<PhysicalHostStatus>(ref, (s) => ({
+      const ok = await write<PhysicalHostStatus>(ref, record.id, (s) => ({
         ...s,
         powerAction: { ...record, phase: verdict.phase, completedAt: nowIso, ...(verdict.phase === 'Failed' ? { error: verdict.why } : {}) },
-      }));
+      }), `${record.type} ${record.id} of ${host.metadata.name}`);
+      if (!ok) continue;
       await writer.recordEvent(ref, verdict.phase === 'Succeeded' ? 'Normal' : 'Warning', `${record.type}${verdict.phase === 'Succeeded' ? 'Recovered' : 'Interrupted'}`, verdict.why, record.type).catch(() => {});
       log.warn(`settled interrupted ${record.type} of ${host.metadata.name}: ${verdict.phase}, ${verdict.why}`);
     }
@@ -213,7 +235,7 @@ export class Reconciler {
   }
 
   /** A full decision round. Returns the plan (undefined when there is no policy) and what became of its actions. */
-  async planRound(): Promise<{ plan?: Plan; results: ActionResult[] }> {
+  async planRound(signal?: AbortSignal): Promise<{ plan?: Plan; results: ActionResult[] }> {
     const { clock, log, writer } = this.deps;
     const policy = this.activePolicy();
     const { observed, targets } = await this.observe();
@@ -243,6 +265,8 @@ export class Reconciler {
     }
     const results = await this.executor.execute({
         plan,
+        snapshot,
+        ...(signal ? { signal } : {}),
         targets,
         hosts: new Map(hosts.map((h) => [h.metadata.name, h])),
         placementByDomain,
@@ -283,4 +307,8 @@ export class Reconciler {
       }))
       .catch((err) => this.deps.log.warn(`policy status not written: ${(err as Error).message}`));
   }
+}
+
+function currentRecordId(status: { migration?: { id: string } } | { powerAction?: { id: string } }): string | undefined {
+  return 'migration' in status ? status.migration?.id : 'powerAction' in status ? status.powerAction?.id : undefined;
 }

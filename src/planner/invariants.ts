@@ -96,7 +96,8 @@ export function checkPlan(snapshot: Snapshot, policy: PlannerPolicy, plan: Plan)
     if (host.memory > host.snap.memoryMiB) fail('memory-capacity', `${name} receives VMs and ends with ${host.memory} of ${host.snap.memoryMiB} MiB`);
   }
   const powersOff = plan.actions.some((a) => a.type === 'power-off');
-  const onAfter = [...hosts.values()].filter((h) => h.powerState === 'on' || h.powerState === 'booting').length;
+  // Booting hosts do not count: a power-on may fail, or never have been sent.
+  const onAfter = [...hosts.values()].filter((h) => h.powerState === 'on').length;
   if (powersOff && onAfter < policy.minHostsOn) fail('min-hosts-on', `${onAfter} hosts on after the plan < minHostsOn ${policy.minHostsOn}`);
   checkAntiAffinity(hosts, vms, movedVms, fail);
   return violations;

@@ -4,7 +4,8 @@
  *
  * - power off every host that is on and empty after the plan's migrations (emptied by them,
  *   or idle already), within the policy: off-peak only, standby allowed, power cooldown,
- *   never fewer than minHostsOn hosts on or booting;
+ *   never fewer than minHostsOn hosts on (a host still booting may never come up, so it does
+ *   not count);
  * - power on one host when VMs on overloaded hosts found no target and no host is booting:
  *   they move once it is up (a plan may not migrate to a host that is not on yet).
  */
@@ -17,7 +18,7 @@ export function powerOffEmptyHosts(c: ClusterState): string {
   const empty = c.hosts.filter((h) => h.powerState === 'on' && h.vms.length === 0 && !h.snap.maintenance && !h.powerChanged);
   if (empty.length === 0) return 'no empty host on';
   if (!c.policy.consolidationAllowed) return `${empty.length} empty hosts stay on: outside the off-peak windows`;
-  let on = c.hosts.filter((h) => (h.powerState === 'on' || h.powerState === 'booting') && !h.snap.maintenance).length;
+  let on = c.hosts.filter((h) => h.powerState === 'on' && !h.snap.maintenance).length;
   const minHosts = Math.max(0, c.policy.minHostsOn);
   let off = 0;
   const kept: string[] = [];

@@ -37,13 +37,13 @@ export function consolidate(c: ClusterState): ConsolidationOutcome {
   let hostCount = candidates.length;
   let cores = candidates.reduce((sum, h) => sum + h.cores, 0);
   let demand = candidates.reduce((sum, h) => sum + (h.load * h.cores) / 100, 0);
-  // Hosts booting count towards minHostsOn: they will be on.
-  const booting = c.hosts.filter((h) => h.powerState === 'booting').length;
+  // Only hosts that are on count towards minHostsOn. A host "booting" may never come up: its
+  // power-on may have failed, or the process that recorded it died before sending it.
   let emptied = 0;
   let failures = 0;
   const blocked: string[] = [];
   for (const candidate of candidates) {
-    const on = hostCount + booting;
+    const on = hostCount;
     if (on - 1 < minHosts) return done(emptied, `${on} host${on === 1 ? '' : 's'} on, minHostsOn ${c.policy.minHostsOn}`, blocked);
     if (evacuationBlocked(c, candidate, blocked)) continue;
     const remainingCores = cores - candidate.cores;
