@@ -65,7 +65,7 @@ export interface ObservedHost {
  * observable*: its empty domain list means "unknown", never "empty". Such a host is never
  * planned as empty, never a migration target and never powered off.
  */
-export function isObservable(observed: ObservedHost | undefined): observed is ObservedHost {
+export function isObservable(observed: ObservedHost | undefined): boolean {
   return !!observed && observed.reachable && observed.error === undefined && observed.errorReason === undefined;
 }
 
