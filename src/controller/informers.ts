@@ -22,13 +22,28 @@ export interface InformerEvents {
 
 const RESTART_DELAY_MS = [250, 1000, 5000, 15000];
 
+/**
+ * client-node 1.4 sends no timeoutSeconds with its watches and drops its own client timeout, so
+ * a watch whose connection dies silently (a NAT or load balancer forgetting it) leaves the cache
+ * stale until TCP keepalive gives up, about 12 minutes. Like client-go, which ends each watch
+ * after 5–10 minutes, every watch is restarted after a jittered interval: it resumes from its
+ * resourceVersion (a re-list only on 410), so a quiet but healthy watch costs one request.
+ */
+export const DEFAULT_WATCH_RESTART_MS = 5 * 60_000;
+
+export interface InformerOptions {
+  /** Restart each watch after this long, jittered up to twice it (default 5 min). */
+  watchRestartMs?: number;
+}
+
 export class ResourceInformers {
   private readonly hosts: Cached;
   private readonly placements: Cached;
   private readonly policies: Cached;
   private stopped = false;
+  private readonly restartTimers: NodeJS.Timeout[] = [];
 
-  constructor(kubeConfig: KubeConfig, private readonly events: InformerEvents) {
+  constructor(kubeConfig: KubeConfig, private readonly events: InformerEvents, private readonly options: InformerOptions = {}) {
     const api = kubeConfig.makeApiClient(CustomObjectsApi);
     const make = (def: ResourceDefinition): Cached => {
       const path = `/apis/${GROUP}/${VERSION}/${def.plural}`;
@@ -71,10 +86,28 @@ export class ResourceInformers {
 
   async start(): Promise<void> {
     await Promise.all([this.hosts.start(), this.placements.start(), this.policies.start()]);
+    for (const [kind, informer] of [['PhysicalHost', this.hosts], ['VirtualMachinePlacement', this.placements], ['ConsolidationPolicy', this.policies]] as const) {
+      this.scheduleRestart(kind, informer);
+    }
+  }
+
+  private scheduleRestart(kind: string, informer: Cached): void {
+    const base = this.options.watchRestartMs ?? DEFAULT_WATCH_RESTART_MS;
+    const timer = setTimeout(async () => {
+      this.restartTimers.splice(this.restartTimers.indexOf(timer), 1);
+      if (this.stopped) return;
+      await informer.stop();
+      if (this.stopped) return;
+      informer.start().catch((e) => this.events.onError(kind, e));
+      this.scheduleRestart(kind, informer);
+    }, base * (1 + Math.random()));
+    timer.unref();
+    this.restartTimers.push(timer);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    for (const timer of this.restartTimers.splice(0)) clearTimeout(timer);
     await Promise.all([this.hosts.stop(), this.placements.stop(), this.policies.stop()]);
   }
 
