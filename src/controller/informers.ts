@@ -100,7 +100,7 @@ export class ResourceInformers {
       if (this.stopped) return;
       informer.start().catch((e) => this.events.onError(kind, e));
       this.scheduleRestart(kind, informer);
-    }, base * (1 + Math.random()));
+    }, Math.min(base * (1 + Math.random()), 2 ** 31 - 1));
     timer.unref();
     this.restartTimers.push(timer);
   }

@@ -16,9 +16,11 @@ import { eventually } from './harness.ts';
 /** Forwards TCP to `port`; freeze() stops forwarding on every connection open now, without closing it. */
 async function freezingProxy(port: number) {
   const open = new Set<[Socket, Socket]>();
+  const all = new Set<Socket>();
   const server = createServer((client) => {
     const upstream = connect(port, '127.0.0.1');
     const pair: [Socket, Socket] = [client, upstream];
+    all.add(client).add(upstream);
     open.add(pair);
     client.pipe(upstream);
     upstream.pipe(client);
@@ -38,7 +40,10 @@ async function freezingProxy(port: number) {
       }
       open.clear();
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () => new Promise<void>((resolve) => {
+      for (const socket of all) socket.destroy();
+      server.close(() => resolve());
+    }),
   };
 }
 
