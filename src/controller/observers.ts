@@ -2,6 +2,7 @@
  * Round observers that turn what the reconciler does into Prometheus metrics, and a way to
  * hand the reconciler several observers at once.
  */
+import { isObservable } from '../api/drivers.ts';
 import type { TideMetrics } from '../metrics/tide-metrics.ts';
 import { powerStateWord } from './status.ts';
 import type { RoundObserver } from './reconciler.ts';
@@ -24,12 +25,14 @@ export function metricsObserver(metrics: TideMetrics): RoundObserver {
         hosts.map((h) => {
           const o = observed.get(h.metadata.name);
           const watts = h.spec.meter ? h.status?.watts : o?.watts ?? h.status?.watts;
+          // A host whose observation failed has unknown VMs and load: no series, rather than 0.
+          const full = isObservable(o) ? o : undefined;
           return {
             name: h.metadata.name,
             powerState: powerStateWord(h, o),
             ...(watts !== undefined ? { watts } : {}),
-            ...(o?.reachable && o.cpuLoadPercent !== undefined ? { cpuLoadPercent: o.cpuLoadPercent } : {}),
-            ...(o?.reachable ? { vms: o.domains.filter((d) => d.state !== 'shutoff').length } : {}),
+            ...(full?.cpuLoadPercent !== undefined ? { cpuLoadPercent: full.cpuLoadPercent } : {}),
+            ...(full ? { vms: full.domains.filter((d) => d.state !== 'shutoff').length } : {}),
             ...(h.spec.power?.idleWatts !== undefined ? { idleWatts: h.spec.power.idleWatts } : {}),
           };
         }),

@@ -2,7 +2,7 @@
  * Observation + custom resources → the planner's Snapshot. Pure. This is where "what Tide
  * was told" (PhysicalHost, VirtualMachinePlacement) meets "what the hosts report" (libvirt).
  */
-import type { ObservedHost } from '../api/drivers.ts';
+import { isObservable, type ObservedHost } from '../api/drivers.ts';
 import type { PhysicalHost, VirtualMachinePlacement } from '../api/types.ts';
 import type { HostPowerState, HostSnapshot, Snapshot, VmSnapshot } from '../planner/types.ts';
 import { poweredOffByTide } from './status.ts';
@@ -18,7 +18,11 @@ export interface SnapshotResult {
   snapshot: Snapshot;
   /** Domain name → its VirtualMachinePlacement, for the VMs Tide manages. */
   placementByDomain: Map<string, VirtualMachinePlacement>;
-  /** Hosts left out of planning, with why (unreachable, being powered …). */
+  /**
+   * Hosts left out of planning, with why: not observed yet, or not observable (unreachable, or
+   * `virsh` failing while SSH answers). Their VMs are left out too; the planner never sees such a
+   * host, so it is never emptied, never a migration target, and never powered off or on.
+   */
   excluded: { host: string; why: string }[];
 }
 
@@ -35,7 +39,8 @@ function powerStateOf(host: PhysicalHost, observed: ObservedHost | undefined): H
   }
   switch (observed?.powerState) {
     case 'on':
-      return observed.reachable ? 'on' : undefined;
+      // On, but with domains unknown when libvirt did not answer in full: not plannable.
+      return isObservable(observed) ? 'on' : undefined;
     case 'off':
       return 'off';
     case 'booting':

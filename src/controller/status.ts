@@ -2,7 +2,7 @@
  * What the status of each resource should say, given what was observed. Pure: the reconciler
  * feeds it observations and writes the result only when it differs from what is there.
  */
-import type { ObservedHost } from '../api/drivers.ts';
+import { isObservable, type ObservedHost } from '../api/drivers.ts';
 import type { PhysicalHost, PhysicalHostStatus, VirtualMachinePlacement, VirtualMachinePlacementStatus } from '../api/types.ts';
 import { setConditions, type ConditionUpdate } from './conditions.ts';
 
@@ -45,21 +45,19 @@ export function hostStatus(
   const previous = host.status ?? {};
   const powerState = effectivePowerState(host, observed);
   const on = powerState === 'On';
-  const running = (observed?.domains ?? []).filter((d) => d.state !== 'shutoff');
-  const load = on ? observed?.cpuLoadPercent : undefined;
-  const reachableReason = observed?.reachable ? 'Connected' : powerState === 'Off' ? 'PoweredOff' : observed?.errorReason ?? 'Unreachable';
+  // Only a full answer from libvirt says which VMs run; otherwise they are unknown, not none.
+  const full = isObservable(observed) ? observed : undefined;
+  const running = full?.domains.filter((d) => d.state !== 'shutoff');
+  const load = on ? full?.cpuLoadPercent : undefined;
   const conditions: ConditionUpdate[] = [
-    {
-      type: 'Reachable',
-      status: observed?.reachable ? 'True' : 'False',
-      reason: reachableReason,
-      message: observed?.reachable ? 'libvirt answered over SSH' : observed?.error ?? (powerState === 'Off' ? 'host is powered off' : 'not observed yet'),
-    },
+    reachableCondition(host.metadata.name, observed, powerState),
     {
       type: 'Ready',
-      status: on && !host.spec.maintenance ? 'True' : 'False',
-      reason: host.spec.maintenance ? 'Maintenance' : on ? 'Running' : powerState,
-      message: host.spec.maintenance ? 'host is in maintenance: it receives no VM' : on ? `${running.length} VMs running` : `host is ${powerState}`,
+      status: on && full && !host.spec.maintenance ? 'True' : 'False',
+      reason: host.spec.maintenance ? 'Maintenance' : on ? (running ? 'Running' : 'NotObservable') : powerState,
+      message: host.spec.maintenance
+        ? 'host is in maintenance: it receives no VM'
+        : on ? (running ? `${running.length} VMs running` : 'host is on but its VMs are unknown (see Reachable)') : `host is ${powerState}`,
     },
     {
       type: 'Standby',
@@ -78,17 +76,39 @@ export function hostStatus(
     ...previous,
     observedGeneration: host.metadata.generation,
     powerState,
-    vmCount: running.length,
-    vms: running.map((d) => d.name).sort(),
     conditions: setConditions(previous.conditions, conditions, nowIso, host.metadata.generation),
   };
+  const vms = running?.map((d) => d.name).sort() ?? (powerState === 'Off' ? [] : undefined);
+  if (vms) {
+    status.vmCount = vms.length;
+    status.vms = vms;
+  } else {
+    delete status.vmCount;
+    delete status.vms;
+  }
   if (load !== undefined) status.cpuLoadPercent = round(load);
   else delete status.cpuLoadPercent;
-  if (on && observed?.memoryUsedMiB !== undefined) status.memoryUsedMiB = Math.round(observed.memoryUsedMiB);
+  if (on && full?.memoryUsedMiB !== undefined) status.memoryUsedMiB = Math.round(full.memoryUsedMiB);
   // A host's own meter (written by the zigbee agent) wins over a driver's reading.
   if (!host.spec.meter && observed?.watts !== undefined) status.watts = Math.round(observed.watts * 10) / 10;
   if (observed) status.lastObservedTime = new Date(observed.observedAtMs).toISOString();
   return status;
+}
+
+/**
+ * Could Tide see the host's VMs, and if not, why? A host that answers SSH while `virsh` fails is
+ * on, yet as unknown as one that does not answer at all: both are left out of planning.
+ */
+function reachableCondition(name: string, observed: ObservedHost | undefined, powerState: HostPower): ConditionUpdate {
+  if (isObservable(observed)) return { type: 'Reachable', status: 'True', reason: 'Connected', message: 'libvirt answered over SSH' };
+  if (powerState === 'Off') return { type: 'Reachable', status: 'False', reason: 'PoweredOff', message: observed?.error ?? 'host is powered off' };
+  if (!observed) return { type: 'Reachable', status: 'False', reason: 'Unreachable', message: 'not observed yet' };
+  return {
+    type: 'Reachable',
+    status: 'False',
+    reason: observed.errorReason ?? 'Unreachable',
+    message: `${observed.error ?? 'no answer'}; ${name} is left out of planning (its VMs are unknown: it is not emptied, not a migration target, not powered off) until libvirt answers`,
+  };
 }
 
 export function placementStatus(
@@ -98,12 +118,14 @@ export function placementStatus(
 ): VirtualMachinePlacementStatus {
   const previous = placement.status ?? {};
   let found: { host: string; domain: ObservedHost['domains'][number] } | undefined;
-  let allObserved = true;
+  // Hosts whose VMs are unknown (not observable, and not known to be off): the domain may run there.
+  const unseen: string[] = [];
   for (const [host, obs] of observed) {
-    if (!obs.reachable && obs.powerState !== 'off') allObserved = false;
+    if (!isObservable(obs) && obs.powerState !== 'off') unseen.push(host);
     const domain = obs.domains.find((d) => d.name === placement.spec.domain);
     if (domain && (!found || domain.state === 'running' || domain.state === 'migrating')) found = { host, domain };
   }
+  const allObserved = unseen.length === 0;
   const migrating = previous.migration?.phase === 'Running' || previous.migration?.phase === 'Pending';
   const state: NonNullable<VirtualMachinePlacementStatus['state']> = migrating
     ? 'Migrating'
@@ -121,7 +143,11 @@ export function placementStatus(
           type: 'Ready',
           status: state === 'Running' ? 'True' : 'False',
           reason: state,
-          message: found ? `domain ${placement.spec.domain} is ${found.domain.state} on ${found.host}` : `domain ${placement.spec.domain} not found on any ${allObserved ? '' : 'reachable '}host`,
+          message: found
+            ? `domain ${placement.spec.domain} is ${found.domain.state} on ${found.host}`
+            : allObserved
+              ? `domain ${placement.spec.domain} not found on any host`
+              : `domain ${placement.spec.domain} not found on the hosts that could be observed; ${unseen.sort().join(', ')} cannot be observed`,
         },
         {
           type: 'Migrating',
