@@ -19,8 +19,8 @@ const HELP = `usage: tide run [flags]
 
 Runs the Tide operator against a Kubernetes API server: it watches PhysicalHost,
 VirtualMachinePlacement and ConsolidationPolicy resources, observes the hosts over SSH
-(libvirt), and carries out migrations and power actions. Stops on SIGINT/SIGTERM after the
-running round.
+(libvirt), and carries out migrations and power actions. On SIGINT/SIGTERM it aborts the
+running round, waits for it to end, and only then releases the leader Lease.
 
 flags:
   --kubeconfig FILE       kubeconfig (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)
@@ -80,6 +80,10 @@ export const command: CliCommand = {
     const format = logFormatFlag(values['log-format']);
     const metricsPort = Number(values['metrics-port']);
     if (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535) throw new UserError(`--metrics-port: expected a port number, got '${values['metrics-port']}'`);
+    const leaseDurationMs = duration('lease-duration', values['lease-duration']!);
+    const renewDeadlineMs = duration('renew-deadline', values['renew-deadline']!);
+    // A deposed leader must have stopped before a standby may take over (docs/operator.md).
+    if (renewDeadlineMs >= leaseDurationMs) throw new UserError('--renew-deadline must be shorter than --lease-duration');
 
     const kubeConfig = new KubeConfig();
     if (values.kubeconfig && !existsSync(values.kubeconfig)) throw new UserError(`--kubeconfig: no such file ${values.kubeconfig}`);
@@ -106,8 +110,8 @@ export const command: CliCommand = {
       namespace: values.namespace!,
       identity: values.identity!,
       leaderElection: values['leader-elect']!,
-      leaseDurationMs: duration('lease-duration', values['lease-duration']!),
-      renewDeadlineMs: duration('renew-deadline', values['renew-deadline']!),
+      leaseDurationMs,
+      renewDeadlineMs,
       retryPeriodMs: duration('retry-period', values['retry-period']!),
       observeIntervalMs: duration('observe-interval', values['observe-interval']!),
       metricsPort,
@@ -124,7 +128,7 @@ export const command: CliCommand = {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
     });
-    log.info('stopping after the running round');
+    log.info('stopping: aborting the running round, then releasing the leader Lease');
     await runtime.stop();
     stopSimulation();
     return 0;
