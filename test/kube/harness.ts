@@ -1,93 +1,90 @@
 /**
- * A development API server plus a real kubectl pointed at it, each run with its own HOME
- * (so its own discovery cache) and kubeconfig in a temporary folder removed on close.
+ * The Kubernetes-facing tests' one harness, parameterized over the server: the embedded
+ * development API server (src/kube/apiserver, always) and a real kube-apiserver (the real tier,
+ * test/realkube/envtest.ts). Both are driven through the same KubeTarget: a kubeconfig, the
+ * kubectl on PATH (the same client for both, so only the server differs), a client-node
+ * KubeConfig, fresh namespaces, and a way to tell when a client is watching.
+ *
+ *   for (const tier of serverTiers()) describe(tier.name, { skip: tier.skip }, () => { … tier.start() … });
+ *
+ * Each test file starts one server per tier (a real one is private to the file: the files add,
+ * change and delete cluster-scoped CRDs, so they must not share one).
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
 import { startApiServer, type ApiServer, type ApiServerOptions } from '../../src/kube/apiserver/index.ts';
+import { REAL_KUBE } from '../realkube/envtest.ts';
+import { kubectlRunner, type KubectlRunner } from './kubectl-runner.ts';
+import { startRealTarget } from './real-target.ts';
 
-export interface CommandResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type { CommandResult, KubectlOptions } from './kubectl-runner.ts';
 
-export interface KubectlOptions {
-  input?: string;
-  env?: Record<string, string>;
-  /** Another server's kubeconfig (default: the harness server's). */
-  kubeconfig?: string;
-}
+export type TierName = 'embedded' | 'real';
 
-export interface KubeHarness {
-  server: ApiServer;
+/** What a Kubernetes-facing test needs from a server, whichever server it is. */
+export interface KubeTarget extends KubectlRunner {
+  tier: TierName;
+  /** A scratch folder removed on close (kubectl's HOME is inside it). */
   dir: string;
   kubeconfigPath: string;
-  /** Runs kubectl asynchronously (the server lives in this process, so never block the loop). */
-  kubectl(args: string[], opts?: KubectlOptions): Promise<CommandResult>;
-  /** Starts a long-running kubectl (get --watch …): read its output so far, then stop it. */
-  kubectlBackground(args: string[]): { stdout(): string; stop(): Promise<CommandResult> };
-  /** Runs kubectl and fails with its stderr unless it exits 0; resolves to stdout. */
-  kubectlOk(args: string[], opts?: KubectlOptions): Promise<string>;
+  /** A client-node KubeConfig for this server. */
+  kubeConfig(): KubeConfig;
+  /**
+   * How many namespaced watches of `resource` (plural) are open, to wait until a client (kubectl
+   * wait, an informer) watches before acting. The embedded server counts every open watch.
+   */
+  watchers(resource: string): Promise<number>;
+  /** Hooks only the embedded server has (closeWatches, compactHistory, requests …). */
+  embedded?: ApiServer;
   close(): Promise<void>;
+}
+
+/** The embedded server's target, with its hooks always there. */
+export interface KubeHarness extends KubeTarget {
+  server: ApiServer;
+}
+
+export interface ServerTier {
+  name: string;
+  tier: TierName;
+  /** Why this tier does not run (a visible skip), or undefined when it runs. */
+  skip?: string;
+  /** Embedded options apply to the embedded server only. */
+  start(options?: ApiServerOptions): Promise<KubeTarget>;
 }
 
 export const repoPath = (relative: string) => new URL(`../../${relative}`, import.meta.url).pathname;
 export const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url).pathname;
 
+/** The tiers every Kubernetes-facing test file runs its tests on: the embedded server always, the real one when its tier runs. */
+export function serverTiers(): ServerTier[] {
+  return [
+    { name: 'embedded API server', tier: 'embedded', start: (options) => startHarness(options) },
+    {
+      name: 'real kube-apiserver',
+      tier: 'real',
+      skip: REAL_KUBE.enabled ? undefined : `real kube-apiserver tier skipped because ${REAL_KUBE.reason}`,
+      start: () => startRealTarget(),
+    },
+  ];
+}
+
 export async function startHarness(options: ApiServerOptions = {}): Promise<KubeHarness> {
   const dir = mkdtempSync(join(tmpdir(), 'tide-kube-'));
-  const home = join(dir, 'home');
-  mkdirSync(home);
   const kubeconfigPath = join(dir, 'kubeconfig');
   const server = await startApiServer(options);
   server.writeKubeconfig(kubeconfigPath);
-
-  const start = (args: string[], opts: KubectlOptions = {}) => {
-    const child = spawn('kubectl', ['--kubeconfig', opts.kubeconfig ?? kubeconfigPath, '--cache-dir', join(home, 'cache'), ...args], {
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, ...opts.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    const out = { stdout: '', stderr: '' };
-    child.stdout.on('data', (d) => (out.stdout += d));
-    child.stderr.on('data', (d) => (out.stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    const done = new Promise<CommandResult>((resolve, reject) => {
-      child.on('error', (err: NodeJS.ErrnoException) =>
-        reject(err.code === 'ENOENT' ? new Error('kubectl is not on PATH: the kube tests hold the server to a real kubectl (v1.32); see docs/kube.md') : err),
-      );
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        resolve({ code, ...out });
-      });
-    });
-    child.stdin.end(opts.input ?? '');
-    return { child, out, done };
-  };
-  const kubectl: KubeHarness['kubectl'] = (args, opts) => start(args, opts).done;
-
   return {
+    tier: 'embedded',
     server,
+    embedded: server,
     dir,
     kubeconfigPath,
-    kubectl,
-    kubectlBackground(args) {
-      const { child, out, done } = start(args);
-      return {
-        stdout: () => out.stdout,
-        stop: () => {
-          child.kill('SIGTERM');
-          return done;
-        },
-      };
-    },
-    async kubectlOk(args, opts) {
-      const r = await kubectl(args, opts);
-      if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-      return r.stdout;
-    },
+    kubeConfig: () => server.kubeConfig(),
+    ...kubectlRunner(dir, kubeconfigPath),
+    watchers: async () => server.openWatches(),
     async close() {
       await server.stop();
       rmSync(dir, { recursive: true, force: true });
@@ -105,3 +102,7 @@ export async function eventually<T>(what: string, check: () => T | undefined | P
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** Waits until more watches of `resource` are open than `before`: the client started by the caller is watching. */
+export const untilWatching = (h: KubeTarget, resource: string, before: number, what: string) =>
+  eventually(what, async () => ((await h.watchers(resource)) > before ? true : undefined), 30_000);
