@@ -68,7 +68,9 @@ export class LibvirtSshDriver implements HypervisorDriver {
       };
     } catch (error) {
       const reason = error instanceof HypervisorError ? error.reason : 'Unreachable';
-      // The host answered but its reply was wrong: it is up, only not understood.
+      // The host answered but its reply was wrong (`virsh` failing while libvirtd restarts, a reply
+      // that cannot be parsed): it is up, only not understood. Its domains are unknown, not none:
+      // `error` is set, so isObservable() is false and nothing reads the empty list as an empty host.
       const answered = reason === 'BadReply' || reason === 'CommandFailed';
       return {
         name: host.name,

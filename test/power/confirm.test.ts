@@ -36,3 +36,13 @@ test('an abort stops the wait', async () => {
   abort.abort(new Error('operator shutting down'));
   await assert.rejects(confirmPowerState(host, 'on', 'test', { observe: async () => 'off', clock: steppedClock(), timeoutMs: 1000, pollMs: 100, signal: abort.signal }), /operator shutting down/);
 });
+
+test('after a power-off was sent, only unreachability that lasts confirms it; a blip does not, and it never confirms on', async () => {
+  const run = (seen: ObservedPower[], want: 'on' | 'off') =>
+    confirmPowerState(host, want, 'a power-off', { observe: async () => seen.shift() ?? 'on', clock: steppedClock(), timeoutMs: 30_000, pollMs: 5000 });
+  await run(['on', 'unreachable', 'unreachable'], 'off');
+  await assert.rejects(run(['unreachable', 'on', 'unreachable', 'on', 'unreachable'], 'off'), /not observed off within 30s after a power-off \(last observed: on\)/);
+  await assert.rejects(run(['unreachable', 'unreachable', 'unreachable', 'unreachable', 'unreachable', 'unreachable', 'unreachable'], 'on'), /not observed on/);
+  // Evidence of off (a BMC, a meter) needs no second look.
+  await run(['off'], 'off');
+});

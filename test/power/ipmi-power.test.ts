@@ -7,11 +7,16 @@ import { systemClock } from '../../src/api/clock.ts';
 import { PowerActionError, type HostTarget } from '../../src/api/drivers.ts';
 import { HostPowerDriver, ipmiTargetOf } from '../../src/power/control/host-power-driver.ts';
 import { execFileRunner, IpmiTool, type ProgramRunner } from '../../src/power/control/ipmitool.ts';
+import { fakeHost, type FakeHost } from './peers/fake-host.ts';
 import { startIpmiSim, type SimulatedBmc } from './peers/ipmi-sim.ts';
+import { startSshd, type TestSshd } from './peers/sshd.ts';
 import { waitFor } from './peers/wait.ts';
 
 let dir: string;
 let bmc: SimulatedBmc;
+// The host's own sshd (libvirt is asked there right before the BMC is told to power off).
+let sshd: TestSshd;
+let fake: FakeHost;
 const invocations: Array<{ args: string[]; envKeys: string[] }> = [];
 const spyRunner: ProgramRunner = (file, args, env, timeoutMs) => {
   invocations.push({ args, envKeys: Object.keys(env) });
@@ -19,11 +24,13 @@ const spyRunner: ProgramRunner = (file, args, env, timeoutMs) => {
 };
 const ipmi = new IpmiTool({ run: spyRunner });
 
-function host(secrets = { username: bmc.username, password: bmc.password }, bootTimeoutSeconds = 20): HostTarget {
+function host(bmcSecrets = { username: bmc.username, password: bmc.password }, bootTimeoutSeconds = 20): HostTarget {
+  const secrets = { ...bmcSecrets, 'ssh-privatekey': sshd.clientPrivateKey, known_hosts: sshd.knownHostsLine };
   return {
     name: 'node-ipmi',
     spec: {
-      address: 'node-ipmi.lab',
+      address: '127.0.0.1',
+      ssh: { user: sshd.username, port: sshd.port },
       capacity: { cpuCores: 4, memoryMiB: 4096 },
       power: { onMethod: 'IPMI', offMethod: 'IPMI', ipmi: { address: '127.0.0.1', port: bmc.port, secretRef: { name: 'bmc', namespace: 'tide' } }, bootTimeoutSeconds, shutdownTimeoutSeconds: 20 },
     },
@@ -45,11 +52,14 @@ function driver(domains: string[] = []) {
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tide-ipmi-'));
+  fake = fakeHost(dir);
+  sshd = await startSshd(dir, { execute: { path: fake.bin } });
   bmc = await startIpmiSim(dir);
   await waitFor(`ipmi_sim to answer (${bmc.process.output()})`, async () => (await ipmi.powerStatus(bmcTarget())) === 'off', 20_000);
 });
 after(async () => {
   await bmc?.process.stop();
+  await sshd?.process.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -65,6 +75,25 @@ test('IPMI power on and soft power off through ipmitool lanplus against ipmi_sim
     assert.deepEqual(envKeys, ['IPMI_PASSWORD']);
     assert.ok(args.includes('-E'));
   }
+});
+
+test("IPMI: the host's libvirt is asked over SSH right before the BMC; a domain that arrived meanwhile, or a silent libvirt, stops the power-off", async () => {
+  await driver().powerOn(host());
+  const lists = () => fake.virshCalls().filter((argv) => argv.includes('list')).length;
+  const listsBefore = lists();
+  const callsBefore = bmc.calls();
+  fake.setDomains(['incoming-vm']);
+  await assert.rejects(driver().powerOff(host()), (err: unknown) => err instanceof PowerActionError && /incoming-vm/.test(err.message));
+  fake.setDomains([]);
+  fake.failVirsh('error: failed to connect to the hypervisor');
+  await assert.rejects(driver().powerOff(host()), (err: unknown) => err instanceof PowerActionError && /did not answer/.test(err.message));
+  fake.failVirsh(undefined);
+  assert.equal(bmc.calls().replace(callsBefore, '').match(/^set /m), null, 'no chassis command sent');
+  assert.equal(bmc.power(), '1');
+  assert.equal(lists() - listsBefore, 2, 'libvirt asked once per attempt');
+  assert.equal(fake.poweroffs(), 0, 'the check alone never runs systemctl poweroff');
+  await driver().powerOff(host());
+  assert.equal(bmc.power(), '0');
 });
 
 test('a host with a VM on it is not powered off', async () => {

@@ -5,27 +5,30 @@
  * Every action is confirmed by observation (the injected `observe`: reachability, meter watts,
  * BMC state …) within the spec's boot/shutdown timeout, and a host that does not get there is
  * reported with PowerActionError, not retried. powerOff refuses while any VM is on the host —
- * or while it cannot be told whether one is.
+ * or while it cannot be told whether one is: first from Tide's own observation (`domainsOn`, a
+ * refusal that names the VMs), then, the check that counts, on the host itself in the same
+ * command as the power-off (guarded-poweroff.ts).
  */
 import type { Clock } from '../../api/clock.ts';
 import { PowerActionError, type HostTarget, type PowerDriver } from '../../api/drivers.ts';
 import type { PhysicalHostSpec } from '../../api/physical-host.ts';
-import { confirmPowerState, type PowerObserver } from './confirm.ts';
+import { confirmPowerState, type ObservedPower, type PowerObserver } from './confirm.ts';
 import { IpmiTool, type IpmiTarget } from './ipmitool.ts';
-import { POWEROFF_COMMAND, runSshCommand, type SshTarget } from './ssh-poweroff.ts';
+import { validLibvirtUri } from '../../hypervisor/names.ts';
+import { guardedPoweroffCommand } from './guarded-poweroff.ts';
+import { runSshCommand, type SshCommandOptions, type SshTarget } from './ssh-poweroff.ts';
 import { sendMagicPacket, type WakeOnLanTarget } from './wake-on-lan.ts';
 
 export interface HostPowerDriverOptions {
   observe: PowerObserver;
-  /** Names of the libvirt domains on the host (any state); throws when it cannot tell. */
+  /** Names of the live libvirt domains on the host; throws when it cannot tell. */
   domainsOn: (host: HostTarget) => Promise<string[]>;
   clock: Clock;
   /** How often the host is observed while waiting (default 5 s). */
   pollMs?: number;
   ipmi?: IpmiTool;
   wakeOnLan?: (target: WakeOnLanTarget) => Promise<void>;
-  ssh?: (target: SshTarget, command: string) => Promise<void>;
-  poweroffCommand?: string;
+  ssh?: (target: SshTarget, command: string, options: SshCommandOptions) => Promise<void>;
 }
 
 type PowerSpec = NonNullable<PhysicalHostSpec['power']>;
@@ -78,21 +81,33 @@ export class HostPowerDriver implements PowerDriver {
     switch (power.offMethod ?? 'SSH') {
       case 'SSH': {
         const target = sshTarget(host);
-        const command = this.o.poweroffCommand ?? POWEROFF_COMMAND;
-        await (this.o.ssh ?? runSshCommand)(target, command);
-        return `'${command}' over SSH to ${target.username}@${target.host}:${target.port}`;
+        const label = `'systemctl poweroff' guarded by a check of libvirt for live domains`;
+        await this.ssh(target, guardedPoweroffCommand(libvirtUriOf(host), 'poweroff'), { label, droppedIsDone: true });
+        return `${label}, over SSH to ${target.username}@${target.host}:${target.port}`;
       }
       case 'IPMI': {
         const target = ipmiTargetOf(host, power);
+        // A BMC has no shell to run the check and the power-off as one command, so the host's own
+        // libvirt is asked over SSH right before. Weaker than the SSH method: the check and the
+        // chassis command are two commands through two channels, seconds apart (an IPMI lanplus
+        // session takes about a second to open), and nothing on the host ties them together; a
+        // domain started in between is guarded only by the host's own shutdown (the ACPI soft-off
+        // runs it: libvirt-guests, see guarded-poweroff.ts).
+        const ssh = sshTarget(host);
+        await this.ssh(ssh, guardedPoweroffCommand(libvirtUriOf(host), 'nothing'), { label: 'the check of libvirt for live domains' });
         await this.ipmi().chassisPower(target, 'soft');
-        return `IPMI chassis power soft via ${target.address}:${target.port}`;
+        return `IPMI chassis power soft via ${target.address}:${target.port}, after the host's libvirt listed no live domain`;
       }
       default:
         throw new Error(`spec.power.offMethod is None: Tide does not power ${host.name} off`);
     }
   }
 
-  /** Sends one command unless the host is already there, then waits to observe the result. */
+  /**
+   * Sends one command unless the host is already there, then waits to observe the result. Only
+   * positive evidence skips the command: a host that cannot be reached before anything was sent
+   * is 'unreachable' (a network blip looks the same as a host that is off), never 'off'.
+   */
   private async act(host: HostTarget, want: 'on' | 'off', send: () => Promise<string>, timeoutSeconds: number, signal?: AbortSignal): Promise<void> {
     if ((await this.observeQuietly(host)) === want) return;
     let how: string;
@@ -105,11 +120,15 @@ export class HostPowerDriver implements PowerDriver {
     await confirmPowerState(host, want, how, { observe, clock, timeoutMs: timeoutSeconds * 1000, pollMs: this.o.pollMs ?? 5000, signal });
   }
 
+  private ssh(target: SshTarget, command: string, options: SshCommandOptions): Promise<void> {
+    return (this.o.ssh ?? runSshCommand)(target, command, options);
+  }
+
   private ipmi(): IpmiTool {
     return this.o.ipmi ?? new IpmiTool();
   }
 
-  private async observeQuietly(host: HostTarget): Promise<string> {
+  private async observeQuietly(host: HostTarget): Promise<ObservedPower> {
     try {
       return await this.o.observe(host);
     } catch {
@@ -132,6 +151,12 @@ export function ipmiTargetOf(host: HostTarget, power: PowerSpec = powerSpec(host
   const secret = `${power.ipmi.secretRef.namespace}/${power.ipmi.secretRef.name}`;
   if (!username || password === undefined) throw new Error(`IPMI Secret ${secret} lacks the keys 'username' and 'password'`);
   return { address: power.ipmi.address, port: power.ipmi.port ?? 623, username, password };
+}
+
+/** The libvirt URI virsh uses on the host itself (spec.libvirt.uri), checked before it reaches a shell. */
+function libvirtUriOf(host: HostTarget): string {
+  const uri = (host.spec as Partial<PhysicalHostSpec>).libvirt?.uri;
+  return uri === undefined ? 'qemu:///system' : validLibvirtUri(uri, `PhysicalHost ${host.name} spec.libvirt.uri`);
 }
 
 function sshTarget(host: HostTarget): SshTarget {

@@ -1,7 +1,8 @@
 /**
- * Orderly power-off over SSH (ssh2): runs `systemctl poweroff` on the host, which stops its
- * services and halts. The host key is checked strictly against known_hosts from the host's
- * Secret; nothing interactive is ever asked (no password, no keyboard-interactive).
+ * One command over SSH (ssh2) for the power driver: the guarded `systemctl poweroff`
+ * (guarded-poweroff.ts), which stops the host's services and halts, or its check alone. The host
+ * key is checked strictly against known_hosts from the host's Secret; nothing interactive is ever
+ * asked (no password, no keyboard-interactive).
  */
 import { Client } from 'ssh2';
 import { isKnownHostKey } from './known-hosts.ts';
@@ -14,15 +15,23 @@ export interface SshTarget {
   knownHosts: string;
 }
 
-export const POWEROFF_COMMAND = 'systemctl poweroff';
-
 export class SshCommandError extends Error {}
 
-/**
- * Runs `command` and resolves when it exits 0 — or when the connection drops after the
- * command was started, since a host that is powering off may cut it before replying.
- */
-export function runSshCommand(target: SshTarget, command: string, timeoutMs = 30_000): Promise<void> {
+export interface SshCommandOptions {
+  timeoutMs?: number;
+  /** How the command is named in errors (default: the command line itself). */
+  label?: string;
+  /**
+   * Count a connection that drops (or a command killed by a signal) once the command started as
+   * success. True for a power-off: a host going down may cut the session before it replies; what
+   * happened is then confirmed by observation. False for a check, which must answer exit 0.
+   */
+  droppedIsDone?: boolean;
+}
+
+/** Runs `command` and resolves when it exits 0 (or, with droppedIsDone, when the host cut it after it started). */
+export function runSshCommand(target: SshTarget, command: string, options: SshCommandOptions = {}): Promise<void> {
+  const { timeoutMs = 30_000, label = command, droppedIsDone = false } = options;
   return new Promise((resolve, reject) => {
     const client = new Client();
     let started = false;
@@ -40,23 +49,25 @@ export function runSshCommand(target: SshTarget, command: string, timeoutMs = 30
     const timer = setTimeout(() => finish(new SshCommandError(`ssh ${where}: no answer within ${timeoutMs / 1000}s`)), timeoutMs);
     client.on('ready', () => {
       client.exec(command, (err, stream) => {
-        if (err) return finish(new SshCommandError(`ssh ${where}: cannot run '${command}': ${err.message}`));
+        if (err) return finish(new SshCommandError(`ssh ${where}: cannot run ${label}: ${err.message}`));
         started = true;
         let stderr = '';
         stream.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
         stream.on('data', () => {});
         stream.on('exit', (code: number | null) => {
-          if (code === 0 || code === null) finish();
-          else finish(new SshCommandError(`ssh ${where}: '${command}' exited ${code}: ${stderr.trim()}`));
+          if (code === 0 || (code === null && droppedIsDone)) finish();
+          else finish(new SshCommandError(`ssh ${where}: ${label} ${code === null ? 'was killed' : `exited ${code}`}: ${stderr.trim()}`));
         });
       });
     });
     client.on('error', (err) => {
       if (hostKeyRejected) finish(new SshCommandError(`ssh ${where}: host key not in known_hosts (strict checking): refusing to connect`));
-      else if (started) finish(); // the host went down under us: what poweroff does
+      else if (started && droppedIsDone) finish(); // the host went down under us: what poweroff does
       else finish(new SshCommandError(`ssh ${where}: ${err.message}`));
     });
-    client.on('close', () => (started ? finish() : finish(new SshCommandError(`ssh ${where}: connection closed`))));
+    client.on('close', () =>
+      started && droppedIsDone ? finish() : finish(new SshCommandError(`ssh ${where}: connection closed${started ? ` before ${label} answered` : ''}`)),
+    );
     client.connect({
       host: target.host,
       port: target.port,

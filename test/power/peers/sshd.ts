@@ -1,7 +1,9 @@
 /**
  * A real OpenSSH server on a free loopback port with its own host key, accepting one client
  * key. Every session runs a recording script instead of the requested command (ForceCommand),
- * so "systemctl poweroff" is received, logged and harmless.
+ * so "systemctl poweroff" is received, logged and harmless. With `execute`, the recorded command
+ * is then run by /bin/sh with the given folder first on PATH: a fake host whose `virsh` and
+ * `systemctl` are stand-ins (fake-host.ts), so remote scripts run for real and still harm nothing.
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -27,7 +29,7 @@ export function keygen(path: string): { privateKey: string; publicKey: string } 
   return { privateKey: readFileSync(path, 'utf8'), publicKey: readFileSync(`${path}.pub`, 'utf8').trim() };
 }
 
-export async function startSshd(dir: string): Promise<TestSshd> {
+export async function startSshd(dir: string, options: { execute?: { path: string } } = {}): Promise<TestSshd> {
   requireProgram('/usr/sbin/sshd', 'openssh-server');
   requireProgram('ssh-keygen', 'openssh-client');
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 }); // sshd's privilege-separation directory
@@ -37,7 +39,8 @@ export async function startSshd(dir: string): Promise<TestSshd> {
   writeFileSync(join(dir, 'authorized_keys'), `${client.publicKey}\n`);
   const log = join(dir, 'commands.log');
   const recorder = join(dir, 'record-command.sh');
-  writeFileSync(recorder, `#!/bin/sh\necho "$SSH_ORIGINAL_COMMAND" >> '${log}'\n`);
+  const run = options.execute ? `PATH='${options.execute.path}':"$PATH" exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"\n` : '';
+  writeFileSync(recorder, `#!/bin/sh\necho "$SSH_ORIGINAL_COMMAND" >> '${log}'\n${run}`);
   chmodSync(recorder, 0o755);
   const config = join(dir, 'sshd_config');
   writeFileSync(config, [
