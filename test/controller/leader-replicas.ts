@@ -7,8 +7,8 @@ export interface Replica {
   child: ChildProcess;
   /** Every line it logged, with the wall time the test received it. */
   lines: { text: string; atMs: number }[];
-  /** When the line containing `text` first arrived, if it has. */
-  saidAt(text: string): number | undefined;
+  /** When the first line containing `text` (at or after `sinceMs`) arrived, if one has. */
+  saidAt(text: string, sinceMs?: number): number | undefined;
   exited: Promise<number | null>;
 }
 
@@ -23,5 +23,5 @@ export function startReplica(identity: string, kubeconfig: string, dir: string, 
   child.stdout!.on('data', collect);
   child.stderr!.on('data', collect);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, lines, saidAt: (text) => lines.find((l) => l.text.includes(text))?.atMs, exited };
+  return { child, lines, saidAt: (text, sinceMs = 0) => lines.find((l) => l.atMs >= sinceMs && l.text.includes(text))?.atMs, exited };
 }
