@@ -62,6 +62,7 @@ test('a leader whose Lease requests hang steps down by its renew deadline, on a 
   await eventually('replica-a to lead', async () => a.isLeader, 10_000);
   b.start();
   await sleep(600); // the standby sees the leader renew
+  assert.deepEqual(transitions.map((x) => `${x.identity} ${x.leading}`), ['replica-a true'], 'replica-a leads, alone, until the stall');
 
   const stalledAt = Date.now();
   proxy.stall(isLeaseRequest);
