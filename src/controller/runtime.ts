@@ -48,7 +48,7 @@ export interface Runtime {
 }
 
 export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
-  const store = await openHistoryStore(o.store);
+  const store = await openHistoryStore({ ...o.store, log: o.store.log ?? o.log });
   const metrics = new TideMetrics({ version: o.version });
   metrics.watchStore(store);
   const leaderElection: LeaderElectionOptions | undefined = o.leaderElection

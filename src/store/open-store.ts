@@ -1,5 +1,5 @@
 import { openEmbeddedStore } from './embedded-store.ts';
-import { openMongoStore } from './mongo-store.ts';
+import { openMongoStore, type StoreLog } from './mongo-store.ts';
 import type { HistoryStore, StoreOptions } from './types.ts';
 
 export interface StoreSelection extends Partial<StoreOptions> {
@@ -8,6 +8,8 @@ export interface StoreSelection extends Partial<StoreOptions> {
   /** Data directory of the embedded store, used when no MongoDB URI is given. */
   dataDir: string;
   readOnly?: boolean;
+  /** Where the MongoDB store says, once per start, which server features it does without (default: stderr). */
+  log?: StoreLog;
 }
 
 /** MongoDB when a URI is given (or MONGODB_URI is set), the embedded store otherwise. */

@@ -1,6 +1,6 @@
 /**
  * The behaviour every HistoryStore must have, run against each implementation
- * (embedded.test.ts always, mongodb.test.ts when MONGODB_URI is set).
+ * (embedded.test.ts always; mongodb.test.ts on MONGODB_URI or, by default, on FerretDB).
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
