@@ -1,0 +1,111 @@
+/**
+ * Tide installed on a server of the kube harness's tiers (test/kube/harness.ts, serverTiers():
+ * the embedded development API server, and a real kube-apiserver of the file's own), for the
+ * tests that run Tide's own processes: its CRDs, the tide-system namespace, and a kubeconfig per
+ * Tide component —
+ *
+ * - real: the chart's ServiceAccounts and RBAC (`helm template charts/tide`, agent enabled)
+ *   applied by kubectl, and a kubeconfig holding nothing but a token minted for the component's
+ *   ServiceAccount by the TokenRequest API (`kubectl create token`): the real authorizer, not
+ *   the test, decides what the operator and the agent may do;
+ * - embedded: the server's one bearer token (it has a single identity and no RBAC; its
+ *   authorizer is held to permissions.ts by test/controller/rbac.test.ts).
+ */
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
+import type { KubeTarget } from '../kube/harness.ts';
+import { waitFor } from '../hypervisor/eventually.ts';
+import { helmBinary, ROOT } from './envtest.ts';
+
+export type Component = 'operator' | 'zigbee-agent';
+
+export interface TideCluster {
+  target: KubeTarget;
+  dir: string;
+  /** kubectl as the cluster's administrator (the user of the tests), from the repository root. */
+  kubectlOk(args: string[], input?: string): Promise<string>;
+  getJson<T = any>(...args: string[]): Promise<T>;
+  /** The kubeconfig a Tide component runs with (see the file comment). */
+  credentials: Record<Component, string>;
+  /** Who the component is to the server, for the test output. */
+  identities: Record<Component, string>;
+  /** Removes Tide's objects, their Events and the leader Lease: the next test starts clean. */
+  reset(): Promise<void>;
+}
+
+export const NAMESPACE = 'tide-system';
+
+export async function installTide(target: KubeTarget): Promise<TideCluster> {
+  // Paths in the tests (manifests/…) are the repository's.
+  const kubectlOk = (args: string[], input?: string) => target.kubectlOk(args.map((a) => (a.startsWith('manifests/') ? join(ROOT, a) : a)), { input });
+  await target.applyCrds(join(ROOT, 'manifests/crds/'));
+  await kubectlOk(['create', 'namespace', NAMESPACE]);
+  const cluster: TideCluster = {
+    target,
+    dir: target.dir,
+    kubectlOk,
+    getJson: async (...args) => JSON.parse(await kubectlOk(['get', '-o', 'json', ...args])),
+    credentials: { operator: target.kubeconfigPath, 'zigbee-agent': target.kubeconfigPath },
+    identities: { operator: "the embedded server's one token", 'zigbee-agent': "the embedded server's one token" },
+    async reset() {
+      // No finalizers on Tide's kinds: deletes are immediate on both servers.
+      await kubectlOk(['delete', 'consolidationpolicies,physicalhosts', '--all', '--wait=true']);
+      await kubectlOk(['delete', 'virtualmachineplacements', '--all', '--all-namespaces', '--wait=true']);
+      await kubectlOk(['delete', 'events', '--all', '--all-namespaces']);
+      await kubectlOk(['delete', 'lease', 'tide-operator', '-n', NAMESPACE, '--ignore-not-found']);
+    },
+  };
+  if (target.tier === 'real') await serviceAccountCredentials(cluster);
+  return cluster;
+}
+
+async function serviceAccountCredentials(c: TideCluster): Promise<void> {
+  const accounts = await installChartRbac(c);
+  const admin = new KubeConfig();
+  admin.loadFromFile(c.target.kubeconfigPath);
+  const server = admin.getCurrentCluster()!;
+  for (const component of ['operator', 'zigbee-agent'] as const) {
+    const sa = accounts[component];
+    const token = (await c.kubectlOk(['create', 'token', sa, '-n', NAMESPACE, '--duration=2h'])).trim();
+    const file = join(c.dir, `${component}.kubeconfig`);
+    writeFileSync(file, JSON.stringify({
+      apiVersion: 'v1', kind: 'Config', 'current-context': component,
+      clusters: [{ name: 'envtest', cluster: { server: server.server, 'certificate-authority-data': server.caData } }],
+      users: [{ name: component, user: { token } }],
+      contexts: [{ name: component, context: { cluster: 'envtest', user: component, namespace: NAMESPACE } }],
+    }));
+    const identity = `system:serviceaccount:${NAMESPACE}:${sa}`;
+    const whoami = JSON.parse(await c.target.kubectlOk(['auth', 'whoami', '-o', 'json'], { kubeconfig: file }));
+    if (whoami.status.userInfo.username !== identity) throw new Error(`the ${component} token authenticates as ${whoami.status.userInfo.username}, not ${identity}`);
+    // The authorizer learns of new bindings through its informers: wait until it has.
+    await waitFor(`RBAC for ${sa} in force`, async () =>
+      (await c.target.kubectl(['auth', 'can-i', 'list', 'physicalhosts.tide.dev'], { kubeconfig: file })).stdout.trim() === 'yes', 30_000, 200);
+    c.credentials[component] = file;
+    c.identities[component] = identity;
+  }
+}
+
+/**
+ * Applies the ServiceAccounts and RBAC that `helm install` of charts/tide (agent enabled) would
+ * create, and resolves to each component's ServiceAccount name. Only those kinds: the
+ * Deployments would never run here (no kubelet) and the CRDs are already applied.
+ */
+async function installChartRbac(c: TideCluster): Promise<Record<Component, string>> {
+  const helm = await promisify(execFile)(await helmBinary(), ['template', 'tide', join(ROOT, 'charts/tide'), '--namespace', NAMESPACE, '--set', 'zigbeeAgent.enabled=true'], { env: { PATH: process.env.PATH, HOME: c.dir } });
+  const kinds = new Set(['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
+  const objects = parseAllDocuments(helm.stdout).map((d) => d.toJS()).filter((o) => o && kinds.has(o.kind));
+  const accounts = {} as Record<Component, string>;
+  for (const o of objects.filter((o) => o.kind === 'ServiceAccount')) {
+    const component = o.metadata.labels?.['app.kubernetes.io/component'];
+    if (component === 'operator' || component === 'zigbee-agent') accounts[component as Component] = o.metadata.name;
+  }
+  if (!accounts.operator || !accounts['zigbee-agent']) throw new Error(`charts/tide rendered no ServiceAccount for ${!accounts.operator ? 'the operator' : 'the zigbee agent'}`);
+  const file = join(c.dir, 'chart-rbac.json');
+  writeFileSync(file, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
+  await c.kubectlOk(['apply', '-n', NAMESPACE, '-f', file]);
+  return accounts;
+}
