@@ -51,7 +51,7 @@ test('server-side apply by a second manager keeps the first manager\'s fields un
       try {
         result = apply(live, theirs, 'second');
       } catch (err) {
-        assert.match((err as Error).message, /^Apply failed with \d+ conflicts?: conflict with "first"/);
+        assert.match((err as Error).message, /^Apply failed with (1 conflict: conflict|\d+ conflicts: conflicts) with "first"/);
         return;
       }
       assert.deepEqual(result.spec ?? {}, pruneEmpty(mergePatch(pruneEmpty(mine), pruneEmpty(theirs))));

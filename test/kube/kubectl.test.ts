@@ -260,7 +260,7 @@ function suite(tier: ServerTier): void {
 
     const contested = await ssa({ size: 9 }, '--field-manager=other');
     assert.notEqual(contested.code, 0);
-    assert.match(contested.stderr, /Apply failed with 1 conflict: conflict with "kubectl" using example\.tide\.dev\/v1: \.spec\.size/);
+    assert.match(contested.stderr, /Apply failed with 1 conflict: conflict with "kubectl": \.spec\.size/);
     const agreeing = await ssa({ size: 4 }, '--field-manager=other');
     assert.equal(agreeing.code, 0, `co-owning a field with the same value is no conflict: ${agreeing.stderr}`);
     const forced = await ssa({ size: 9 }, '--field-manager=other', '--force-conflicts');

@@ -51,7 +51,8 @@ export class RawClient {
     for (const [k, v] of Object.entries(req.query ?? {})) url.searchParams.set(k, v);
     const body = req.body === undefined ? undefined : typeof req.body === 'string' ? req.body : JSON.stringify(req.body);
     const headers: Record<string, string> = { ...(this.options.headers as Record<string, string>), Accept: 'application/json', 'User-Agent': USER_AGENT };
-    if (body !== undefined) headers['Content-Type'] = req.contentType ?? 'application/json';
+    // An explicit length: Node sends a DELETE's body unframed otherwise, and the server reads it as the next request.
+    if (body !== undefined) Object.assign(headers, { 'Content-Type': req.contentType ?? 'application/json', 'Content-Length': String(Buffer.byteLength(body)) });
     return new Promise((resolve, reject) => {
       const r = httpsRequest(url, { ...this.options, method: req.method, headers }, resolve);
       r.on('error', reject);

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { defaultCrd, establishedStatus, validateCrd } from './crd.ts';
+import { recordUpdate, withoutManagedFieldsTimes } from './managed-fields.ts';
 import { generatedName, keepServerFields, mapCauses, nameCauses, specPart } from './metadata.ts';
 import type { ResourceRegistry } from './registry.ts';
 import { alreadyExists, ApiError, badRequest, conflict, fieldError, forbidden, invalid, notFound, type StatusCause } from './status.ts';
@@ -20,6 +21,11 @@ export interface WriteOptions {
   dryRun: boolean;
   /** Warnings for the client (the `Warning` response header). */
   warnings: string[];
+  /**
+   * Who writes, for managedFields (the fieldManager parameter, else the User-Agent's first
+   * word). Unset for server-side apply, which records its own entry, and for objects given at start.
+   */
+  manager?: string;
 }
 
 const isCrd = (r: ResourceType) => r.group === 'apiextensions.k8s.io' && r.plural === 'customresourcedefinitions';
@@ -84,6 +90,7 @@ export class Operations {
     for (const key of ['uid', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'generation'] as const) delete meta[key];
     Object.assign(meta, { uid: randomUUID(), creationTimestamp: this.timestamp() }, r.tracksGeneration ? { generation: 1 } : {});
     this.prepare(r, obj, undefined, opts);
+    this.recordManager(r, undefined, obj, undefined, opts);
     if (isCrd(r)) obj.status = establishedStatus(obj, this.timestamp());
     if (opts.dryRun) return this.view(r, this.toStored(r, obj));
     const stored = this.store.put(r.storageKey, this.toStored(r, obj));
@@ -134,7 +141,10 @@ export class Operations {
     if (r.tracksGeneration && !isDeepStrictEqual(specPart(next, r.statusSubresource), specPart(old, r.statusSubresource))) {
       next.metadata.generation = (old.metadata.generation ?? 1) + 1;
     }
-    if (isDeepStrictEqual(next, old) || opts.dryRun) return next;
+    this.recordManager(r, old, next, subresource, opts);
+    // A write that changes nothing but managedFields' times is no write (as on a real server).
+    if (isDeepStrictEqual(withoutManagedFieldsTimes(next), withoutManagedFieldsTimes(old))) return old;
+    if (opts.dryRun) return next;
     const stored = this.toStored(r, next);
     // The last finalizer removed from a deleted object lets it go (namespaces go when emptied).
     if (!isNamespace(r) && next.metadata.deletionTimestamp && !(next.metadata.finalizers ?? []).length) {
@@ -268,6 +278,11 @@ export class Operations {
     causes.push(...(r.validateBuiltin?.(obj) ?? []));
     if (isCrd(r)) causes.push(...validateCrd(obj));
     if (causes.length) throw invalid(r, obj.metadata.name ?? '', causes);
+  }
+
+  private recordManager(r: ResourceType, old: KubeObject | undefined, next: KubeObject, subresource: 'status' | undefined, opts: WriteOptions): void {
+    if (opts.manager === undefined) return;
+    recordUpdate(old, next, { manager: opts.manager, apiVersion: apiVersionOf(r), now: this.timestamp(), subresource, schema: r.openapiSchema });
   }
 
   private timestamp(): string {

@@ -80,10 +80,12 @@ function authorized(req: IncomingMessage, token: string): boolean {
   return sent.length === expected.length && timingSafeEqual(sent, expected);
 }
 
-function writeOptions(query: URLSearchParams): WriteOptions {
+function writeOptions(query: URLSearchParams, req: IncomingMessage): WriteOptions {
   const fieldValidation = (query.get('fieldValidation') ?? 'Warn') as FieldValidation;
   if (!['Strict', 'Warn', 'Ignore'].includes(fieldValidation)) throw badRequest(`fieldValidation must be one of Ignore, Warn, Strict, not "${fieldValidation}"`);
-  return { fieldValidation, dryRun: query.getAll('dryRun').includes('All'), warnings: [] };
+  // As a real server names an Update manager: the fieldManager parameter, else the User-Agent up to its first '/'.
+  const manager = query.get('fieldManager') || (req.headers['user-agent'] ?? '').split('/')[0]!;
+  return { fieldValidation, dryRun: query.getAll('dryRun').includes('All'), warnings: [], manager };
 }
 
 export function createRouter(ctx: RouterContext) {
@@ -183,7 +185,7 @@ async function handleResource(ctx: RouterContext, req: IncomingMessage, res: Ser
     if (asTable) return sendJson(res, 200, toTable(r.columns, items, { resourceVersion }, query.get('includeObject')));
     return sendJson(res, 200, { kind: r.listKind, apiVersion: apiVersionOf(r), metadata: { resourceVersion }, items });
   }
-  const opts = writeOptions(query);
+  const opts = writeOptions(query, req);
   if (method === 'POST' && !t.name) {
     namespaceRequired();
     const created = ops.create(r, namespace, (await readBody(req)) as KubeObject, opts);
@@ -240,6 +242,8 @@ async function apply(ctx: RouterContext, req: IncomingMessage, res: ServerRespon
     schema: r.openapiSchema,
     now: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
   });
-  if (!live) return sendJson(res, 201, ctx.ops.create(r, namespace, merged, opts), opts.warnings);
-  return sendJson(res, 200, ctx.ops.write(r, live, merged, subresource, opts), opts.warnings);
+  // The apply entry is recorded above; no Update entry besides it.
+  const applyOpts = { ...opts, manager: undefined };
+  if (!live) return sendJson(res, 201, ctx.ops.create(r, namespace, merged, applyOpts), opts.warnings);
+  return sendJson(res, 200, ctx.ops.write(r, live, merged, subresource, applyOpts), opts.warnings);
 }

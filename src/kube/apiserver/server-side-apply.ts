@@ -1,62 +1,34 @@
 /**
- * Server-side apply, simplified: each field manager owns the fields of the configuration it last
- * applied (kept in metadata.managedFields, FieldsV1 like a real server writes it). Applying
- * merges the configuration into the live object (maps by key, `x-kubernetes-list-type: map`
- * lists by their keys, other lists whole), removes fields the manager applied before but no
- * longer does, and answers 409 when another applier owns a field with a different value
- * (unless force=true, which takes the field over). Fields written by update or patch are not
- * tracked: they never conflict and are not removed.
+ * Server-side apply, as structured-merge-diff does it: each applier owns the fields of the
+ * configuration it last applied (metadata.managedFields, see managed-fields.ts). Applying merges
+ * the configuration into the live object (maps by key, `x-kubernetes-list-type: map` lists by
+ * their keys, set lists by value, other lists whole), removes what the manager applied before but
+ * no longer does and nobody else owns, and answers 409 when the result changes a field another
+ * manager owns — an applier or an updater (kubectl patch, edit, client-node writes) — unless
+ * force=true, which takes the field over.
  */
 import { isDeepStrictEqual } from 'node:util';
 import { parse } from 'yaml';
+import { compare, decode, disown, dotted, encode, fieldSet, isObject, mapKeys, objectSchema, pathId, pick, sortEntries, type ManagedFieldsEntry, type Path } from './managed-fields.ts';
 import { ApiError, badRequest } from './status.ts';
 import { fieldSchema, type Schema } from './validation/schema-walk.ts';
 import type { KubeObject } from './types.ts';
 
-type Segment = string | { key: Record<string, unknown> };
-type Path = Segment[];
-
-const isObject = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const mapKeys = (schema: Schema | undefined): string[] | undefined =>
-  schema?.['x-kubernetes-list-type'] === 'map' ? schema['x-kubernetes-list-map-keys'] : undefined;
-const pick = (item: Record<string, unknown>, keys: string[]) => Object.fromEntries(keys.map((k) => [k, item[k]]));
-const pathId = (path: Path) => JSON.stringify(path);
 const SERVER_FIELDS = new Set(['uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'managedFields']);
-
-/** The leaf fields a configuration sets (apiVersion, kind and name excluded). */
-function leaves(value: unknown, schema: Schema | undefined, path: Path, out: Path[]): void {
-  if (isObject(value) && Object.keys(value).length > 0) {
-    for (const [k, v] of Object.entries(value)) {
-      if (path.length === 0 && (k === 'apiVersion' || k === 'kind')) continue;
-      if (path.length === 1 && path[0] === 'metadata' && (k === 'name' || k === 'namespace' || SERVER_FIELDS.has(k))) continue;
-      leaves(v, fieldSchema(schema, k), [...path, k], out);
-    }
-    return;
-  }
-  const keys = mapKeys(schema);
-  if (Array.isArray(value) && keys) {
-    // A keyed item is owned as a member (its key fields with it), plus whatever else it sets.
-    for (const item of value.filter(isObject)) {
-      const member: Path = [...path, { key: pick(item, keys) }];
-      out.push(member);
-      const rest = Object.fromEntries(Object.entries(item).filter(([k]) => !keys.includes(k)));
-      if (Object.keys(rest).length) leaves(rest, schema!.items, member, out);
-    }
-    return;
-  }
-  if (path.length) out.push(path);
-}
 
 function getAt(obj: unknown, path: Path): unknown {
   let v: any = obj;
   for (const seg of path) {
     if (v == null) return undefined;
-    v = typeof seg === 'string' ? v[seg] : Array.isArray(v) ? v.find((item) => isObject(item) && isDeepStrictEqual(pick(item, Object.keys(seg.key)), seg.key)) : undefined;
+    v = typeof seg === 'string' ? v[seg] : Array.isArray(v) ? v.find((item) => matches(item, seg)) : undefined;
   }
   return v;
 }
 
-/** Deletes a field (or a keyed list item), then parents left empty by it unless `keep` holds them. */
+const matches = (item: unknown, seg: Exclude<Path[number], string>) =>
+  'key' in seg ? isObject(item) && isDeepStrictEqual(pick(item, Object.keys(seg.key)), seg.key) : isDeepStrictEqual(item, seg.value);
+
+/** Deletes a field (or a list item), then parents left empty by it unless `keep` holds them. */
 function removeAt(obj: Record<string, any>, path: Path, keep: Set<string>): void {
   const parents: any[] = [obj];
   let v: any = obj;
@@ -69,7 +41,7 @@ function removeAt(obj: Record<string, any>, path: Path, keep: Set<string>): void
   const parent = parents[parents.length - 1];
   if (typeof last === 'string') delete parent[last];
   else if (Array.isArray(parent)) {
-    const i = parent.findIndex((item: unknown) => isObject(item) && isDeepStrictEqual(pick(item, Object.keys(last.key)), last.key));
+    const i = parent.findIndex((item: unknown) => matches(item, last));
     if (i >= 0) parent.splice(i, 1);
   }
   for (let i = parents.length - 1; i > 0; i--) {
@@ -96,40 +68,17 @@ function merge(live: unknown, applied: unknown, schema: Schema | undefined): unk
     }
     return out;
   }
+  if (schema?.['x-kubernetes-list-type'] === 'set' && Array.isArray(applied) && Array.isArray(live)) {
+    return [...live, ...applied.filter((item) => !live.some((x) => isDeepStrictEqual(x, item)))];
+  }
   return structuredClone(applied);
 }
-
-/** FieldsV1 as a real server writes it: `{"f:spec":{"f:size":{}}}`, list items as `k:{"type":"Ready"}`. */
-function encode(paths: Path[]): Record<string, unknown> {
-  const root: Record<string, any> = {};
-  for (const path of paths) {
-    let node = root;
-    for (const seg of path) node = node[typeof seg === 'string' ? `f:${seg}` : `k:${JSON.stringify(seg.key)}`] ??= {};
-    if (isMember(path)) node['.'] = {};
-  }
-  return root;
-}
-
-function decode(fields: Record<string, any>, path: Path = [], out: Path[] = []): Path[] {
-  const entries = Object.entries(fields).filter(([k]) => k !== '.');
-  if ((entries.length === 0 || '.' in fields) && path.length) out.push(path);
-  for (const [k, v] of entries) {
-    const seg: Segment = k.startsWith('k:') ? { key: JSON.parse(k.slice(2)) } : k.slice(2);
-    decode(v ?? {}, [...path, seg], out);
-  }
-  return out;
-}
-
-/** A keyed list item's own path (membership), as opposed to a field. */
-const isMember = (path: Path) => typeof path[path.length - 1] === 'object';
-
-const dotted = (path: Path) => path.map((s) => (typeof s === 'string' ? `.${s}` : `[${Object.entries(s.key).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}]`)).join('');
 
 export interface ApplyRequest {
   manager: string;
   force: boolean;
   apiVersion: string;
-  /** Where to look for list-type map keys; built-ins have none (their lists are atomic). */
+  /** Where to look for list types; built-ins have none here (their lists are atomic). */
   schema?: Schema;
   now: string;
   /** Applies to /status are recorded apart (as a real server does), so they never drop spec fields. */
@@ -148,38 +97,49 @@ export function parseApplyBody(text: string): KubeObject {
   return { ...obj, metadata: isObject(obj.metadata) ? obj.metadata : {} } as KubeObject;
 }
 
+/** How a real server names a manager in a conflict: updaters with the API version they wrote. */
+function managerName(e: ManagedFieldsEntry): string {
+  const name = `"${e.manager}"${e.subresource ? ` with subresource "${e.subresource}"` : ''}`;
+  return e.operation === 'Update' ? `${name} using ${e.apiVersion}` : name;
+}
+
+function conflictError(conflicts: { entry: ManagedFieldsEntry; path: Path }[]): ApiError {
+  const causes = conflicts.map((c) => ({ reason: 'FieldManagerConflict', message: `conflict with ${managerName(c.entry)}`, field: dotted(c.path) }));
+  if (conflicts.length === 1) {
+    return new ApiError(409, 'Conflict', `Apply failed with 1 conflict: conflict with ${managerName(conflicts[0]!.entry)}: ${dotted(conflicts[0]!.path)}`, { causes });
+  }
+  const byManager = new Map<string, string[]>();
+  for (const c of conflicts) byManager.set(managerName(c.entry), [...(byManager.get(managerName(c.entry)) ?? []), dotted(c.path)]);
+  const lines = [...byManager.keys()].sort().flatMap((m) => [`conflicts with ${m}:`, ...byManager.get(m)!.map((p) => `- ${p}`)]);
+  return new ApiError(409, 'Conflict', `Apply failed with ${conflicts.length} conflicts: ${lines.join('\n')}`, { causes });
+}
+
 /** The object after `applied` is applied over `live` (absent for a create), with managedFields updated. */
 export function serverSideApply(live: KubeObject | undefined, applied: KubeObject, req: ApplyRequest): KubeObject {
-  const entries: any[] = live?.metadata.managedFields ? structuredClone(live.metadata.managedFields as any[]) : [];
-  const owned = (e: any) => (e.operation === 'Apply' && e.fieldsV1 ? decode(e.fieldsV1) : []);
+  const schema = objectSchema(req.schema);
+  let entries: ManagedFieldsEntry[] = live?.metadata.managedFields ? structuredClone(live.metadata.managedFields as ManagedFieldsEntry[]) : [];
   const mine = entries.find((e) => e.manager === req.manager && e.operation === 'Apply' && e.subresource === req.subresource);
-  const previous = mine ? owned(mine) : [];
-  const next: Path[] = [];
-  leaves(applied, req.schema, [], next);
-  const nextIds = new Set(next.map(pathId));
+  const others = entries.filter((e) => e !== mine);
+  const body = { ...applied, metadata: Object.fromEntries(Object.entries(applied.metadata).filter(([k]) => !SERVER_FIELDS.has(k))) };
+  const next = fieldSet(body, schema);
   // A field the new configuration sets, or sets something beneath, stays.
   const kept = new Set(next.flatMap((p) => p.map((_, i) => pathId(p.slice(0, i + 1)))));
 
-  const conflicts: string[] = [];
-  for (const other of entries.filter((e) => e !== mine && e.operation === 'Apply')) {
-    const theirs = owned(other);
-    const contested = theirs.filter((p) => !isMember(p) && nextIds.has(pathId(p)) && !isDeepStrictEqual(getAt(live, p), getAt(applied, p)));
-    if (contested.length && !req.force) conflicts.push(...contested.map((p) => `conflict with "${other.manager}" using ${other.apiVersion}: ${dotted(p)}`));
-    if (contested.length && req.force) {
-      const lost = new Set(contested.map(pathId));
-      other.fieldsV1 = encode(theirs.filter((p) => !lost.has(pathId(p))));
-    }
-  }
-  if (conflicts.length) {
-    throw new ApiError(409, 'Conflict', `Apply failed with ${conflicts.length} conflict${conflicts.length > 1 ? 's' : ''}: ${conflicts.join('\n')}`);
-  }
+  const merged = (live ? merge(live, body, schema) : structuredClone(body)) as KubeObject;
+  const ownedByOthers = new Set(others.flatMap((e) => decode(e.fieldsV1)).map(pathId));
+  for (const p of mine ? decode(mine.fieldsV1) : []) if (!kept.has(pathId(p)) && !ownedByOthers.has(pathId(p))) removeAt(merged, p, kept);
 
-  const body = { ...applied, metadata: Object.fromEntries(Object.entries(applied.metadata).filter(([k]) => !SERVER_FIELDS.has(k))) };
-  const merged = (live ? merge(live, body, req.schema) : structuredClone(body)) as KubeObject;
-  const ownedByOthers = new Set(entries.filter((e) => e !== mine).flatMap(owned).map(pathId));
-  for (const p of previous) if (!kept.has(pathId(p)) && !ownedByOthers.has(pathId(p))) removeAt(merged, p, kept);
+  // Any change to a field another manager owns is theirs to give up: a conflict unless forced.
+  const { added, modified, removed } = compare(live ?? {}, merged, schema);
+  const changed = new Set([...added, ...modified].map(pathId));
+  const conflicts = others.flatMap((entry) => decode(entry.fieldsV1).filter((p) => changed.has(pathId(p))).map((path) => ({ entry, path })));
+  if (conflicts.length && !req.force) throw conflictError(conflicts);
+  entries = disown(others, [...added, ...modified, ...removed]);
 
-  const entry = { manager: req.manager, operation: 'Apply', apiVersion: req.apiVersion, time: req.now, fieldsType: 'FieldsV1', fieldsV1: encode(next), ...(req.subresource ? { subresource: req.subresource } : {}) };
-  merged.metadata.managedFields = [...entries.filter((e) => e !== mine && !(e.operation === 'Apply' && Object.keys(e.fieldsV1 ?? {}).length === 0)), entry];
+  if (next.length) {
+    entries.push({ manager: req.manager, operation: 'Apply', apiVersion: req.apiVersion, time: req.now, fieldsType: 'FieldsV1', fieldsV1: encode(next), ...(req.subresource ? { subresource: req.subresource } : {}) });
+  }
+  merged.metadata = { ...merged.metadata, managedFields: sortEntries(entries) };
+  if (!entries.length) delete merged.metadata.managedFields;
   return merged;
 }
