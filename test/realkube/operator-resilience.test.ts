@@ -1,0 +1,131 @@
+/**
+ * Tide's operator processes when things go wrong, as installed (see operator-paper.test.ts for
+ * the set-up): two `tide run` replicas, the leader SIGKILLed; an operator SIGKILLed in the middle
+ * of a migration and started again. On the real kube-apiserver both run as the chart's operator
+ * ServiceAccount, so every Lease, status and Event request of the takeover and of the recovery
+ * goes through the real authorizer.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { waitFor } from '../hypervisor/eventually.ts';
+import { serverTiers, type KubeTarget } from '../kube/harness.ts';
+import { installTide, NAMESPACE, type TideCluster } from './clusters.ts';
+import { FAST_LEASE, startOperatorProcess, type TideProcess } from './tide-processes.ts';
+
+const eventually = <T>(what: string, probe: () => Promise<T | undefined | false | null>, timeoutMs = 90_000) => waitFor(what, probe, timeoutMs, 100);
+const LEASE_SECONDS = Number.parseInt(FAST_LEASE.duration, 10);
+const PAPER = ['-f', 'manifests/examples/paper/'];
+
+function noRefusals(...processes: TideProcess[]): void {
+  for (const p of processes) assert.deepEqual(p.refusals(), [], `${p.name} had requests refused\n${p.tail()}`);
+}
+
+async function withLogsOnFailure(processes: TideProcess[], body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } catch (err) {
+    for (const p of processes) console.error(p.tail());
+    throw err;
+  }
+}
+
+for (const tier of serverTiers()) describe(tier.name, { skip: tier.skip }, () => {
+  let target: KubeTarget;
+  let installed: TideCluster;
+  before(async () => {
+    target = await tier.start();
+    installed = await installTide(target);
+  });
+  after(() => target?.close());
+  const cluster = async () => {
+    await installed.reset();
+    return installed;
+  };
+  const holder = async (c: TideCluster): Promise<string | undefined> => {
+    const lease = await c.getJson('lease', 'tide-operator', '-n', NAMESPACE).catch(() => undefined);
+    return lease?.spec?.holderIdentity;
+  };
+
+  test('leader failover: of two `tide run` replicas one leads; SIGKILL it and the standby takes the Lease, then does the consolidation', async (t) => {
+    const began = Date.now();
+    const c = await cluster();
+    const replicas = Object.fromEntries(['replica-a', 'replica-b'].map((identity) =>
+      [identity, startOperatorProcess({ scenario: 'paper-consolidation', speed: 20, kubeconfig: c.credentials.operator, identity, dataDir: c.dir, lease: FAST_LEASE })]));
+    t.after(() => Promise.all(Object.values(replicas).map((r) => r.kill())));
+    await withLogsOnFailure(Object.values(replicas), async () => {
+      const first = await eventually('a leader', async () => {
+        const h = await holder(c);
+        return h && replicas[h]?.said(`${h} is the leader`) && h;
+      });
+      const leader = replicas[first]!;
+      const standbyName = first === 'replica-a' ? 'replica-b' : 'replica-a';
+      const standby = replicas[standbyName]!;
+      // Several retry periods in which the standby must not (wrongly) start acting.
+      await new Promise((r) => setTimeout(r, 2000));
+      assert.ok(!standby.said(`${standbyName} is the leader`), 'the standby does not act while the leader renews');
+      assert.ok(standby.said(`tide operator ${standbyName} started`), 'the standby is up, waiting');
+
+      const killedAt = Date.now();
+      await leader.kill();
+      await eventually('the standby to take the Lease', async () => (await holder(c)) === standbyName && standby.said(`${standbyName} is the leader`), 30_000);
+      const takeover = (Date.now() - killedAt) / 1000;
+      // Lease duration plus a retry period or two, with slack for a busy 2-core machine.
+      assert.ok(takeover < LEASE_SECONDS + 8, `took over ${takeover.toFixed(1)} s after the kill (lease ${LEASE_SECONDS} s)`);
+      const lease = await c.getJson('lease', 'tide-operator', '-n', NAMESPACE);
+      assert.equal(lease.spec.leaseTransitions, 1);
+
+      // The new leader acts, as the same ServiceAccount: the paper's consolidation completes.
+      await c.kubectlOk(['apply', ...PAPER]);
+      await c.kubectlOk(['wait', '--for=jsonpath={.status.powerState}=Off', 'physicalhost/node100', '--timeout=120s']);
+      const vms = (await c.getJson('vmp', '-n', 'paper')).items;
+      assert.ok(vms.every((vm: any) => vm.status?.migration?.phase !== 'Running'), 'no migration left running');
+      t.diagnostic(`standby took over ${takeover.toFixed(1)} s after the leader was killed (lease ${LEASE_SECONDS} s); as ${c.identities.operator}; ${((Date.now() - began) / 1000).toFixed(1)} s`);
+      noRefusals(...Object.values(replicas));
+    });
+  });
+
+  test('the operator SIGKILLed mid-migration and started again: the interrupted migration is settled, node100 goes off, no VM lost', async (t) => {
+    const began = Date.now();
+    const c = await cluster();
+    // Slow enough (a migration takes 2.2 s of wall time) to kill the operator while one runs.
+    const first = startOperatorProcess({ scenario: 'paper-consolidation', speed: 5, kubeconfig: c.credentials.operator, identity: 'tide-operator-a', dataDir: c.dir, lease: FAST_LEASE });
+    const processes = [first];
+    t.after(() => Promise.all(processes.map((p) => p.kill())));
+    await withLogsOnFailure(processes, async () => {
+      await eventually('the first operator to lead', async () => first.said('tide-operator-a is the leader'));
+      await c.kubectlOk(['apply', ...PAPER]);
+      const running = await eventually('a migration to be running', async () =>
+        (await c.getJson('vmp', '-n', 'paper')).items.find((vm: any) => vm.status?.migration?.phase === 'Running'));
+      await first.kill();
+      // `tide run --simulate` keeps its data centre in the process: the kill ends the simulated
+      // migration too, and the restarted operator meets the data centre as it was before it —
+      // what libvirt does when the client driving a migration dies. (A migration that finishes
+      // while the operator is down needs a data centre that outlives the operator:
+      // test/controller/e2e-resilience.test.ts, in-process.) So nothing else may have moved yet.
+      const atKill = (await c.getJson('vmp', '-n', 'paper')).items;
+      assert.deepEqual(atKill.filter((vm: any) => vm.status?.migration?.phase === 'Succeeded').map((vm: any) => vm.metadata.name), [],
+        'killed before any migration completed (else the restarted data centre would undo it)');
+      assert.equal(atKill.find((vm: any) => vm.metadata.name === running.metadata.name).status.migration.phase, 'Running', 'the kill left the record unfinished');
+
+      const second = startOperatorProcess({ scenario: 'paper-consolidation', speed: 20, kubeconfig: c.credentials.operator, identity: 'tide-operator-b', dataDir: c.dir, lease: FAST_LEASE });
+      processes.push(second);
+      const event = await eventually(`a MigrationInterrupted event for ${running.metadata.name}`, async () =>
+        (await c.getJson('events', '-n', 'paper')).items.find((e: any) => e.reason === 'MigrationInterrupted' && e.involvedObject.name === running.metadata.name));
+      assert.match(event.message, /still running on node100/);
+      assert.ok(second.said('tide-operator-b is the leader'), 'the second operator took over the Lease the killed one held');
+
+      await c.kubectlOk(['wait', '--for=jsonpath={.status.powerState}=Off', 'physicalhost/node100', '--timeout=120s']);
+      const vms = await eventually('every VM observed on node200', async () => {
+        const list = (await c.getJson('vmp', '-n', 'paper')).items;
+        return list.length === 8 && list.every((vm: any) => vm.status?.host === 'node200') && list;
+      });
+      const interrupted = vms.find((vm: any) => vm.metadata.name === running.metadata.name);
+      assert.equal(interrupted.status.migration.phase, 'Succeeded', 'moved again after the settlement');
+      assert.notEqual(interrupted.status.migration.id, running.status.migration.id, 'by a new migration, not the interrupted one');
+      const node200 = await c.getJson('physicalhost', 'node200');
+      assert.deepEqual(node200.status.vms, ['vm-1', 'vm-2', 'vm-3', 'vm-4', 'vm-5', 'vm-6', 'vm-7', 'vm-8'], 'every domain runs on node200');
+      t.diagnostic(`killed while ${running.metadata.name} migrated; as ${c.identities.operator}; ${((Date.now() - began) / 1000).toFixed(1)} s`);
+      noRefusals(first, second);
+    });
+  });
+});
