@@ -14,6 +14,9 @@
 #   lab.sh host-down LABDIR HOST [--force]  power a host off; refuses while it runs domains
 #                                          unless --force (which kills them, like pulling the plug)
 #   lab.sh guest-start LABDIR HOST NAME VCPUS MEMORY_MIB LOAD_PERCENT
+#   lab.sh libvirtd-stop LABDIR HOST      stop the host's libvirtd alone: its guests keep running
+#                                          (what a package upgrade does while it restarts libvirtd)
+#   lab.sh libvirtd-start LABDIR HOST     start it again; it finds its running guests
 #   lab.sh exec LABDIR HOST COMMAND...    run a command inside a host (virsh, ...)
 #   lab.sh down LABDIR                    tear the whole lab down (idempotent)
 #   lab.sh clean-stale                    tear down every lab whose owner process is gone
@@ -257,6 +260,24 @@ EOF
   in_host "$labdir" "$host" virsh -q -c qemu:///system start "$name" >/dev/null
 }
 
+cmd_libvirtd_stop() {
+  local labdir=$1 host=$2
+  check_labdir "$labdir"; check_name "$host"
+  local hdir=$labdir/hosts/$host
+  alive "$(pid_from "$hdir/holder.pid")" || die "host $host is off"
+  stop_pid "$(pid_from "$hdir/libvirtd.pid")"
+  rm -f "$hdir/libvirtd.pid"
+}
+
+cmd_libvirtd_start() {
+  local labdir=$1 host=$2
+  check_labdir "$labdir"; check_name "$host"
+  local hdir=$labdir/hosts/$host
+  alive "$(pid_from "$hdir/libvirtd.pid")" && return 0
+  in_host "$labdir" "$host" libvirtd -d --listen -p "$hdir/libvirtd.pid"
+  wait_for 60 "libvirtd on $host" in_host "$labdir" "$host" virsh -c qemu:///system version
+}
+
 cmd_down() {
   local labdir=$1 hdir
   check_labdir "$labdir"
@@ -295,9 +316,11 @@ case "$command" in
   host-up) cmd_host_up "$@" ;;
   host-down) cmd_host_down "$@" ;;
   guest-start) cmd_guest_start "$@" ;;
+  libvirtd-stop) cmd_libvirtd_stop "$@" ;;
+  libvirtd-start) cmd_libvirtd_start "$@" ;;
   exec) labdir=$1 host=$2; shift 2; check_labdir "$labdir"; in_host "$labdir" "$host" "$@" ;;
   down) cmd_down "$@" ;;
   clean-stale) cmd_clean_stale ;;
   _holder) cmd_holder "$@" ;;
-  *) die "usage: lab.sh up|host-up|host-down|guest-start|exec|down|clean-stale ..." ;;
+  *) die "usage: lab.sh up|host-up|host-down|guest-start|libvirtd-stop|libvirtd-start|exec|down|clean-stale ..." ;;
 esac

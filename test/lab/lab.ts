@@ -63,6 +63,12 @@ export interface Lab {
   /** A HostTarget for Tide's driver, with the Secret data (private key, known_hosts) filled in. */
   target(host: string, overrides?: { knownHosts?: string; spec?: Record<string, unknown> }): HostTarget;
   startGuest(host: string, guest: GuestOptions): Promise<void>;
+  /** The pid of a guest's QEMU process (from libvirt's pid file; readable while libvirtd is stopped). */
+  guestPid(host: string, guest: string): number;
+  /** Stops the host's libvirtd alone; its guests keep running (a package upgrade restarting it). */
+  stopLibvirtd(host: string): Promise<void>;
+  /** Starts the host's libvirtd again; it reconnects to the guests still running. */
+  startLibvirtd(host: string): Promise<void>;
   /** Runs virsh (or anything) inside a host; resolves with stdout. */
   exec(host: string, ...argv: string[]): Promise<string>;
   /** Cuts every open TCP connection to the host's sshd (a network blip); new ones still work. */
@@ -165,6 +171,20 @@ export async function startLab(options: LabOptions): Promise<Lab> {
       async startGuest(name, guest) {
         hostOf(name);
         await script('guest-start', dir, name, guest.name, String(guest.vcpus ?? 1), String(guest.memoryMiB ?? 96), String(guest.loadPercent));
+      },
+      guestPid(name, guest) {
+        hostOf(name);
+        const pid = Number(readFileSync(`${dir}/hosts/${name}/run-libvirt/qemu/${guest}.pid`, 'utf8').trim());
+        if (!Number.isInteger(pid) || pid <= 1) throw new Error(`lab: no pid for guest ${guest} on ${name}`);
+        return pid;
+      },
+      async stopLibvirtd(name) {
+        hostOf(name);
+        await script('libvirtd-stop', dir, name);
+      },
+      async startLibvirtd(name) {
+        hostOf(name);
+        await script('libvirtd-start', dir, name);
       },
       async exec(name, ...argv) {
         hostOf(name);
