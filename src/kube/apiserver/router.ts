@@ -12,6 +12,7 @@ import { applyPatchBody, patchKindOf } from './patch.ts';
 import type { ResourceRegistry } from './registry.ts';
 import { decodeProtobufBody } from './protobuf.ts';
 import { parseApplyBody, serverSideApply } from './server-side-apply.ts';
+import { page } from './paging.ts';
 import { parseResourcePath, type ResourcePath } from './request-path.ts';
 import { selectorFromQuery } from './selectors.ts';
 import { ApiError, badRequest, methodNotAllowed, unsupportedMediaType } from './status.ts';
@@ -181,9 +182,10 @@ async function handleResource(ctx: RouterContext, req: IncomingMessage, res: Ser
     return sendJson(res, 200, asTable ? toTable(r.columns, [obj], { resourceVersion: obj.metadata.resourceVersion }, query.get('includeObject')) : obj);
   }
   if (method === 'GET') {
-    const { items, resourceVersion } = ops.list(r, namespace, selectorFromQuery(query, r.fieldLabels));
-    if (asTable) return sendJson(res, 200, toTable(r.columns, items, { resourceVersion }, query.get('includeObject')));
-    return sendJson(res, 200, { kind: r.listKind, apiVersion: apiVersionOf(r), metadata: { resourceVersion }, items });
+    const listed = ops.list(r, namespace, selectorFromQuery(query, r.fieldLabels));
+    const { items, ...metadata } = page(listed.items, listed.resourceVersion, query, !namespace);
+    if (asTable) return sendJson(res, 200, toTable(r.columns, items, metadata, query.get('includeObject')));
+    return sendJson(res, 200, { kind: r.listKind, apiVersion: apiVersionOf(r), metadata, items });
   }
   const opts = writeOptions(query, req);
   if (method === 'POST' && !t.name) {

@@ -47,7 +47,11 @@ export class ObjectStore {
     const all = [...(this.objects.get(storageKey)?.values() ?? [])];
     const inScope = namespace ? all.filter((o) => o.metadata.namespace === namespace) : all;
     return inScope
-      .sort((a, b) => objectKey(a.metadata.namespace, a.metadata.name!).localeCompare(objectKey(b.metadata.namespace, b.metadata.name!)))
+      // Byte order of the keys, as etcd returns them (localeCompare would move '-' and '.').
+      .sort((a, b) => {
+        const [x, y] = [objectKey(a.metadata.namespace, a.metadata.name!), objectKey(b.metadata.namespace, b.metadata.name!)];
+        return x < y ? -1 : x > y ? 1 : 0;
+      })
       .map((o) => structuredClone(o));
   }
 
