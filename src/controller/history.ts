@@ -3,7 +3,7 @@
  * observation, every decision, and every action before it runs and after it ends. Store
  * failures are logged, never allowed to stop the operator (the store buffers samples itself).
  */
-import type { ObservedHost } from '../api/drivers.ts';
+import { isObservable, type ObservedHost } from '../api/drivers.ts';
 import type { PhysicalHost } from '../api/types.ts';
 import type { Action } from '../planner/types.ts';
 import type { HistoryStore } from '../store/types.ts';
@@ -24,15 +24,17 @@ export function historyObserver(store: HistoryStore, log: Logger): RoundObserver
       store.appendHostSamples(
         hosts.map((h) => {
           const o = observed.get(h.metadata.name);
-          const running = o?.domains.filter((d) => d.state !== 'shutoff') ?? [];
+          const powerState = powerStateWord(h, o);
+          // A host whose observation failed has unknown VMs, not none: no count is recorded.
+          const vmCount = isObservable(o) ? o!.domains.filter((d) => d.state !== 'shutoff').length : powerState === 'off' ? 0 : undefined;
           return {
             host: h.metadata.name,
             atMs: nowMs,
-            powerState: powerStateWord(h, o),
+            powerState,
             ...(h.status?.watts !== undefined ? { watts: h.status.watts } : {}),
             ...(o?.cpuLoadPercent !== undefined ? { cpuLoadPercent: o.cpuLoadPercent } : {}),
             ...(o?.memoryUsedMiB !== undefined ? { memoryUsedMiB: o.memoryUsedMiB } : {}),
-            vmCount: running.length,
+            ...(vmCount !== undefined ? { vmCount } : {}),
           };
         }),
       );

@@ -116,3 +116,14 @@ test('metrics export no VM count for a host whose domains are unknown', async ()
   assert.equal(await gauge(metrics.registry, 'tide_host_vms', 'node100'), 1);
   assert.equal(await gauge(metrics.registry, 'tide_host_vms', 'node200'), undefined);
 });
+
+test('history: a host whose observation failed gets no VM count (unknown), an observed one its count', async () => {
+  const { historyObserver } = await import('../../src/controller/history.ts');
+  const samples: { host: string; vmCount?: number }[] = [];
+  const store = { appendHostSamples: (s: typeof samples) => void samples.push(...s), appendVmSamples: () => {} };
+  const observer = historyObserver(store as never, { info() {}, warn() {}, error() {}, debug() {} });
+  const ok: ObservedHost = { name: 'node100', reachable: true, powerState: 'on', observedAtMs: T0, cpuLoadPercent: 10, domains: [{ name: 'vm-1', state: 'running', vcpus: 2, memoryMiB: 1024, cpuLoadPercent: 10 }] };
+  const broken: ObservedHost = { name: 'node200', reachable: true, powerState: 'on', observedAtMs: T0, domains: [], error: 'virsh: failed to connect to the hypervisor', errorReason: 'CommandFailed' };
+  observer.onObserved!([host('node100'), host('node200')], new Map([['node100', ok], ['node200', broken]]), T0);
+  assert.deepEqual(samples.map((s) => [s.host, s.vmCount]), [['node100', 1], ['node200', undefined]]);
+});
