@@ -5,7 +5,9 @@ export interface BenchRow {
   day: string;
   strategy: string;
   energyKWh: number;
-  ratioToOracle: number;
+  /** Energy over the oracle's lower bound, and over its reachable clairvoyant packing. */
+  ratioToLower: number;
+  ratioToUpper: number;
   slatahPercent: number;
   pdmPercent: number;
   slavPercent: number;
@@ -17,12 +19,26 @@ export interface BenchRow {
   vms: number;
 }
 
-export function toRow(day: string, r: TraceRunResult, oracleKWh: number): BenchRow {
+export interface OracleKWh {
+  lowerKWh: number;
+  upperKWh: number;
+}
+
+/** The oracle's two references as rows, so that every table shows the bracket. */
+export function oracleRows(day: string, oracle: OracleKWh, vms: number): BenchRow[] {
+  return ([['lower bound', oracle.lowerKWh], ['clairvoyant packing', oracle.upperKWh]] as const).map(([strategy, energyKWh]) => ({
+    day, strategy, energyKWh, ratioToLower: energyKWh / oracle.lowerKWh, ratioToUpper: energyKWh / oracle.upperKWh,
+    slatahPercent: 0, pdmPercent: 0, slavPercent: 0, esv: 0, migrations: 0, planningMsMean: 0, planningMsMax: 0, hostShutdowns: 0, vms,
+  }));
+}
+
+export function toRow(day: string, r: TraceRunResult, oracle: OracleKWh): BenchRow {
   return {
     day,
     strategy: r.strategy,
     energyKWh: r.energyKWh,
-    ratioToOracle: r.energyKWh / oracleKWh,
+    ratioToLower: r.energyKWh / oracle.lowerKWh,
+    ratioToUpper: r.energyKWh / oracle.upperKWh,
     slatahPercent: r.sla.slatah * 100,
     pdmPercent: r.sla.pdm * 100,
     slavPercent: r.sla.slav * 100,
@@ -39,7 +55,8 @@ const COLUMNS: [string, (r: BenchRow) => string][] = [
   ['day', (r) => r.day],
   ['strategy', (r) => r.strategy],
   ['energy kWh', (r) => r.energyKWh.toFixed(2)],
-  ['× oracle', (r) => (Number.isFinite(r.ratioToOracle) ? r.ratioToOracle.toFixed(2) : '-')],
+  ['× lower', (r) => (Number.isFinite(r.ratioToLower) ? r.ratioToLower.toFixed(3) : '-')],
+  ['× packing', (r) => (Number.isFinite(r.ratioToUpper) ? r.ratioToUpper.toFixed(3) : '-')],
   ['SLATAH %', (r) => r.slatahPercent.toFixed(2)],
   ['PDM %', (r) => r.pdmPercent.toFixed(3)],
   ['SLAV %', (r) => r.slavPercent.toFixed(5)],
@@ -67,7 +84,7 @@ interface CloudSimFigures {
 }
 
 /** CloudSim 3.0.3's own figures (cloudsim-reference.json: DVFS = npa, LR-MMT 1.2 = lr-mmt) as rows. */
-export function referenceRows(reference: { days: Record<string, Record<string, CloudSimFigures>> }, days: readonly string[], oracle: ReadonlyMap<string, number>): BenchRow[] {
+export function referenceRows(reference: { days: Record<string, Record<string, CloudSimFigures>> }, days: readonly string[], oracle: ReadonlyMap<string, OracleKWh>): BenchRow[] {
   return days.flatMap((day) =>
     ['dvfs', 'lr-mmt-1.2'].flatMap((name) => {
       const lr = reference.days[day]?.[name];
@@ -76,7 +93,8 @@ export function referenceRows(reference: { days: Record<string, Record<string, C
       day,
       strategy: `CloudSim ${name}`,
       energyKWh: lr.energyKWh,
-      ratioToOracle: lr.energyKWh / (oracle.get(day) ?? NaN),
+      ratioToLower: lr.energyKWh / (oracle.get(day)?.lowerKWh ?? NaN),
+      ratioToUpper: lr.energyKWh / (oracle.get(day)?.upperKWh ?? NaN),
       slatahPercent: lr.slatahPercent,
       pdmPercent: lr.pdmPercent,
       slavPercent: lr.slavPercent,

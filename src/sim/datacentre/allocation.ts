@@ -28,6 +28,11 @@ export interface HostAllocation {
   utilisationMips: number;
   /** Sum of every VM's full request (CloudSim's hostTotalRequestedMips). */
   requestedMips: number;
+  /**
+   * MIPS the host's own VMs (resident or migrating out) asked for and did not get beyond the
+   * migration's degradation: an oversubscribed host, or a vCPU asking more than a core has.
+   */
+  unservedMips: number;
 }
 
 export function allocateHost(capacityMips: number, coreMips: number, vms: readonly VmRequest[], degradation = 0.1): HostAllocation {
@@ -43,9 +48,12 @@ export function allocateHost(capacityMips: number, coreMips: number, vms: readon
   });
   let utilisationMips = 0;
   let requestedMips = 0;
+  let unservedMips = 0;
   vms.forEach((vm, i) => {
-    utilisationMips += vm.role === 'out' ? allocated[i] / keep : allocated[i];
+    const given = vm.role === 'out' ? allocated[i] / keep : allocated[i];
+    utilisationMips += given;
     requestedMips += vm.requestedMips;
+    if (vm.role !== 'in') unservedMips += vm.requestedMips - given;
   });
-  return { allocated, utilisationMips, requestedMips };
+  return { allocated, utilisationMips, requestedMips, unservedMips: Math.max(0, unservedMips) };
 }

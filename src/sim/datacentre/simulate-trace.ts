@@ -1,13 +1,14 @@
 /**
  * `tide simulate --trace DIR` on the CloudSim-compatible data centre: CloudSim's PlanetLab
- * setup unless told otherwise, CloudSim's metrics, the oracle's bound, and the same JSON
- * fields as every other `tide simulate` run (scenario, watts, energy, hosts, VMs, actions)
- * plus `energyKWh`, `migrations` and `sla: { slatah, pdm, slav, esv }`.
+ * setup unless told otherwise, CloudSim's metrics, the oracle's two references, and the same
+ * JSON fields as every other `tide simulate` run (scenario, watts, energy, hosts, VMs, actions)
+ * plus `energyKWh`, `migrations`, `sla: { slatah, pdm, slav, esv }`, `oracleKWh` (the lower
+ * bound) and `oracleUpperKWh` (the reachable clairvoyant packing).
  */
 import { basename, resolve } from 'node:path';
 import { num } from '../../planner/explain.ts';
 import type { Action, StrategyName } from '../../planner/types.ts';
-import { oracleEnergy } from '../oracle.ts';
+import { oracleEnergy } from '../oracle/oracle.ts';
 import type { Trace } from '../trace.ts';
 import { allocateHost } from './allocation.ts';
 import { runTrace, type TraceRunResult } from './run-trace.ts';
@@ -26,7 +27,9 @@ export interface TraceSimulation {
   name: string;
   setup: DatacentreSetup;
   result: TraceRunResult;
+  /** The oracle's lower bound and its reachable clairvoyant packing (src/sim/oracle). */
   oracleKWh: number;
+  oracleUpperKWh: number;
   actions: { action: Action; atSeconds: number }[];
 }
 
@@ -47,7 +50,8 @@ export function simulateTraces(dir: string, traces: readonly Trace[], opts: Trac
       round++;
     },
   });
-  return { name: `planetlab:${basename(resolve(dir))}`, setup, result, oracleKWh: oracleEnergy(traces, setup).energyKWh, actions };
+  const oracle = oracleEnergy(traces, setup);
+  return { name: `planetlab:${basename(resolve(dir))}`, setup, result, oracleKWh: oracle.lowerKWh, oracleUpperKWh: oracle.upperKWh, actions };
 }
 
 const round3 = (n: number) => Math.round(n * 1000) / 1000;
@@ -86,6 +90,7 @@ export function traceSimulationJson(sim: TraceSimulation) {
     migrations: result.migrations,
     sla: { slatah: result.sla.slatah, pdm: result.sla.pdm, slav: result.sla.slav, esv: result.sla.esv },
     oracleKWh: sim.oracleKWh,
+    oracleUpperKWh: sim.oracleUpperKWh,
     planningMs: result.planningMs,
     mode: sim.setup.cloudsimCompat ? 'cloudsim' : 'realistic',
   };
@@ -97,7 +102,7 @@ export function traceSimulationText(sim: TraceSimulation): string {
   const lines = [
     `${sim.name} — ${r.vms} PlanetLab VMs on ${setup.hostCount} hosts (CloudSim's setup${setup.cloudsimCompat ? ', CloudSim compatibility mode' : ', realistic mode: memory enforced'}), strategy ${r.strategy}, ${r.rounds} rounds of ${num(setup.intervalSeconds)} s`,
     '',
-    `energy      ${num(r.energyKWh)} kWh (oracle ${num(sim.oracleKWh)} kWh, × ${(r.energyKWh / sim.oracleKWh).toFixed(2)})`,
+    `energy      ${num(r.energyKWh)} kWh (× ${(r.energyKWh / sim.oracleKWh).toFixed(2)} the oracle's lower bound of ${num(sim.oracleKWh)} kWh, × ${(r.energyKWh / sim.oracleUpperKWh).toFixed(2)} its clairvoyant packing of ${num(sim.oracleUpperKWh)} kWh)`,
     `migrations  ${r.migrations}`,
     `SLATAH      ${(r.sla.slatah * 100).toFixed(2)} %   PDM ${(r.sla.pdm * 100).toFixed(3)} %   SLAV ${(r.sla.slav * 100).toFixed(5)} %   ESV ${r.sla.esv.toFixed(5)}`,
     `planning    ${r.planningMs.mean.toFixed(1)} ms per round on average, ${r.planningMs.max.toFixed(0)} ms at most`,

@@ -10,12 +10,17 @@
  * with 2 × 1,860 MIPS has 3.72 such cores, a 2,500-MIPS VM 2.5 such vCPUs), which makes that
  * weight the VM's share of the host's MIPS exactly. Hosts also carry their core's MIPS and
  * SPECpower curve, VMs their vCPU's MIPS, for the per-core limit and power-aware scoring.
+ *
+ * Memory: in realistic mode a VM's footprint (what it holds on its host, what a migration
+ * copies, what the planner sees) follows its trace's memory column when there is one, and is
+ * its full size otherwise; the initial placement reserves the full size, as CloudSim does. In
+ * compatibility mode memory never limits a move, so the memory column is ignored.
  */
 import { allocateHost, type MigrationRole, type VmRequest } from './allocation.ts';
 import { placeInitially, type InitialPlacement } from './placement.ts';
 import { hostTypeOf, migrationSeconds, vmTypeOf, type DatacentreSetup, type HostType, type VmType } from './setup.ts';
 import { tablePower, type PowerModel } from '../power-model.ts';
-import type { Trace } from '../trace.ts';
+import { memoryFootprintMiB, sampleAt, type Trace } from '../trace.ts';
 import type { HostSnapshot, Plan, Snapshot, VmSnapshot } from '../../planner/types.ts';
 import type { SpanRecorder } from '../metrics/recorder.ts';
 
@@ -48,6 +53,8 @@ export interface DcVm {
   readonly name: string;
   readonly type: VmType;
   readonly samples: readonly number[];
+  /** Memory use in % of the VM's size, per sample, when the trace has a memory column. */
+  readonly memory?: readonly number[];
   host: DcHost;
   migration?: { to: DcHost; endsAt: number };
   lastMigratedAtMs?: number;
@@ -76,7 +83,7 @@ export class TraceDatacentre {
     });
     this.vms = traces.map((trace, i) => {
       const host = this.hosts[placement[i]];
-      const vm: DcVm = { index: i, name: trace.name, type: types[i], samples: trace.samples, host };
+      const vm: DcVm = { index: i, name: trace.name, type: types[i], samples: trace.samples, ...(trace.memory && { memory: trace.memory }), host };
       host.resident.push(vm);
       return vm;
     });
@@ -87,10 +94,14 @@ export class TraceDatacentre {
 
   /** Sample `k` of a VM's trace in %, interpolated toward the next one by `phase` ∈ [0, 1]. */
   loadAt(vm: DcVm, k: number, phase = 0): number {
-    const s = vm.samples;
-    const here = s[Math.min(k, s.length - 1)];
+    const here = sampleAt(vm.samples, k);
     if (phase === 0) return here;
-    return here + (s[Math.min(k + 1, s.length - 1)] - here) * phase;
+    return here + (sampleAt(vm.samples, k + 1) - here) * phase;
+  }
+
+  /** MiB the VM holds during interval `k` (see the header: its full size in compatibility mode). */
+  footprintMiB(vm: DcVm, k: number): number {
+    return this.setup.cloudsimCompat ? vm.type.memoryMiB : memoryFootprintMiB(vm.type.memoryMiB, vm.memory, k);
   }
 
   requestedMips(vm: DcVm, k: number, phase = 0): number {
@@ -121,7 +132,7 @@ export class TraceDatacentre {
       host: vm.host.name,
       vcpus: (vm.type.mips * vm.type.vcpus) / SNAPSHOT_MIPS_PER_CORE,
       vcpuMips: vm.type.mips,
-      memoryMiB: vm.type.memoryMiB,
+      memoryMiB: this.footprintMiB(vm, k),
       cpuLoadPercent: this.loadAt(vm, k),
       // A VM still copying its memory cannot start another migration.
       doNotMigrate: vm.migration !== undefined,
@@ -145,7 +156,7 @@ export class TraceDatacentre {
         if (vm.migration || vm.host.name !== action.from || to.powerState !== 'on' || to === vm.host) {
           throw new Error(`cannot start migration of ${vm.name} ${action.from}→${action.to}: VM on ${vm.host.name}${vm.migration ? ', already migrating' : ''}, target ${to.powerState}`);
         }
-        vm.migration = { to, endsAt: now + migrationSeconds(vm.type.memoryMiB, to.type.bandwidthMbps) };
+        vm.migration = { to, endsAt: now + migrationSeconds(this.footprintMiB(vm, k), to.type.bandwidthMbps) };
         to.incoming.push(vm);
         started++;
       } else if (action.type === 'power-off' || action.type === 'power-on') {
@@ -209,6 +220,7 @@ export class TraceDatacentre {
       const atStart = allocateHost(host.capacityMips, host.type.coreMips, startRequests, degradation);
       const atEnd = allocateHost(host.capacityMips, host.type.coreMips, requests(toOffset / interval), degradation);
       const active = atStart.utilisationMips > 0;
+      if (this.overCapacity(host, members, k, atStart.unservedMips, atEnd.unservedMips)) record.overCapacity(seconds);
       if (host.wasActive && !active) record.shutdown();
       host.wasActive = active;
       record.host(host, seconds, atStart, atEnd.utilisationMips / host.capacityMips);
@@ -217,6 +229,20 @@ export class TraceDatacentre {
         if (roles[i] !== 'in') record.vm(seconds, atStart.allocated[i], startRequests[i].requestedMips, roles[i] === 'out');
       });
     }
+  }
+
+  /**
+   * Did the host hold more than it has during a span: VMs asking more CPU than it gave them (at
+   * the span's start or end, which is where energy is measured), a vCPU faster than its cores,
+   * or, in realistic mode, more VM memory than its RAM (a VM migrating in holds its memory on
+   * both hosts)? The oracle's lower bound holds for runs that never do (oracle/lower-bound.ts).
+   */
+  private overCapacity(host: DcHost, members: readonly DcVm[], k: number, unservedAtStart: number, unservedAtEnd: number): boolean {
+    const tolerance = 1e-6 * host.capacityMips;
+    if (unservedAtStart > tolerance || unservedAtEnd > tolerance) return true;
+    if (members.some((vm) => vm.type.mips > host.type.coreMips)) return true;
+    if (this.setup.cloudsimCompat) return false;
+    return members.reduce((sum, vm) => sum + this.footprintMiB(vm, k), 0) > host.type.memoryMiB;
   }
 
   /**

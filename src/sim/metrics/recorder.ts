@@ -18,6 +18,8 @@ export interface SpanRecorder {
   idle(host: SpanHost, seconds: number): void;
   vm(seconds: number, allocatedMips: number, requestedMips: number, inMigration: boolean): void;
   shutdown(): void;
+  /** A span during which a host held more than it has (CPU its VMs did not get, or memory beyond its RAM). */
+  overCapacity(seconds: number): void;
 }
 
 export interface RunMetrics {
@@ -25,11 +27,14 @@ export interface RunMetrics {
   migrations: number;
   sla: SlaMetrics & { esv: number };
   hostShutdowns: number;
+  /** Host-seconds over capacity: where the oracle's lower bound does not bind the run. */
+  overCapacityHostSeconds: number;
 }
 
 export class MetricsRecorder implements SpanRecorder {
   private joules = 0;
   private shutdowns = 0;
+  private overCapacitySeconds = 0;
   readonly sla = new SlaAccumulator();
   migrations = 0;
 
@@ -53,10 +58,14 @@ export class MetricsRecorder implements SpanRecorder {
     this.shutdowns++;
   }
 
+  overCapacity(seconds: number): void {
+    this.overCapacitySeconds += seconds;
+  }
+
   result(): RunMetrics {
     const energyKWh = this.joules / JOULES_PER_KWH;
     const sla = this.sla.result();
-    return { energyKWh, migrations: this.migrations, sla: { ...sla, esv: esv(energyKWh, sla.slav) }, hostShutdowns: this.shutdowns };
+    return { energyKWh, migrations: this.migrations, sla: { ...sla, esv: esv(energyKWh, sla.slav) }, hostShutdowns: this.shutdowns, overCapacityHostSeconds: this.overCapacitySeconds };
   }
 }
 
