@@ -7,10 +7,22 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { stringify } from 'yaml';
+import { KubeConfig } from '@kubernetes/client-node';
+import { KubeClusterWriter } from '../../src/controller/cluster.ts';
+import { createLogger } from '../../src/controller/log.ts';
+import { Operator } from '../../src/controller/operator.ts';
+import { plan } from '../../src/planner/plan.ts';
+import { SimClock } from '../../src/sim/clock.ts';
+import { SimHypervisorDriver, SimPowerDriver } from '../../src/sim/drivers.ts';
+import { createDataCentre } from '../../src/sim/run.ts';
+import { loadScenario } from '../../src/sim/scenario.ts';
+import { freezable, resourcesOf } from '../controller/harness.ts';
 import { waitFor } from '../hypervisor/eventually.ts';
 import { serverTiers, type KubeTarget } from '../kube/harness.ts';
 import { installTide, NAMESPACE, type TideCluster } from './clusters.ts';
-import { FAST_LEASE, startOperatorProcess, type TideProcess } from './tide-processes.ts';
+import { FAST_LEASE, REFUSED, startOperatorProcess, type TideProcess } from './tide-processes.ts';
 
 const eventually = <T>(what: string, probe: () => Promise<T | undefined | false | null>, timeoutMs = 90_000) => waitFor(what, probe, timeoutMs, 100);
 const LEASE_SECONDS = Number.parseInt(FAST_LEASE.duration, 10);
@@ -127,5 +139,78 @@ for (const tier of serverTiers()) describe(tier.name, { skip: tier.skip }, () =>
       t.diagnostic(`killed while ${running.metadata.name} migrated; as ${c.identities.operator}; ${((Date.now() - began) / 1000).toFixed(1)} s`);
       noRefusals(first, second);
     });
+  });
+
+  test('the operator dies mid-migration and the migration finishes meanwhile: the next operator records it as recovered (in-process, so the data centre outlives the operator)', async (t) => {
+    const began = Date.now();
+    const c = await cluster();
+    const scenario = loadScenario('paper-consolidation');
+    const clock = new SimClock(createDataCentre(scenario));
+    const stopClock = clock.runRealtime(5);
+    const lines: string[] = [];
+    const log = createLogger({ format: 'json', write: (line) => lines.push(line) });
+    // Each operator with its own client of the component's credentials, as a new pod would have.
+    const kubeConfig = () => {
+      const kc = new KubeConfig();
+      kc.loadFromFile(c.credentials.operator);
+      return kc;
+    };
+    const operatorWith = (name: string, parts: Partial<ConstructorParameters<typeof Operator>[0]> = {}) => {
+      const kc = kubeConfig();
+      return new Operator({
+        kubeConfig: kc, clock, log, planner: plan, observeIntervalMs: 30_000,
+        hypervisor: new SimHypervisorDriver(clock), power: new SimPowerDriver(clock), writer: new KubeClusterWriter(kc, NAMESPACE, name),
+        ...parts,
+      });
+    };
+    // The first operator "dies" by hanging for ever on every call it makes: no leader election
+    // here, since a Lease renewer outside the frozen parts would keep a dead operator leading.
+    const writer = freezable(new KubeClusterWriter(kubeConfig(), NAMESPACE, 'first'));
+    const hypervisor = freezable(new SimHypervisorDriver(clock));
+    const power = freezable(new SimPowerDriver(clock));
+    const first = operatorWith('first', { writer: writer.value, hypervisor: hypervisor.value, power: power.value });
+    let second: Operator | undefined;
+    t.after(async () => {
+      await second?.stop();
+      // A dead process's watches end with it; the frozen operator's informers are the one part
+      // freezing does not stop (its stop() waits for ever on its frozen round).
+      void first.stop();
+      await (first as unknown as { informers: { stop(): Promise<void> } }).informers.stop();
+      stopClock();
+    });
+    await first.start();
+    const file = `${c.dir}/paper-consolidation.yaml`;
+    writeFileSync(file, resourcesOf(scenario).map((o) => stringify(o)).join('---\n'));
+    await c.kubectlOk(['apply', '-f', file]);
+    // On record, and under way in the data centre: the record is written (and an Event) before
+    // the driver is called, and a driver call frozen before it began would be no migration at all.
+    const running = await eventually('a migration to be running', async () => {
+      const vm = (await c.getJson('vmp')).items.find((v: any) => v.status?.migration?.phase === 'Running');
+      return vm && clock.dc.vms.get(vm.spec.domain)?.migration && vm;
+    });
+    // Dead, not stopped: stop() would abort the term, and the abort reaches the migration in the
+    // data centre — a process that dies sends no abort.
+    writer.freeze();
+    hypervisor.freeze();
+    power.freeze();
+    const vmsBefore = clock.dc.vms.size;
+
+    second = operatorWith('second');
+    await second.start();
+    const event = await eventually(`a MigrationRecovered event for ${running.metadata.name}`, async () =>
+      (await c.getJson('events', '-A')).items.find((e: any) => e.reason === 'MigrationRecovered' && e.involvedObject.name === running.metadata.name))
+      .catch((err) => {
+        console.error(lines.slice(-40).join('\n'));
+        throw err;
+      });
+    assert.match(event.message, /found running on node200 after the operator restarted/);
+    const vm = await c.getJson('vmp', running.metadata.name);
+    assert.deepEqual([vm.status.migration.id, vm.status.migration.phase], [running.status.migration.id, 'Succeeded'], 'the same record, settled as done');
+
+    await c.kubectlOk(['wait', '--for=jsonpath={.status.powerState}=Off', 'physicalhost/node100', '--timeout=120s']);
+    assert.equal(clock.dc.vms.size, vmsBefore);
+    for (const v of clock.dc.vms.values()) assert.equal(v.host.spec.name, 'node200', `${v.spec.name} runs on node200`);
+    t.diagnostic(`killed while ${running.metadata.name} migrated; as ${c.identities.operator}; ${((Date.now() - began) / 1000).toFixed(1)} s`);
+    assert.deepEqual(lines.filter((l) => REFUSED.test(l)), [], 'no request was refused');
   });
 });

@@ -26,7 +26,7 @@ export interface TideProcess {
 // client-node's errors carry "HTTP-Code: 403" and the server's Status body, whose message says
 // "… is forbidden: User … cannot …" (401: "Unauthorized"). Bare numbers are not matched: log
 // lines carry durations in ms.
-const REFUSED = /forbidden|unauthorized|HTTP-Code: 40[13]/i;
+export const REFUSED = /forbidden|unauthorized|HTTP-Code: 40[13]/i;
 
 function startTide(name: string, args: string[]): TideProcess {
   const child = spawn(process.execPath, [join(ROOT, 'bin/tide.js'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
