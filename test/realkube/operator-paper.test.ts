@@ -18,23 +18,10 @@ import { waitFor } from '../hypervisor/eventually.ts';
 import { startMosquitto } from '../power/peers/mosquitto.ts';
 import { serverTiers, type KubeTarget } from '../kube/harness.ts';
 import { installTide, NAMESPACE, type TideCluster } from './clusters.ts';
-import { startAgentProcess, startOperatorProcess, type TideProcess } from './tide-processes.ts';
+import { noRefusals, startAgentProcess, startOperatorProcess, withLogsOnFailure, type TideProcess } from './tide-processes.ts';
 
 const eventually = <T>(what: string, probe: () => Promise<T | undefined | false | null>, timeoutMs = 90_000) => waitFor(what, probe, timeoutMs, 250);
 
-/** Fails naming every refused request; on any failure the processes' last lines are printed. */
-function noRefusals(...processes: TideProcess[]): void {
-  for (const p of processes) assert.deepEqual(p.refusals(), [], `${p.name} had requests refused\n${p.tail()}`);
-}
-
-async function withLogsOnFailure(processes: TideProcess[], body: () => Promise<void>): Promise<void> {
-  try {
-    await body();
-  } catch (err) {
-    for (const p of processes) console.error(p.tail());
-    throw err;
-  }
-}
 
 /** The hosts' Secret, so the operator's `get secrets` is exercised (and allowed) as it would be in a cluster. */
 async function sshSecret(c: TideCluster): Promise<void> {

@@ -22,24 +22,12 @@ import { freezable, resourcesOf } from '../controller/harness.ts';
 import { waitFor } from '../hypervisor/eventually.ts';
 import { serverTiers, type KubeTarget } from '../kube/harness.ts';
 import { installTide, NAMESPACE, type TideCluster } from './clusters.ts';
-import { FAST_LEASE, REFUSED, startOperatorProcess, type TideProcess } from './tide-processes.ts';
+import { FAST_LEASE, noRefusals, REFUSED, startOperatorProcess, withLogsOnFailure } from './tide-processes.ts';
 
 const eventually = <T>(what: string, probe: () => Promise<T | undefined | false | null>, timeoutMs = 90_000) => waitFor(what, probe, timeoutMs, 100);
 const LEASE_SECONDS = Number.parseInt(FAST_LEASE.duration, 10);
 const PAPER = ['-f', 'manifests/examples/paper/'];
 
-function noRefusals(...processes: TideProcess[]): void {
-  for (const p of processes) assert.deepEqual(p.refusals(), [], `${p.name} had requests refused\n${p.tail()}`);
-}
-
-async function withLogsOnFailure(processes: TideProcess[], body: () => Promise<void>): Promise<void> {
-  try {
-    await body();
-  } catch (err) {
-    for (const p of processes) console.error(p.tail());
-    throw err;
-  }
-}
 
 for (const tier of serverTiers()) describe(tier.name, { skip: tier.skip }, () => {
   let target: KubeTarget;

@@ -3,6 +3,7 @@
  * `tide zigbee-agent`, each with the kubeconfig of its component. Every line they print is kept,
  * so a test can fail on any request the server refused.
  */
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT } from './envtest.ts';
@@ -99,4 +100,19 @@ export function startAgentProcess(o: { kubeconfig: string; mqttUrl: string }): T
     'zigbee-agent', '--kubeconfig', o.kubeconfig, '--mqtt', o.mqttUrl, '--stale-after', '60s',
     '--metrics-port', '0', '--metrics-address', '127.0.0.1',
   ]);
+}
+
+/** Fails naming every refused request of each process. */
+export function noRefusals(...processes: TideProcess[]): void {
+  for (const p of processes) assert.deepEqual(p.refusals(), [], `${p.name} had requests refused\n${p.tail()}`);
+}
+
+/** Runs `body`; when it fails, prints the processes' last lines first. */
+export async function withLogsOnFailure(processes: TideProcess[], body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } catch (err) {
+    for (const p of processes) console.error(p.tail());
+    throw err;
+  }
 }
