@@ -16,6 +16,8 @@ export interface BenchRow {
   planningMsMean: number;
   planningMsMax: number;
   hostShutdowns: number;
+  /** Host-hours a host held more than it has: where the lower bound does not bind the run (src/sim/oracle/lower-bound.ts). */
+  overCapacityHostHours: number;
   vms: number;
 }
 
@@ -28,7 +30,7 @@ export interface OracleKWh {
 export function oracleRows(day: string, oracle: OracleKWh, vms: number): BenchRow[] {
   return ([['lower bound', oracle.lowerKWh], ['clairvoyant packing', oracle.upperKWh]] as const).map(([strategy, energyKWh]) => ({
     day, strategy, energyKWh, ratioToLower: energyKWh / oracle.lowerKWh, ratioToUpper: energyKWh / oracle.upperKWh,
-    slatahPercent: 0, pdmPercent: 0, slavPercent: 0, esv: 0, migrations: 0, planningMsMean: 0, planningMsMax: 0, hostShutdowns: 0, vms,
+    slatahPercent: 0, pdmPercent: 0, slavPercent: 0, esv: 0, migrations: 0, planningMsMean: 0, planningMsMax: 0, hostShutdowns: 0, overCapacityHostHours: 0, vms,
   }));
 }
 
@@ -47,6 +49,7 @@ export function toRow(day: string, r: TraceRunResult, oracle: OracleKWh): BenchR
     planningMsMean: r.planningMs.mean,
     planningMsMax: r.planningMs.max,
     hostShutdowns: r.hostShutdowns,
+    overCapacityHostHours: r.overCapacityHostSeconds / 3600,
     vms: r.vms,
   };
 }
@@ -62,6 +65,7 @@ const COLUMNS: [string, (r: BenchRow) => string][] = [
   ['SLAV %', (r) => r.slavPercent.toFixed(5)],
   ['ESV', (r) => r.esv.toFixed(5)],
   ['migrations', (r) => String(r.migrations)],
+  ['over cap. host-h', (r) => (Number.isFinite(r.overCapacityHostHours) ? r.overCapacityHostHours.toFixed(1) : '-')],
   ['plan ms mean/max', (r) => (r.planningMsMax > 0 ? `${r.planningMsMean.toFixed(1)}/${r.planningMsMax.toFixed(0)}` : '-')],
 ];
 
@@ -103,6 +107,7 @@ export function referenceRows(reference: { days: Record<string, Record<string, C
       planningMsMean: 0,
       planningMsMax: 0,
       hostShutdowns: 0,
+      overCapacityHostHours: NaN,
       vms: 0,
       }];
     }),

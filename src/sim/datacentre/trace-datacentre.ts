@@ -233,14 +233,14 @@ export class TraceDatacentre {
 
   /**
    * Did the host hold more than it has during a span: VMs asking more CPU than it gave them (at
-   * the span's start or end, which is where energy is measured), a vCPU faster than its cores,
-   * or, in realistic mode, more VM memory than its RAM (a VM migrating in holds its memory on
-   * both hosts)? The oracle's lower bound holds for runs that never do (oracle/lower-bound.ts).
+   * the span's start or end, which is where energy is measured; a vCPU asking more than a core
+   * included), or, in realistic mode, more VM memory than its RAM (a VM migrating in holds its
+   * memory on both hosts)? The oracle's lower bound holds for runs that never do
+   * (oracle/lower-bound.ts).
    */
   private overCapacity(host: DcHost, members: readonly DcVm[], k: number, unservedAtStart: number, unservedAtEnd: number): boolean {
     const tolerance = 1e-6 * host.capacityMips;
     if (unservedAtStart > tolerance || unservedAtEnd > tolerance) return true;
-    if (members.some((vm) => vm.type.mips > host.type.coreMips)) return true;
     if (this.setup.cloudsimCompat) return false;
     return members.reduce((sum, vm) => sum + this.footprintMiB(vm, k), 0) > host.type.memoryMiB;
   }

@@ -3,7 +3,7 @@
  * each interval and from scratch every interval (no migration, no boot time paid). Every VM
  * goes on a host with room for its memory and for its CPU demand at both ends of the interval
  * (the simulator interpolates linearly between them, so it has room throughout), on cores
- * fast enough for its vCPUs, so the simulator would charge it exactly what is computed here:
+ * that give each vCPU what it asks, so the simulator would charge it exactly what is computed here:
  * first-fit decreasing — by memory, then CPU, where memory counts (realistic mode), by CPU
  * where it does not — over hosts in a fixed order, in two orders (the most efficient at full
  * load first; the least idle watts first), keeping the cheaper. An online strategy pays
@@ -27,7 +27,7 @@ export function hostOrders(pools: readonly HostPool[]): HostPool[][] {
 }
 
 function fits(host: OpenHost, vm: IntervalVm): boolean {
-  return vm.type.mips <= host.pool.coreMips &&
+  return Math.max(vm.startMips, vm.endMips) / vm.type.vcpus <= host.pool.coreMips &&
     host.startMips + vm.startMips <= host.pool.capacityMips &&
     host.endMips + vm.endMips <= host.pool.capacityMips &&
     host.memoryMiB + vm.memoryMiB <= host.pool.memoryMiB;

@@ -1,8 +1,8 @@
 /**
  * The least watts any set of hosts can draw while it carries a given CPU demand with enough
  * hosts on — a lower bound, for the oracle. "Enough" is a chain of requirements: at least M_j
- * hosts of the models in F_j, each F_j holding the one before (e.g. at least 170 hosts with
- * cores fast enough for the 2,000- and 2,500-MIPS VMs, at least 330 hosts in all).
+ * hosts of the models in F_j, each F_j holding the one before (e.g. at least 3 G5s for the
+ * vCPUs asking more than a G4's core gives, at least 330 hosts in all).
  *
  * Exact minimisation is hard: the SPECpower tables are not convex (a G5 at 70 % + 70 % draws
  * less than at 100 % + 40 %), and hosts are either on (idle watts and up) or off. So the bound
