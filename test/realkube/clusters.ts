@@ -65,28 +65,36 @@ export async function installTide(target: KubeTarget): Promise<TideCluster> {
 
 async function serviceAccountCredentials(c: TideCluster): Promise<void> {
   const accounts = await installChartRbac(c);
+  for (const component of ['operator', 'zigbee-agent'] as const) {
+    c.credentials[component] = await serviceAccountKubeconfig(c, accounts[component]);
+    c.identities[component] = `system:serviceaccount:${NAMESPACE}:${accounts[component]}`;
+  }
+}
+
+/**
+ * A kubeconfig holding only a TokenRequest token of ServiceAccount `sa` (tide-system), once the
+ * server authenticates it as that account and its RBAC (which must allow listing PhysicalHosts)
+ * is in force. Real server only.
+ */
+export async function serviceAccountKubeconfig(c: TideCluster, sa: string): Promise<string> {
   const admin = new KubeConfig();
   admin.loadFromFile(c.target.kubeconfigPath);
   const server = admin.getCurrentCluster()!;
-  for (const component of ['operator', 'zigbee-agent'] as const) {
-    const sa = accounts[component];
-    const token = (await c.kubectlOk(['create', 'token', sa, '-n', NAMESPACE, '--duration=2h'])).trim();
-    const file = join(c.dir, `${component}.kubeconfig`);
-    writeFileSync(file, JSON.stringify({
-      apiVersion: 'v1', kind: 'Config', 'current-context': component,
-      clusters: [{ name: 'envtest', cluster: { server: server.server, 'certificate-authority-data': server.caData } }],
-      users: [{ name: component, user: { token } }],
-      contexts: [{ name: component, context: { cluster: 'envtest', user: component, namespace: NAMESPACE } }],
-    }));
-    const identity = `system:serviceaccount:${NAMESPACE}:${sa}`;
-    const whoami = JSON.parse(await c.target.kubectlOk(['auth', 'whoami', '-o', 'json'], { kubeconfig: file }));
-    if (whoami.status.userInfo.username !== identity) throw new Error(`the ${component} token authenticates as ${whoami.status.userInfo.username}, not ${identity}`);
-    // The authorizer learns of new bindings through its informers: wait until it has.
-    await waitFor(`RBAC for ${sa} in force`, async () =>
-      (await c.target.kubectl(['auth', 'can-i', 'list', 'physicalhosts.tide.dev'], { kubeconfig: file })).stdout.trim() === 'yes', 30_000, 200);
-    c.credentials[component] = file;
-    c.identities[component] = identity;
-  }
+  const token = (await c.kubectlOk(['create', 'token', sa, '-n', NAMESPACE, '--duration=2h'])).trim();
+  const file = join(c.dir, `${sa}.kubeconfig`);
+  writeFileSync(file, JSON.stringify({
+    apiVersion: 'v1', kind: 'Config', 'current-context': sa,
+    clusters: [{ name: 'envtest', cluster: { server: server.server, 'certificate-authority-data': server.caData } }],
+    users: [{ name: sa, user: { token } }],
+    contexts: [{ name: sa, context: { cluster: 'envtest', user: sa, namespace: NAMESPACE } }],
+  }));
+  const identity = `system:serviceaccount:${NAMESPACE}:${sa}`;
+  const whoami = JSON.parse(await c.target.kubectlOk(['auth', 'whoami', '-o', 'json'], { kubeconfig: file }));
+  if (whoami.status.userInfo.username !== identity) throw new Error(`the token of ${sa} authenticates as ${whoami.status.userInfo.username}, not ${identity}`);
+  // The authorizer learns of new bindings through its informers: wait until it has.
+  await waitFor(`RBAC for ${sa} in force`, async () =>
+    (await c.target.kubectl(['auth', 'can-i', 'list', 'physicalhosts.tide.dev'], { kubeconfig: file })).stdout.trim() === 'yes', 30_000, 200);
+  return file;
 }
 
 /**

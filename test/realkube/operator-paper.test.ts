@@ -17,7 +17,8 @@ import { resourcesOf } from '../controller/harness.ts';
 import { waitFor } from '../hypervisor/eventually.ts';
 import { startMosquitto } from '../power/peers/mosquitto.ts';
 import { serverTiers, type KubeTarget } from '../kube/harness.ts';
-import { installTide, NAMESPACE, type TideCluster } from './clusters.ts';
+import { OPERATOR_RULES } from '../../src/controller/permissions.ts';
+import { installTide, NAMESPACE, serviceAccountKubeconfig, type TideCluster } from './clusters.ts';
 import { noRefusals, startAgentProcess, startOperatorProcess, withLogsOnFailure, type TideProcess } from './tide-processes.ts';
 
 const eventually = <T>(what: string, probe: () => Promise<T | undefined | false | null>, timeoutMs = 90_000) => waitFor(what, probe, timeoutMs, 250);
@@ -156,6 +157,33 @@ for (const tier of serverTiers()) describe(tier.name, { skip: tier.skip }, () =>
       }
       t.diagnostic(`operator as ${c.identities.operator}, agent as ${c.identities['zigbee-agent']}; ${((Date.now() - began) / 1000).toFixed(1)} s`);
       noRefusals(operator, agent);
+    });
+  });
+
+  // The check above can fail: an operator whose role lacks one rule of permissions.ts has its
+  // refused requests caught. Real server only (the embedded one has no RBAC).
+  if (tier.tier === 'real') test('the refusal check works: an operator whose role lacks `update physicalhosts/status` is caught by the log scan', async (t) => {
+    const c = await cluster();
+    const name = 'tide-operator-short';
+    const rules = OPERATOR_RULES.map((r) => ({ ...r, resources: r.resources.filter((x) => x !== 'physicalhosts/status') })).filter((r) => r.resources.length > 0);
+    const rbac = [
+      { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace: NAMESPACE } },
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name }, rules },
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name }, subjects: [{ kind: 'ServiceAccount', name, namespace: NAMESPACE }] },
+    ];
+    await c.kubectlOk(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: rbac }));
+    t.after(() => c.kubectlOk(['delete', '-f', '-', '--ignore-not-found'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: rbac })));
+    const operator = startOperatorProcess({ scenario: 'paper-consolidation', speed: 20, kubeconfig: await serviceAccountKubeconfig(c, name), identity: name, dataDir: c.dir });
+    t.after(() => operator.stop());
+    await withLogsOnFailure([operator], async () => {
+      await leaderStarted(operator);
+      await c.kubectlOk(['apply', '-f', 'manifests/examples/paper/hosts.yaml']);
+      const refused = await eventually('a refused status write in the log', async () => operator.refusals().find((l) => l.includes('node100')));
+      // The server's words, with the quotes escaped once or twice by the JSON log line.
+      const q = '[\\\\"]*';
+      assert.match(refused, new RegExp(`physicalhosts\\.tide\\.dev ${q}node100${q} is forbidden: User ${q}system:serviceaccount:${NAMESPACE}:${name}${q} cannot update resource ${q}physicalhosts/status`));
+      const node100 = await c.getJson('physicalhost', 'node100');
+      assert.equal(node100.status?.lastObservedTime, undefined, 'nothing was written');
     });
   });
 });
