@@ -22,8 +22,7 @@
  * λ·D + Σ n_t·a_t(λ); the function is concave in λ and a golden-section search finds its
  * maximum (where it equals the programme's value).
  */
-import type { DatacentreSetup } from '../datacentre/setup.ts';
-import { hostTypeOf } from '../datacentre/setup.ts';
+import { hostTypeOf, type DatacentreSetup } from '../datacentre/setup.ts';
 import { tablePower, type PowerModel } from '../power-model.ts';
 
 export interface Segment {

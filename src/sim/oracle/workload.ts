@@ -65,12 +65,12 @@ export function intervalVms(vms: readonly OracleVm[], setup: DatacentreSetup, k:
     if (k >= vm.gone) return [];
     const mips = vm.type.mips * vm.type.vcpus;
     return [{
-        index,
-        type: vm.type,
-        startMips: (sampleAt(vm.samples, k) / 100) * mips,
-        endMips: (sampleAt(vm.samples, k + 1) / 100) * mips,
-        memoryMiB: setup.cloudsimCompat ? 0 : memoryFootprintMiB(vm.type.memoryMiB, vm.memory, k),
-        goneInSomeRun: k >= vm.goneInSomeRun,
+      index,
+      type: vm.type,
+      startMips: (sampleAt(vm.samples, k) / 100) * mips,
+      endMips: (sampleAt(vm.samples, k + 1) / 100) * mips,
+      memoryMiB: setup.cloudsimCompat ? 0 : memoryFootprintMiB(vm.type.memoryMiB, vm.memory, k),
+      goneInSomeRun: k >= vm.goneInSomeRun,
     }];
   });
 }
