@@ -271,7 +271,6 @@ export class TraceDatacentre {
   private finishMigrations(at: number): void {
     for (const vm of this.vms) {
       const m = vm.migration;
-      if (!m) continue;
       if (!m || m.endsAt > at) continue;
       const from = vm.host;
       from.resident.splice(from.resident.indexOf(vm), 1);
