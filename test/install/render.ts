@@ -1,9 +1,7 @@
 /**
  * Renders what an operator would install: the kustomize output (real `kubectl kustomize`) and
- * the Helm chart. There is no helm binary here; the chart keeps to Go's built-in template
- * language, so Go's own text/template (compiled to WebAssembly in @evertdespiegeleer/go-template)
- * renders it as Helm would, given the same .Values/.Release/.Chart. Unlike Helm it fails on a
- * missing key, which is stricter.
+ * the Helm chart, rendered by the real helm that scripts/envtest.sh builds (`helm template`,
+ * with the chart's values.schema.json enforced as on install).
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { parse as renderGoTemplate } from '@evertdespiegeleer/go-template';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
+import { helmBinary, REAL_KUBE } from '../realkube/envtest.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const CHART = join(ROOT, 'charts/tide');
@@ -82,26 +80,50 @@ export interface Release {
   namespace: string;
 }
 
+/**
+ * Why the chart cannot be rendered in this run, or false: the chart is rendered by the real
+ * helm, which is part of the real-server tier (test/realkube/envtest.ts). A test that renders
+ * the chart passes this as its `skip` option, so an opted-out run shows it as skipped.
+ */
+export const chartSkip: string | false = REAL_KUBE.enabled ? false : `the chart is rendered by real helm, part of the real kube-apiserver tier, skipped because ${REAL_KUBE.reason}`;
+
+/** The chart's templates (NOTES.txt and _helpers.tpl excluded: they render no objects). */
 export const templateFiles = (): string[] => readdirSync(join(CHART, 'templates')).filter((f) => f.endsWith('.yaml')).sort();
 
-/** Each template rendered as text, keyed by file name. */
-export async function renderChartTexts(overrides: Values = {}, release: Release = { name: 'tide', namespace: 'tide-system' }): Promise<Map<string, string>> {
-  const chart = parseYaml(readFileSync(join(CHART, 'Chart.yaml'), 'utf8')) as { name: string; version: string; appVersion: string };
-  const context = {
-    Values: mergeValues(chartValues(), overrides),
-    Release: { Name: release.name, Namespace: release.namespace, Service: 'Helm', IsInstall: true, IsUpgrade: false, Revision: 1 },
-    Chart: { Name: chart.name, Version: chart.version, AppVersion: chart.appVersion },
-  };
-  // Helm shares the `define`s of every template (by convention in _helpers.tpl) with all others.
-  const helpers = readdirSync(join(CHART, 'templates')).filter((f) => f.endsWith('.tpl')).map((f) => readFileSync(join(CHART, 'templates', f), 'utf8')).join('');
-  const texts = new Map<string, string>();
-  for (const file of templateFiles()) {
-    const template = readFileSync(join(CHART, 'templates', file), 'utf8');
-    try {
-      texts.set(file, await renderGoTemplate(helpers + template, context));
-    } catch (err) {
-      throw new Error(`charts/tide/templates/${file}: ${(err as Error).message}`);
-    }
+const helmRenderings = new Map<string, Promise<string>>();
+
+/** `helm template RELEASE charts/tide -n NAMESPACE -f <overrides>`: the real helm's output. */
+export function helmTemplate(overrides: Values = {}, release: Release = { name: 'tide', namespace: 'tide-system' }, extraArgs: string[] = []): Promise<string> {
+  const key = JSON.stringify([overrides, release, extraArgs]);
+  if (!helmRenderings.has(key)) {
+    helmRenderings.set(key, (async () => {
+      const helm = await helmBinary();
+      const dir = mkdtempSync(join(tmpdir(), 'tide-helm-'));
+      try {
+        const values = join(dir, 'values.json');
+        writeFileSync(values, JSON.stringify(overrides));
+        const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, HELM_CACHE_HOME: join(dir, 'c'), HELM_CONFIG_HOME: join(dir, 'g'), HELM_DATA_HOME: join(dir, 'd') };
+        const r = await run(helm, ['template', release.name, CHART, '--namespace', release.namespace, '-f', values, ...extraArgs], { env, maxBuffer: 64 << 20 }).catch((err: { stderr?: string; message: string }) => {
+          throw new Error(`helm template failed: ${err.stderr?.trim() || err.message}`);
+        });
+        return r.stdout;
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    })());
+  }
+  return helmRenderings.get(key)!;
+}
+
+/** Each template rendered as text by real helm, keyed by file name ('' for one that rendered nothing). */
+export async function renderChartTexts(overrides: Values = {}, release?: Release): Promise<Map<string, string>> {
+  const out = await helmTemplate(overrides, release);
+  const texts = new Map<string, string>(templateFiles().map((f) => [f, '']));
+  // helm template prints "---\n# Source: tide/templates/FILE" before each document.
+  for (const doc of out.split(/^---\n/m)) {
+    const source = /^# Source: [^/]+\/templates\/(\S+)$/m.exec(doc)?.[1];
+    if (!source) continue;
+    texts.set(source, texts.get(source) ? `${texts.get(source)}---\n${doc}` : doc);
   }
   return texts;
 }
