@@ -10,15 +10,20 @@ import fc from 'fast-check';
 import { Executor } from '../../src/controller/executor.ts';
 import { plan } from '../../src/planner/plan.ts';
 import { scheduleMigrations } from '../../src/planner/schedule.ts';
-import type { PlannerPolicy } from '../../src/planner/types.ts';
+import type { MigrateAction, Plan, PlannerPolicy } from '../../src/planner/types.ts';
 import { clusterArb, policyArb } from '../planner/arbitraries.ts';
 import { host, snapshot, vm } from '../planner/fixtures.ts';
 import { executionOf, MemoryWriter, ModelHypervisor, policyObject, quietLog, RecordingPower, testClock } from './executor-world.ts';
 
+/** A plan of migrations written by hand: [vm, from, to] each. */
+function byHand(...moves: [string, string, string][]): Plan {
+  return { strategy: 'paper', summary: 'by hand', actions: moves.map(([vm, from, to]): MigrateAction => ({ type: 'migrate', vm, from, to, reason: 'Balance', message: `${vm} ${from}→${to}` })) };
+}
+
 const flush = () => new Promise((resolve) => setImmediate(resolve));
 
 /** Runs the plan through the real Executor, ending in-flight migrations in the order `choices` says. */
-async function runInOrder(s: Parameters<typeof plan>[0], p: ReturnType<typeof plan>, choices: { pick: number; ok: boolean }[], maxConcurrent: number) {
+async function runInOrder(s: Parameters<typeof plan>[0], p: Plan, choices: { pick: number; ok: boolean }[], maxConcurrent: number) {
   const hv = new ModelHypervisor(s);
   const writer = new MemoryWriter();
   const executor = new Executor({ clock: testClock, hypervisor: hv, power: new RecordingPower(), writer, log: quietLog() });
@@ -62,10 +67,7 @@ test('the issue\'s case: v8 h2→h1 and v3 h0→h2 on a nearly full h2 — v3 wa
     [host('h0', { memoryMiB: 16384 }), host('h1', { memoryMiB: 16384 }), host('h2', { memoryMiB: 16384 })],
     [vm('v3', 'h0', 10, { memoryMiB: 2048 }), vm('v8', 'h2', 10, { memoryMiB: 1024 }), vm('big', 'h2', 0, { memoryMiB: 14336, doNotMigrate: true })],
   );
-  const p = { strategy: 'paper' as const, summary: 'by hand', actions: [
-    { type: 'migrate' as const, vm: 'v8', from: 'h2', to: 'h1', reason: 'Balance', message: 'v8 h2→h1' },
-    { type: 'migrate' as const, vm: 'v3', from: 'h0', to: 'h2', reason: 'Balance', message: 'v3 h0→h2' },
-  ] };
+  const p = byHand(['v8', 'h2', 'h1'], ['v3', 'h0', 'h2']);
   assert.deepEqual(scheduleMigrations(s, p).waitsFor.get(1), [0], 'v3 waits for v8');
 
   const ok = await runInOrder(s, p, [{ pick: 0, ok: true }], 2);
@@ -85,10 +87,7 @@ test('two full hosts swapping VMs have no safe order: neither move runs, and eac
     [host('a', { memoryMiB: 4096 }), host('b', { memoryMiB: 4096 })],
     [vm('x', 'a', 10, { memoryMiB: 4096 }), vm('y', 'b', 10, { memoryMiB: 4096 })],
   );
-  const p = { strategy: 'paper' as const, summary: 'by hand', actions: [
-    { type: 'migrate' as const, vm: 'x', from: 'a', to: 'b', reason: 'Balance', message: '' },
-    { type: 'migrate' as const, vm: 'y', from: 'b', to: 'a', reason: 'Balance', message: '' },
-  ] };
+  const p = byHand(['x', 'a', 'b'], ['y', 'b', 'a']);
   const { hv, results } = await runInOrder(s, p, [{ pick: 0, ok: true }], 2);
   assert.equal(hv.started, 0);
   assert.deepEqual(results.map((r) => r.result), ['skipped', 'skipped']);

@@ -15,7 +15,7 @@ import { executionOf, MemoryWriter, ModelHypervisor, policyObject, quietLog, Rec
 const flush = () => new Promise((resolve) => setImmediate(resolve));
 const move = (name: string, from: string, to: string): Action => ({ type: 'migrate', vm: name, from, to, reason: 'EmptyHost', message: `migrate ${name} ${from}→${to}` });
 const off = (name: string): Action => ({ type: 'power-off', host: name, reason: 'EmptyHost', message: `power off ${name}` });
-const on = (name: string): Action => ({ type: 'power-on', host: name, reason: 'Overload', message: `power on ${name}` });
+const on = (name: string): Action => ({ type: 'power-on', host: name, reason: 'Overloaded', message: `power on ${name}` });
 const planOf = (...actions: Action[]): Plan => ({ strategy: 'paper', summary: 'test', actions });
 
 function world(hostNames = ['a', 'b', 'c'], vms = [vm('v1', 'a', 0), vm('v2', 'a', 0), vm('v3', 'a', 0), vm('v4', 'a', 0)]) {

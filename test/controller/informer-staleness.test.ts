@@ -11,6 +11,7 @@ import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { customResourceDefinition, GROUP, PHYSICAL_HOST, RESOURCES, VERSION } from '../../src/api/crds.ts';
 import { ResourceInformers } from '../../src/controller/informers.ts';
 import { startApiServer } from '../../src/kube/apiserver/index.ts';
+import type { KubeObject } from '../../src/kube/apiserver/types.ts';
 import { eventually } from './harness.ts';
 
 /** Forwards TCP to `port`; freeze() stops forwarding on every connection open now, without closing it. */
@@ -53,7 +54,7 @@ const host = (name: string, cores: number) => ({
 });
 
 test('a silently dead watch is replaced: a change made after the freeze reaches the cache', async (t) => {
-  const api = await startApiServer({ objects: RESOURCES.map((d) => customResourceDefinition(d)) });
+  const api = await startApiServer({ objects: RESOURCES.map((d) => customResourceDefinition(d) as KubeObject) });
   t.after(() => api.stop());
   const proxy = await freezingProxy(Number(new URL(api.url).port));
   t.after(() => proxy.close());
