@@ -139,8 +139,8 @@ function suite(tier: ServerTier): void {
     assert.match(await reject({ size: 1, tags: ['a', 'b', 'c', 'd'] }), /spec\.tags: Too many: 4: must have at most 3 items/);
     assert.match(await reject({ size: 'big' }), /spec\.size: Invalid value: "string": spec\.size in body must be of type integer/);
     // CEL rules: one with a fieldPath, one on the object itself.
-    assert.match(await reject({ size: 1, color: 'Custom' }), /spec\.customColor: Invalid value: "object": a Custom color needs customColor/);
-    assert.match(await reject({ size: 2, minSize: 3 }), /spec: Invalid value: "object": minSize must not exceed size/);
+    assert.match(await reject({ size: 1, color: 'Custom' }), /spec\.customColor: Invalid value: a Custom color needs customColor/);
+    assert.match(await reject({ size: 2, minSize: 3 }), /spec: Invalid value: minSize must not exceed size/);
     // kubectl asks for fieldValidation=Strict: unknown fields are an error, not silently dropped.
     assert.match(await reject({ size: 1, colour: 'Red' }), /strict decoding error: unknown field "spec\.colour"/);
     const badLabel = await h.kubectl(['apply', '-n', ns, '-f', '-'], { input: widget('bad', { size: 1 }, { labels: { tier: 'front end' } }) });

@@ -63,7 +63,7 @@ function suite(tier: ServerTier): void {
   test('a consolidation threshold above the overload threshold breaks the CEL rule', async () => {
     const r = await applyJson(policy('inverted', { overloadThresholdPercent: 70, consolidationThresholdPercent: 90 }));
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /spec\.consolidationThresholdPercent: Invalid value: "object": consolidationThresholdPercent must not exceed overloadThresholdPercent/);
+    assert.match(r.stderr, /spec\.consolidationThresholdPercent: Invalid value: consolidationThresholdPercent must not exceed overloadThresholdPercent/);
   });
 
   test('a host without its required capacity is rejected naming the field', async () => {

@@ -3,7 +3,8 @@
  * need around CRDs (namespaces, Secrets, ConfigMaps, Events in both API groups, Leases, the
  * CustomResourceDefinitions themselves, and SelfSubjectAccessReviews for `kubectl auth can-i`).
  */
-import { fieldError, type StatusCause } from './status.ts';
+import { CRD_ZERO } from './crd.ts';
+import { badRequest, fieldError, type StatusCause } from './status.ts';
 import { ageColumn, jsonPathColumn, nameColumn } from './tables.ts';
 import type { Column, KubeObject, ResourceType } from './types.ts';
 
@@ -27,10 +28,19 @@ function builtin(spec: BuiltinSpec): ResourceType {
 
 const column = (name: string, jsonPath: string, type = 'string') => jsonPathColumn({ name, type, jsonPath });
 
-function base64Causes(obj: KubeObject): StatusCause[] {
-  return Object.entries<unknown>(obj.data ?? {})
-    .filter(([, v]) => typeof v !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(v))
-    .map(([k, v]) => fieldError.invalid(`data[${k}]`, v, 'must be base64-encoded'));
+/** Where Go's base64 decoder gives up on a value (the real server decodes Secret data as it reads the body), or -1. */
+function base64ErrorAt(value: string): number {
+  const bad = value.search(/[^A-Za-z0-9+/=]|=[^=]|={3}/);
+  if (bad >= 0) return value[bad] === '=' ? bad + 1 : bad;
+  return value.length % 4 ? value.length - (value.length % 4) : -1;
+}
+
+/** Secret data that is not base64 is a 400, as the real server's decoding of `[]byte` makes it. */
+function checkBase64(obj: KubeObject): void {
+  for (const v of Object.values<unknown>(obj.data ?? {})) {
+    const at = typeof v === 'string' ? base64ErrorAt(v) : 0;
+    if (at >= 0) throw badRequest(`Secret in version "v1" cannot be handled as a Secret: illegal base64 data at input byte ${at}`);
+  }
 }
 
 const secrets = builtin({
@@ -41,6 +51,7 @@ const secrets = builtin({
   namespaced: true,
   columns: [column('Type', '.type'), { name: 'Data', type: 'integer', priority: 0, cell: (o) => Object.keys(o.data ?? {}).length }],
   normalize(obj) {
+    checkBase64(obj);
     // stringData is write-only: merged into data (base64) and never stored.
     if (obj.stringData) {
       obj.data = { ...(obj.data ?? {}) };
@@ -49,7 +60,6 @@ const secrets = builtin({
     }
     obj.type ??= 'Opaque';
   },
-  validateBuiltin: base64Causes,
 });
 
 const configMaps = builtin({ group: '', version: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespaced: true, shortNames: ['cm'], columns: [{ name: 'Data', type: 'integer', priority: 0, cell: (o) => Object.keys(o.data ?? {}).length + Object.keys(o.binaryData ?? {}).length }] });
@@ -63,9 +73,15 @@ const namespaces = builtin({
   shortNames: ['ns'],
   statusSubresource: true,
   columns: [column('Status', '.status.phase')],
+  zero: { spec: {}, status: {} },
   normalize(obj) {
+    // The real server labels every namespace with its own name (a default, so its creator owns it).
+    if (obj.metadata.name) obj.metadata.labels = { ...(obj.metadata.labels ?? {}), 'kubernetes.io/metadata.name': obj.metadata.name };
+  },
+  // Its create strategy sets these, after managedFields are recorded.
+  prepareForCreate(obj) {
     obj.spec = { ...(obj.spec ?? {}), finalizers: obj.spec?.finalizers ?? ['kubernetes'] };
-    obj.status ??= { phase: 'Active' };
+    obj.status = { phase: 'Active' };
   },
 });
 
@@ -89,6 +105,7 @@ const coreEvents = builtin({
   shortNames: ['ev'],
   fieldLabels: eventFieldLabels,
   microTimeFields: ['eventTime', 'series.lastObservedTime'],
+  zero: { involvedObject: {}, source: {} },
   columns: [
     { name: 'Last Seen', type: 'date', priority: 0, cell: (o) => o.lastTimestamp ?? o.eventTime ?? o.metadata.creationTimestamp },
     column('Type', '.type'),
@@ -110,6 +127,7 @@ const eventsV1 = builtin({
   shortNames: ['ev'],
   storageKey: '/events',
   microTimeFields: ['eventTime', 'series.lastObservedTime'],
+  zero: { regarding: {}, deprecatedSource: {} },
   columns: coreEvents.columns.slice(1, -1),
   fromStorage: (e) =>
     definedOnly({
@@ -160,6 +178,7 @@ const leases = builtin({
   plural: 'leases',
   namespaced: true,
   microTimeFields: ['spec.acquireTime', 'spec.renewTime'],
+  zero: { spec: {} },
   columns: [column('Holder', '.spec.holderIdentity')],
 });
 
@@ -173,6 +192,7 @@ const crdResource: ResourceType = {
     shortNames: ['crd', 'crds'],
     statusSubresource: true,
     tracksGeneration: true,
+    zero: CRD_ZERO,
   }),
   columns: [nameColumn, { name: 'Created At', type: 'string', format: 'date', priority: 0, cell: (o) => o.metadata.creationTimestamp }],
 };

@@ -2,6 +2,7 @@
  * CustomResourceDefinitions: checking and defaulting one as the real server does, and turning its
  * served versions into resources (with columns, scope, status subresource and a validator).
  */
+import { recordUpdate } from './managed-fields.ts';
 import { fieldError, type StatusCause } from './status.ts';
 import { ageColumn, jsonPathColumn, nameColumn } from './tables.ts';
 import type { KubeObject, ResourceType } from './types.ts';
@@ -64,8 +65,35 @@ export function validateCrd(crd: KubeObject): StatusCause[] {
   return causes;
 }
 
+/** A CustomResourceDefinition's struct fields that are never absent (Go zero values). */
+export const CRD_ZERO = { spec: { names: {} }, status: { acceptedNames: {} } };
+
+/** The status fields the real server's CRD controllers own: conditions keyed by type. */
+const STATUS_SCHEMA = {
+  type: 'object',
+  properties: {
+    status: {
+      type: 'object',
+      properties: { conditions: { type: 'array', 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'], items: { type: 'object' } } },
+    },
+  },
+};
+
+/**
+ * Gives a created or changed CRD the status the real server's controllers give it (names
+ * accepted, Established), recorded in managedFields as theirs: manager kube-apiserver, /status.
+ * Here it happens at once; on a real server a moment after the write.
+ */
+export function establish(crd: KubeObject, old: KubeObject | undefined, now: string): void {
+  const status = establishedStatus(crd, old?.status?.conditions?.[0]?.lastTransitionTime ?? now);
+  // storedVersions is the create strategy's, not the controllers'.
+  const before = { ...crd, status: old?.status ?? { storedVersions: status.storedVersions, conditions: [] } };
+  crd.status = status;
+  recordUpdate(before, crd, { manager: 'kube-apiserver', apiVersion: 'apiextensions.k8s.io/v1', now, subresource: 'status', schema: STATUS_SCHEMA, zero: CRD_ZERO });
+}
+
 /** The status a real server reports once a CRD's names are accepted and it is established. */
-export function establishedStatus(crd: KubeObject, now: string): Record<string, unknown> {
+function establishedStatus(crd: KubeObject, now: string): Record<string, any> {
   const condition = (type: string, reason: string, message: string) => ({ type, status: 'True', lastTransitionTime: now, reason, message });
   const storage = (crd.spec.versions as any[]).find((v) => v.storage)?.name;
   const previous: string[] = crd.status?.storedVersions ?? [];

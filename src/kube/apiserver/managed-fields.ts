@@ -189,6 +189,18 @@ export interface UpdateRequest {
   now: string;
   subresource?: 'status';
   schema?: Schema;
+  /** The struct fields a typed built-in always has (see ResourceType.zero). */
+  zero?: Record<string, unknown>;
+}
+
+/** `obj` with the zero value's structs under it wherever it has none. */
+export function withZero(obj: unknown, zero: unknown): unknown {
+  if (!isObject(zero)) return obj;
+  if (obj === undefined) return structuredClone(zero);
+  if (!isObject(obj)) return obj;
+  const out: Record<string, unknown> = { ...obj };
+  for (const [k, v] of Object.entries(zero)) out[k] = withZero(obj[k], v);
+  return out;
 }
 
 /**
@@ -197,7 +209,7 @@ export interface UpdateRequest {
  * every other manager loses all of these.
  */
 export function recordUpdate(old: KubeObject | undefined, next: KubeObject, req: UpdateRequest): void {
-  const { added, modified, removed } = compare(old ?? {}, next, objectSchema(req.schema));
+  const { added, modified, removed } = compare(withZero(old ?? {}, req.zero), withZero(next, req.zero), objectSchema(req.schema));
   const changed = [...added, ...modified];
   if (!changed.length && !removed.length) return;
   const same = (e: ManagedFieldsEntry) => e.manager === req.manager && e.operation === 'Update' && e.apiVersion === req.apiVersion && e.subresource === req.subresource;

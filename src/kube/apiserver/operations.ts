@@ -6,11 +6,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { defaultCrd, establishedStatus, validateCrd } from './crd.ts';
+import { defaultCrd, establish, validateCrd } from './crd.ts';
 import { recordUpdate, withoutManagedFieldsTimes } from './managed-fields.ts';
 import { generatedName, keepServerFields, mapCauses, nameCauses, specPart } from './metadata.ts';
 import type { ResourceRegistry } from './registry.ts';
-import { alreadyExists, ApiError, badRequest, conflict, fieldError, forbidden, invalid, notFound, type StatusCause } from './status.ts';
+import { alreadyExists, ApiError, badRequest, conflict, fieldError, forbidden, invalid, notFound, preconditionFailed, type StatusCause } from './status.ts';
 import type { ObjectStore } from './store.ts';
 import { apiVersionOf, type KubeObject, type ResourceType } from './types.ts';
 
@@ -21,6 +21,8 @@ export interface WriteOptions {
   dryRun: boolean;
   /** Warnings for the client (the `Warning` response header). */
   warnings: string[];
+  /** A PATCH's result before it is prepared: strict decoding errors name it, as the real server's do. */
+  patched?: KubeObject;
   /**
    * Who writes, for managedFields (the fieldManager parameter, else the User-Agent's first
    * word). Unset for server-side apply, which records its own entry, and for objects given at start.
@@ -37,11 +39,19 @@ function checkMicroTimes(r: ResourceType, obj: KubeObject): void {
   for (const path of r.microTimeFields ?? []) {
     const value = path.split('.').reduce<any>((v, key) => v?.[key], obj);
     if (value === undefined || value === null || (typeof value === 'string' && RFC3339_MICRO.test(value))) continue;
+    // Go's time.Parse names the part after the seconds it could not read (client-node: V1MicroTime writes six digits, a Date three).
+    const rest = typeof value === 'string' ? value.slice(19) : String(value);
     throw badRequest(
-      `${r.kind} in version "${r.version}" cannot be handled as a ${r.kind}: ${path}: parsing time ${JSON.stringify(value)} as "2006-01-02T15:04:05.000000Z07:00": ` +
-        'a MicroTime needs exactly six fractional digits (client-node: use V1MicroTime, not Date)',
+      `${r.kind} in version "${r.version}" cannot be handled as a ${r.kind}: parsing time ${JSON.stringify(value)} as "2006-01-02T15:04:05.000000Z07:00": cannot parse ${JSON.stringify(rest)} as ".000000"`,
     );
   }
+}
+
+/** JSON with keys in sorted order, as Go encodes a map (the real server quotes a patched object so). */
+function jsonSortedKeys(value: unknown): string {
+  const sort = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(sort) : typeof v === 'object' && v !== null ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sort((v as Record<string, unknown>)[k])])) : v;
+  return JSON.stringify(sort(value));
 }
 
 export class Operations {
@@ -91,7 +101,8 @@ export class Operations {
     Object.assign(meta, { uid: randomUUID(), creationTimestamp: this.timestamp() }, r.tracksGeneration ? { generation: 1 } : {});
     this.prepare(r, obj, undefined, opts);
     this.recordManager(r, undefined, obj, undefined, opts);
-    if (isCrd(r)) obj.status = establishedStatus(obj, this.timestamp());
+    r.prepareForCreate?.(obj);
+    if (isCrd(r)) establish(obj, undefined, this.timestamp());
     if (opts.dryRun) return this.view(r, this.toStored(r, obj));
     const stored = this.store.put(r.storageKey, this.toStored(r, obj));
     if (isCrd(r)) this.registry.registerCrd(stored);
@@ -106,7 +117,8 @@ export class Operations {
     }
     const old = this.get(r, namespace, name);
     if (!candidate.metadata.resourceVersion && r.custom) {
-      throw invalid(r, name, [fieldError.invalid('metadata.resourceVersion', '0x0', 'must be specified for an update')]);
+      // Named by resource, not kind, as the real server's update path does.
+      throw invalid({ group: r.group, plural: r.plural, kind: r.plural }, name, [fieldError.invalid('metadata.resourceVersion', 0, 'must be specified for an update')]);
     }
     return this.write(r, old, candidate, subresource, opts);
   }
@@ -134,14 +146,18 @@ export class Operations {
     next.metadata.resourceVersion = old.metadata.resourceVersion;
     if (old.metadata.deletionTimestamp) {
       const added = (next.metadata.finalizers ?? []).filter((f) => !(old.metadata.finalizers ?? []).includes(f));
-      if (added.length) throw invalid(r, name, [fieldError.forbidden('metadata.finalizers', 'no new finalizers can be added if the object is being deleted')]);
+      if (added.length) {
+        // The real server finds this twice (object meta and finalizer checks): one message, two causes.
+        const cause = fieldError.forbidden('metadata.finalizers', `no new finalizers can be added if the object is being deleted, found new finalizers []string{${added.map((f) => JSON.stringify(f)).join(', ')}}`);
+        throw invalid(r, name, [cause, cause]);
+      }
     }
     this.prepare(r, next, old, opts);
-    if (isCrd(r) && subresource !== 'status') next.status = establishedStatus(next, old.status?.conditions?.[0]?.lastTransitionTime ?? this.timestamp());
+    this.recordManager(r, old, next, subresource, opts);
+    if (isCrd(r) && subresource !== 'status') establish(next, old, this.timestamp());
     if (r.tracksGeneration && !isDeepStrictEqual(specPart(next, r.statusSubresource), specPart(old, r.statusSubresource))) {
       next.metadata.generation = (old.metadata.generation ?? 1) + 1;
     }
-    this.recordManager(r, old, next, subresource, opts);
     // A write that changes nothing but managedFields' times is no write (as on a real server).
     if (isDeepStrictEqual(withoutManagedFieldsTimes(next), withoutManagedFieldsTimes(old))) return old;
     if (opts.dryRun) return next;
@@ -162,14 +178,18 @@ export class Operations {
   delete(r: ResourceType, namespace: string | undefined, name: string, preconditions?: { resourceVersion?: string; uid?: string }, dryRun = false): KubeObject {
     const stored = this.store.get(r.storageKey, namespace, name);
     if (!stored) throw notFound(r, name);
-    if (preconditions?.resourceVersion && preconditions.resourceVersion !== stored.metadata.resourceVersion) throw conflict(r, name);
-    if (preconditions?.uid && preconditions.uid !== stored.metadata.uid) throw conflict(r, name);
+    if (preconditions?.uid && preconditions.uid !== stored.metadata.uid) throw preconditionFailed(r, name, 'UID', preconditions.uid, stored.metadata.uid!);
+    if (preconditions?.resourceVersion && preconditions.resourceVersion !== stored.metadata.resourceVersion) {
+      throw preconditionFailed(r, name, 'ResourceVersion', preconditions.resourceVersion, stored.metadata.resourceVersion!);
+    }
     if (dryRun) return this.view(r, stored);
     if (isNamespace(r)) return this.view(r, this.terminateNamespace(stored));
     if ((stored.metadata.finalizers ?? []).length) {
       if (stored.metadata.deletionTimestamp) return this.view(r, stored);
       stored.metadata.deletionTimestamp = this.timestamp();
       stored.metadata.deletionGracePeriodSeconds = 0;
+      // Marking an object as deleting is a change of its generation on a real server.
+      if (stored.metadata.generation) stored.metadata.generation += 1;
       return this.view(r, this.store.put(r.storageKey, stored));
     }
     return this.view(r, this.removeNow(r, stored));
@@ -203,7 +223,6 @@ export class Operations {
   private terminateNamespace(ns: KubeObject): KubeObject {
     if (ns.metadata.deletionTimestamp) return ns;
     ns.metadata.deletionTimestamp = this.timestamp();
-    ns.metadata.deletionGracePeriodSeconds = 0;
     ns.status = { ...(ns.status ?? {}), phase: 'Terminating' };
     const terminating = this.store.put('/namespaces', ns);
     this.later(() => this.emptyNamespace(ns.metadata.name!));
@@ -236,7 +255,9 @@ export class Operations {
     const ns = this.store.get('/namespaces', undefined, namespace);
     if (!ns) throw notFound({ group: '', plural: 'namespaces', kind: 'Namespace' }, namespace);
     if (ns.metadata.deletionTimestamp) {
-      throw forbidden(r, name, `unable to create new content in namespace ${namespace} because it is being terminated`);
+      const refused = forbidden(r, name, `unable to create new content in namespace ${namespace} because it is being terminated`);
+      refused.details!.causes = [{ reason: 'NamespaceTerminating', message: `namespace ${namespace} is being terminated`, field: 'metadata.namespace' }];
+      throw refused;
     }
   }
 
@@ -270,10 +291,12 @@ export class Operations {
     if (r.validator) {
       const pruned = r.validator.pruneAndDefault(obj);
       if (pruned.length && opts.fieldValidation === 'Strict') {
-        throw badRequest(`${r.kind} in version "${r.version}" cannot be handled as a ${r.kind}: strict decoding error: ${pruned.map((p) => `unknown field "${p}"`).join(', ')}`);
+        const problem = `strict decoding error: ${pruned.map((p) => `unknown field "${p}"`).join(', ')}`;
+        if (opts.patched) throw invalid({ group: '', plural: '', kind: '' }, '', [fieldError.invalid('patch', jsonSortedKeys(opts.patched), problem)]);
+        throw badRequest(`${r.kind} in version "${r.version}" cannot be handled as a ${r.kind}: ${problem}`);
       }
       if (opts.fieldValidation === 'Warn') opts.warnings.push(...pruned.map((p) => `unknown field "${p}"`));
-      causes.push(...r.validator.validate(obj, old));
+      causes.push(...r.validator.validate(obj, old, causes));
     }
     causes.push(...(r.validateBuiltin?.(obj) ?? []));
     if (isCrd(r)) causes.push(...validateCrd(obj));
@@ -282,7 +305,7 @@ export class Operations {
 
   private recordManager(r: ResourceType, old: KubeObject | undefined, next: KubeObject, subresource: 'status' | undefined, opts: WriteOptions): void {
     if (opts.manager === undefined) return;
-    recordUpdate(old, next, { manager: opts.manager, apiVersion: apiVersionOf(r), now: this.timestamp(), subresource, schema: r.openapiSchema });
+    recordUpdate(old, next, { manager: opts.manager, apiVersion: apiVersionOf(r), now: this.timestamp(), subresource, schema: r.openapiSchema, zero: r.zero });
   }
 
   private timestamp(): string {

@@ -26,12 +26,12 @@ export function page(items: KubeObject[], resourceVersion: string, query: URLSea
   if (token) {
     let start: string;
     try {
-      const parsed = JSON.parse(Buffer.from(token, 'base64').toString('utf8'));
+      const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
       if (parsed.v !== 'meta.k8s.io/v1' || typeof parsed.start !== 'string') throw new Error('unknown version');
       start = parsed.start;
       rv = String(parsed.rv);
     } catch {
-      throw badRequest('continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
+      throw badRequest('invalid continue token: continue key is not valid: it cannot be decoded');
     }
     rest = items.filter((o) => keyOf(o, clusterWide) >= start);
   }
@@ -42,7 +42,8 @@ export function page(items: KubeObject[], resourceVersion: string, query: URLSea
   return {
     items: shown,
     resourceVersion: rv,
-    continue: Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv: Number(rv), start })).toString('base64'),
+    // Unpadded base64url, as the real server encodes it.
+    continue: Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv: Number(rv), start })).toString('base64url'),
     ...(filtered ? {} : { remainingItemCount: rest.length - limit }),
   };
 }

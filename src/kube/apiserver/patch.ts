@@ -84,12 +84,13 @@ export function applyPatchBody(resource: ResourceType, current: KubeObject, kind
       return strategicMergePatch(current, body) as KubeObject;
     case 'json': {
       if (!Array.isArray(body)) throw badRequest('json patch body must be a JSON array of operations');
-      const problem = validateJsonPatch(body as any, current);
-      if (problem) throw new ApiError(422, 'Invalid', `the server rejected our request due to an error in our request: ${problem.message.split('\n')[0]}`);
+      // The real server says no more than this about a JSON patch that does not apply.
+      const rejected = () => new ApiError(422, 'Invalid', 'the server rejected our request due to an error in our request', {});
+      if (validateJsonPatch(body as any, current)) throw rejected();
       try {
         return applyPatch(structuredClone(current), body as any, false, true).newDocument as KubeObject;
-      } catch (err) {
-        throw new ApiError(422, 'Invalid', `the server rejected our request due to an error in our request: ${(err as Error).message.split('\n')[0]}`);
+      } catch {
+        throw rejected();
       }
     }
     case 'apply':

@@ -15,7 +15,7 @@ import { parseApplyBody, serverSideApply } from './server-side-apply.ts';
 import { page } from './paging.ts';
 import { parseResourcePath, type ResourcePath } from './request-path.ts';
 import { selectorFromQuery } from './selectors.ts';
-import { ApiError, badRequest, methodNotAllowed, unsupportedMediaType } from './status.ts';
+import { ApiError, badRequest, methodNotAllowed, notFound, unsupportedMediaType } from './status.ts';
 import type { ObjectStore } from './store.ts';
 import { toTable, wantsTable } from './tables.ts';
 import { apiVersionOf, type KubeObject, type ResourceType } from './types.ts';
@@ -39,6 +39,20 @@ const MAX_RECORDED_REQUESTS = 10_000;
 
 const MAX_BODY_BYTES = 8 * 1024 * 1024;
 const OPEN_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version']);
+
+function pageNotFound(res: ServerResponse): void {
+  res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
+  res.end('404 page not found\n');
+}
+
+/** What a DELETE answers once the object is gone: a Status, as the real server does for all but namespaces. */
+function deletedStatus(r: ResourceType, obj: KubeObject): Record<string, unknown> {
+  const details = Object.fromEntries(Object.entries({ name: obj.metadata.name, group: r.group, kind: r.plural, uid: obj.metadata.uid }).filter(([, v]) => v));
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details };
+}
+
+/** Whether a DELETE left the object in place (held by finalizers, or a namespace being emptied). */
+const stillThere = (r: ResourceType, obj: KubeObject) => (r.group === '' && r.plural === 'namespaces') || (obj.metadata.finalizers ?? []).length > 0;
 
 function sendJson(res: ServerResponse, code: number, body: unknown, warnings: string[] = []): void {
   const text = JSON.stringify(body);
@@ -120,7 +134,8 @@ async function route(ctx: RouterContext, req: IncomingMessage, res: ServerRespon
   }
   const target = parseResourcePath(path);
   const resource = target && ctx.registry.find(target.group, target.version, target.plural);
-  if (!target || !resource) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+  // No resource there: the real server's mux answers in plain text, not with a Status.
+  if (!target || !resource) return pageNotFound(res);
   await handleResource(ctx, req, res, url.searchParams, target, resource);
 }
 
@@ -145,10 +160,9 @@ function discoveryDocument(ctx: RouterContext, path: string): unknown {
 async function handleResource(ctx: RouterContext, req: IncomingMessage, res: ServerResponse, query: URLSearchParams, t: ResourcePath, r: ResourceType): Promise<void> {
   const { ops } = ctx;
   const namespace = r.namespaced ? t.namespace : undefined;
-  if (t.namespace && !r.namespaced) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
-  if (t.subresource && !(t.subresource === 'status' && r.statusSubresource)) {
-    throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${t.subresource} subresource)`);
-  }
+  if (t.namespace && !r.namespaced) return pageNotFound(res);
+  // A subresource the resource does not have: the real server answers as for a missing object.
+  if (t.subresource && !(t.subresource === 'status' && r.statusSubresource)) throw notFound(r, t.name ?? '');
   const subresource = t.subresource === 'status' ? 'status' : undefined;
   const method = req.method ?? 'GET';
   const asTable = wantsTable(req.headers.accept);
@@ -185,7 +199,7 @@ async function handleResource(ctx: RouterContext, req: IncomingMessage, res: Ser
     const listed = ops.list(r, namespace, selectorFromQuery(query, r.fieldLabels));
     const { items, ...metadata } = page(listed.items, listed.resourceVersion, query, !namespace);
     if (asTable) return sendJson(res, 200, toTable(r.columns, items, metadata, query.get('includeObject')));
-    return sendJson(res, 200, { kind: r.listKind, apiVersion: apiVersionOf(r), metadata, items });
+    return sendJson(res, 200, listOf(r, metadata, items));
   }
   const opts = writeOptions(query, req);
   if (method === 'POST' && !t.name) {
@@ -204,19 +218,25 @@ async function handleResource(ctx: RouterContext, req: IncomingMessage, res: Ser
     const body = await readBody(req);
     const current = ops.get(r, namespace, t.name);
     const patched = applyPatchBody(r, current, kind, body);
-    return sendJson(res, 200, ops.write(r, current, patched, subresource, opts), opts.warnings);
+    return sendJson(res, 200, ops.write(r, current, patched, subresource, { ...opts, patched: structuredClone(patched) }), opts.warnings);
   }
   if (method === 'DELETE' && t.name) {
     namespaceRequired();
     const options = ((await readBody(req)) ?? {}) as { preconditions?: { resourceVersion?: string; uid?: string } };
-    return sendJson(res, 200, ops.delete(r, namespace, t.name, options.preconditions, opts.dryRun));
+    const result = ops.delete(r, namespace, t.name, options.preconditions, opts.dryRun);
+    return sendJson(res, 200, stillThere(r, result) ? result : deletedStatus(r, result));
   }
   if (method === 'DELETE') {
     const { items, resourceVersion } = ops.list(r, namespace, selectorFromQuery(query, r.fieldLabels));
     const deleted = items.map((o) => ops.delete(r, o.metadata.namespace, o.metadata.name!, undefined, opts.dryRun));
-    return sendJson(res, 200, { kind: r.listKind, apiVersion: apiVersionOf(r), metadata: { resourceVersion }, items: deleted });
+    return sendJson(res, 200, listOf(r, { resourceVersion }, deleted));
   }
   throw methodNotAllowed(`the server does not allow this method on the requested resource`);
+}
+
+/** A list body; a custom resource's list carries an empty continue, as the real server's unstructured lists do. */
+function listOf(r: ResourceType, metadata: Record<string, unknown>, items: KubeObject[]): Record<string, unknown> {
+  return { kind: r.listKind, apiVersion: apiVersionOf(r), metadata: r.custom ? { continue: '', ...metadata } : metadata, items };
 }
 
 /** PATCH application/apply-patch+yaml: server-side apply (see server-side-apply.ts); creates if absent. */
@@ -230,9 +250,7 @@ async function apply(ctx: RouterContext, req: IncomingMessage, res: ServerRespon
     });
   }
   const applied = parseApplyBody((await readRaw(req)).toString('utf8'));
-  if (applied.metadata.name && applied.metadata.name !== t.name) {
-    throw badRequest(`the name of the object (${applied.metadata.name}) does not match the name on the URL (${t.name})`);
-  }
+  const bodyName = applied.metadata.name;
   applied.metadata.name = t.name;
   const live = ctx.ops.find(r, namespace, t.name!);
   const subresource = t.subresource === 'status' ? 'status' : undefined;
@@ -244,6 +262,8 @@ async function apply(ctx: RouterContext, req: IncomingMessage, res: ServerRespon
     schema: r.openapiSchema,
     now: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
   });
+  // The real server finds conflicts before it compares names.
+  if (bodyName && bodyName !== t.name) throw badRequest(`the name of the object (${bodyName}) does not match the name on the URL (${t.name})`);
   // The apply entry is recorded above; no Update entry besides it.
   const applyOpts = { ...opts, manager: undefined };
   if (!live) return sendJson(res, 201, ctx.ops.create(r, namespace, merged, applyOpts), opts.warnings);

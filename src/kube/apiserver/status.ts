@@ -34,7 +34,8 @@ export class ApiError extends Error {
       status: 'Failure',
       message: this.message,
       reason: this.reason,
-      ...(this.details ? { details: this.details } : {}),
+      // Go's omitempty: details' empty strings are left out.
+      ...(this.details ? { details: Object.fromEntries(Object.entries(this.details).filter(([, v]) => v !== '')) } : {}),
       code: this.code,
     };
   }
@@ -63,6 +64,17 @@ export const conflict = (r: Qualified, name: string) =>
     { name, group: r.group, kind: r.plural },
   );
 
+/** A delete precondition (resourceVersion or uid) that the stored object does not meet. */
+export function preconditionFailed(r: Qualified, name: string, field: 'ResourceVersion' | 'UID', wanted: string, found: string): ApiError {
+  const why = field === 'UID' ? 'The object might have been deleted and then recreated' : 'The object might have been modified';
+  const kind = r.group ? `${r.kind}.${r.group}` : r.kind;
+  return new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${kind} "${name}": the ${field} in the precondition (${wanted}) does not match the ${field} in record (${found}). ${why}`, {
+    name,
+    group: r.group,
+    kind: r.kind,
+  });
+}
+
 export const badRequest = (message: string) => new ApiError(400, 'BadRequest', message);
 
 export const gone = (message: string) => new ApiError(410, 'Expired', message);
@@ -76,7 +88,8 @@ export const forbidden = (r: Qualified, name: string, why: string) =>
 
 /** 422 Invalid, worded as the real server words it so kubectl prints each `field: message`. */
 export function invalid(r: Qualified, name: string, causes: StatusCause[]): ApiError {
-  const list = causes.map((c) => (c.field ? `${c.field}: ${c.message}` : c.message));
+  // The message lists each distinct error once (an aggregate dedupes), the causes keep them all.
+  const list = [...new Set(causes.map((c) => (c.field ? `${c.field}: ${c.message}` : c.message)))];
   const joined = list.length === 1 ? list[0] : `[${list.join(', ')}]`;
   const kind = r.group ? `${r.kind}.${r.group}` : r.kind;
   return new ApiError(422, 'Invalid', `${kind} "${name}" is invalid: ${joined}`, {
@@ -91,6 +104,13 @@ export function invalid(r: Qualified, name: string, causes: StatusCause[]): ApiE
 export const fieldError = {
   invalid: (field: string, value: unknown, detail: string): StatusCause => ({
     reason: 'FieldValueInvalid',
+    field,
+    message: `Invalid value: ${formatValue(value)}: ${detail}`,
+  }),
+  /** How Kubernetes prints an error that omits the value (CEL rule failures). */
+  invalidWithoutValue: (field: string, detail: string): StatusCause => ({ reason: 'FieldValueInvalid', field, message: `Invalid value: ${detail}` }),
+  typeInvalid: (field: string, value: unknown, detail: string): StatusCause => ({
+    reason: 'FieldValueTypeInvalid',
     field,
     message: `Invalid value: ${formatValue(value)}: ${detail}`,
   }),

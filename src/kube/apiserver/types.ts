@@ -28,8 +28,8 @@ export interface Column {
 export interface ObjectValidator {
   /** Prunes unknown fields (returned as dotted paths) and applies schema defaults, in place. */
   pruneAndDefault(obj: KubeObject): string[];
-  /** Schema and CEL checks; returns field causes (empty when valid). */
-  validate(obj: KubeObject, old?: KubeObject): import('./status.ts').StatusCause[];
+  /** Schema and CEL checks; returns field causes (empty when valid). `prior`: causes already found (metadata). */
+  validate(obj: KubeObject, old?: KubeObject, prior?: import('./status.ts').StatusCause[]): import('./status.ts').StatusCause[];
 }
 
 /** One served group/version/resource. All versions of one resource share `storageKey`. */
@@ -54,8 +54,15 @@ export interface ResourceType {
   /** Converts a stored object to this version's shape (and back), e.g. events.k8s.io/v1 ↔ v1 Event. */
   fromStorage?(obj: KubeObject): KubeObject;
   toStorage?(obj: KubeObject): KubeObject;
-  /** Built-in normalisation before storing (e.g. Secret stringData → data). */
+  /** Built-in normalisation and defaults before storing (e.g. Secret stringData → data); its creator owns what it sets. */
   normalize?(obj: KubeObject): void;
+  /** What the real server's create strategy sets after managedFields are recorded (owned by nobody). */
+  prepareForCreate?(obj: KubeObject): void;
+  /**
+   * The struct fields a typed built-in always has (Go zero values, e.g. a Lease's `spec`): they
+   * are never "added", so a creator's managedFields have no `.` for them, as on a real server.
+   */
+  zero?: Record<string, unknown>;
   /** Built-in validation (name rules aside). */
   validateBuiltin?(obj: KubeObject): import('./status.ts').StatusCause[];
   /**

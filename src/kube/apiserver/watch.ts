@@ -64,7 +64,8 @@ export function serveWatch(res: ServerResponse, w: WatchRequest, store: ObjectSt
       if (before) sendObject('DELETED', e.object);
     } else if (now && before) sendObject('MODIFIED', e.object);
     else if (now) sendObject('ADDED', e.object);
-    else if (before) sendObject('DELETED', e.object);
+    // Leaving the selection: the object as it was while selected, at this change's resourceVersion (as the watch cache sends it).
+    else if (before) sendObject('DELETED', { ...e.previous!, metadata: { ...e.previous!.metadata, resourceVersion: e.object.metadata.resourceVersion } });
   };
 
   const timers: NodeJS.Timeout[] = [];

@@ -69,7 +69,7 @@ function causeOf(err: ErrorObject, root: unknown): StatusCause | undefined {
     case 'required':
       return fieldError.required(field ? `${field}.${p.missingProperty}` : p.missingProperty);
     case 'type':
-      return fieldError.invalid(field, jsonType(value), `${inBody} must be of type ${[p.type].flat().join('/')}: "${jsonType(value)}"`);
+      return fieldError.typeInvalid(field, jsonType(value), `${inBody} must be of type ${[p.type].flat().join('/')}: "${jsonType(value)}"`);
     case 'enum':
       return fieldError.notSupported(field, value, p.allowedValues);
     case 'maximum':

@@ -73,6 +73,11 @@ export class CelRules {
     if (typeof schema.additionalProperties === 'object') this.compileAll(schema.additionalProperties, `${location}.additionalProperties`);
   }
 
+  /** Whether the schema has any rule (a real server has no CEL validator otherwise). */
+  get any(): boolean {
+    return this.compiled.size > 0;
+  }
+
   /** Evaluates every rule against the object (and, for transition rules, its previous version). */
   validate(obj: unknown, old: unknown): StatusCause[] {
     const causes: StatusCause[] = [];
@@ -106,7 +111,7 @@ export class CelRules {
 
 function ruleCause(c: CompiledRule, bindings: Record<string, CelInput>, field: string, schema: Schema, result: unknown): StatusCause {
   if (isCelError(result)) {
-    return fieldError.invalid(field, typeName(schema), `rule evaluation error: ${(result as Error).message}: ${c.rule.rule}`);
+    return fieldError.invalid(field, typeName(schema), `${(result as Error).message} evaluating rule: ${c.rule.message || c.rule.rule}`);
   }
   let message = c.rule.message || `failed rule: ${c.rule.rule}`;
   if (c.messageProgram) {
@@ -121,11 +126,12 @@ function ruleCause(c: CompiledRule, bindings: Record<string, CelInput>, field: s
     case 'FieldValueDuplicate':
       return { reason: 'FieldValueDuplicate', field, message: `Duplicate value: ${message}` };
     default:
-      return fieldError.invalid(field, typeName(schema), message);
+      // A failed rule names no value (Kubernetes 1.37: `spec.x: Invalid value: <message>`).
+      return fieldError.invalidWithoutValue(field, message);
   }
 }
 
-/** The real server prints the value of a failed rule as its type: `Invalid value: "object": …`. */
+/** A rule that fails to evaluate names the value by its type: `Invalid value: "object": …`. */
 const typeName = (schema: Schema): string => schema.type ?? 'object';
 
 /** JSON → CEL values, typed by the schema where it says (integers as ints, objects as maps). */

@@ -7,6 +7,14 @@ import { CelRules } from './cel.ts';
 import { listTypeCauses } from './list-types.ts';
 import { pruneAndDefault, type Schema } from './schema-walk.ts';
 
+/** Errors after which the real server does not evaluate CEL rules (apiextensions' hasBlockingErr). */
+const BLOCKING = new Set(['FieldValueNotSupported', 'FieldValueRequired', 'FieldValueTooLong', 'FieldValueTooMany', 'FieldValueTypeInvalid']);
+const RULES_NOT_CHECKED: StatusCause = {
+  reason: 'FieldValueInvalid',
+  field: '<nil>',
+  message: 'Invalid value: null: some validation rules were not checked because the object was invalid; correct the existing errors to complete validation',
+};
+
 export class CustomResourceValidator implements ObjectValidator {
   private readonly validateSchema: ValidateFunction;
   private readonly rules: CelRules;
@@ -25,10 +33,14 @@ export class CustomResourceValidator implements ObjectValidator {
     return pruneAndDefault(this.schema, obj);
   }
 
-  validate(obj: KubeObject, old?: KubeObject): StatusCause[] {
+  /**
+   * Schema causes, then CEL's. As on the real server, a blocking error (among these or the
+   * metadata causes already found, `prior`) means the rules do not run, which a last cause says.
+   */
+  validate(obj: KubeObject, old?: KubeObject, prior: StatusCause[] = []): StatusCause[] {
     const causes = [...schemaCauses(this.validateSchema, obj), ...listTypeCauses(this.schema, obj)];
-    // Like the real server, CEL rules are skipped only when a value has the wrong type.
-    const typeErrors = causes.some((c) => c.message.includes(' must be of type '));
-    return typeErrors ? causes : [...causes, ...this.rules.validate(obj, old)];
+    if (!this.rules.any) return causes;
+    if ([...prior, ...causes].some((c) => BLOCKING.has(c.reason))) return [...causes, RULES_NOT_CHECKED];
+    return [...causes, ...this.rules.validate(obj, old)];
   }
 }
