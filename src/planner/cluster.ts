@@ -11,7 +11,7 @@
  */
 import { OrderedSet } from 'js-sdsl';
 import { EPSILON, overheadPoints, pointsOn, vmDemandCores } from './units.ts';
-import type { Action, HostSnapshot, PlannerPolicy, ReasonCode, Snapshot, VmSnapshot } from './types.ts';
+import type { Action, EvacuationReport, HostSnapshot, PlannerPolicy, ReasonCode, Snapshot, VmSnapshot } from './types.ts';
 
 export interface HostState {
   readonly snap: HostSnapshot;
@@ -59,6 +59,8 @@ export class ClusterState {
   readonly vms: VmState[] = [];
   readonly vmByName = new Map<string, VmState>();
   readonly actions: Action[] = [];
+  /** What became of each host marked evacuate (rules/evacuate.ts). */
+  readonly evacuations: EvacuationReport[] = [];
   /** Hosts taking part in placement, ordered by (load, name). */
   readonly placement = new OrderedSet<HostEntry>([], compareEntries);
   migrations = 0;

@@ -51,6 +51,7 @@ export function checkPlan(snapshot: Snapshot, policy: PlannerPolicy, plan: Plan)
         fail('migration-cooldown', `${at}: ${action.vm} is in its migration cooldown`);
       }
       if (to.snap.maintenance) fail('maintenance', `${at}: ${action.to} is in maintenance and receives ${action.vm}`);
+      if (to.snap.evacuate) fail('evacuating', `${at}: ${action.to} is being evacuated and receives ${action.vm}`);
       if (to.powerState !== 'on') fail('target-on', `${at}: ${action.to} is ${to.powerState}`);
       const demand = vmDemandCores(snap);
       from.load -= pointsOn(demand, from.snap);
@@ -67,6 +68,7 @@ export function checkPlan(snapshot: Snapshot, policy: PlannerPolicy, plan: Plan)
       if (host.powered) fail('power-once', `${at}: ${action.host} is powered twice in one plan`);
       host.powered = true;
       if (host.snap.maintenance) fail('maintenance', `${at}: ${action.host} is in maintenance`);
+      if (host.snap.evacuate) fail('evacuating', `${at}: ${action.host} is being evacuated: removal never powers a host`);
       const last = host.snap.lastPowerActionAtMs;
       // The cooldown guards against Tide's own flapping; an administrator forbidding standby overrides it.
       const forced = action.type === 'power-on' && action.reason === 'StandbyNotAllowed';

@@ -4,6 +4,7 @@
  */
 import { ClusterState } from './cluster.ts';
 import { checkPlan } from './invariants.ts';
+import { evacuateHosts, finishEvacuationReports, withEvacuation } from './rules/evacuate.ts';
 import { STRATEGIES } from './strategies/index.ts';
 import type { Plan, PlannerPolicy, Snapshot } from './types.ts';
 
@@ -35,11 +36,25 @@ export function plan(snapshot: Snapshot, policy: PlannerPolicy): Plan {
     const message = `strategy ${policy.strategy} is not available in this version of Tide (known: ${known}); nothing planned`;
     return { strategy: policy.strategy, actions: [{ type: 'alert', reason: 'Blocked', message }], summary: message };
   }
-  const state = new ClusterState(snapshot, policy);
-  const summary = strategy.plan(state);
-  const result: Plan = { strategy: policy.strategy, actions: state.actions, summary };
+  const state = new ClusterState(withEvacuationAsMaintenance(snapshot), policy);
+  // Evacuation comes before any strategy's own rules, whichever strategy: the VMs it places take
+  // their room first, and a strategy cannot forget it.
+  const evacuation = evacuateHosts(state);
+  const summary = withEvacuation(evacuation, strategy.plan(state));
+  finishEvacuationReports(state);
+  const result: Plan = { strategy: policy.strategy, actions: state.actions, summary, ...(state.evacuations.length ? { evacuations: state.evacuations } : {}) };
   // Cheap (linear) and the last line of defence: a broken plan is never handed to the executor.
   const violations = checkPlan(snapshot, policy, result);
   if (violations.length) throw new PlanInvariantError(violations.map((v) => v.message));
   return result;
+}
+
+/**
+ * A host being evacuated is, for every rule, a host in maintenance (it receives nothing and is
+ * never powered on or off); only rules/evacuate.ts looks at `evacuate` itself. The invariants
+ * check the original snapshot, so a rule that forgot would still be caught.
+ */
+function withEvacuationAsMaintenance(snapshot: Snapshot): Snapshot {
+  if (!snapshot.hosts.some((h) => h.evacuate && !h.maintenance)) return snapshot;
+  return { ...snapshot, hosts: snapshot.hosts.map((h) => (h.evacuate ? { ...h, maintenance: true } : h)) };
 }

@@ -21,6 +21,12 @@ export interface HostSnapshot {
   canPowerOn?: boolean;
   /** A host in maintenance receives no VM and is never powered on by the planner. */
   maintenance: boolean;
+  /**
+   * Move every VM that may move off this host (rules/evacuate.ts): a PhysicalHost being removed
+   * (and, with issue 14, one put in maintenance). Implies what maintenance implies: the host
+   * receives nothing and the planner never powers it on or off.
+   */
+  evacuate?: boolean;
   /** Measured load of the whole host, when known; otherwise derived from its VMs. */
   cpuLoadPercent?: number;
   /** Power model for strategies that weigh watts (idle and full-load watts). */
@@ -101,6 +107,7 @@ export type ReasonCode =
   | 'HostOverCapacity'    // a host is over its CPU or memory capacity
   | 'PinnedElsewhere'     // a pinned VM is not on its pinned host
   | 'StandbyNotAllowed'   // a host is off although standby is no longer allowed: power it on
+  | 'Evacuate'            // a host marked evacuate is emptied (migrate), or needs a standby host's room (power-on)
   | 'Blocked';            // a wanted action could not be taken (alert explains why)
 
 interface ActionBase {
@@ -134,9 +141,20 @@ export interface AlertAction extends ActionBase {
 
 export type Action = MigrateAction | PowerOnAction | PowerOffAction | AlertAction;
 
+/** Where the evacuation of one host stands after a plan: what leaves now, what stays and why. */
+export interface EvacuationReport {
+  host: string;
+  /** VMs this plan migrates off the host. */
+  moving: string[];
+  /** VMs left on the host, each with why it does not move in this plan. */
+  staying: { vm: string; why: string }[];
+}
+
 export interface Plan {
   strategy: StrategyName;
   actions: Action[];
   /** Why nothing (more) was done, e.g. "balanced: d = 4 < 10". Always set, even with actions. */
   summary: string;
+  /** One report per on host marked `evacuate` (absent when there is none). */
+  evacuations?: EvacuationReport[];
 }
