@@ -29,6 +29,26 @@ export interface ClusterWriter {
   read<T>(ref: ObjectRef): Promise<T | undefined>;
 }
 
+/**
+ * Records an Event and logs, never throws, when that fails: an Event is worth a log line, not a
+ * failed action — but a silent failure once hid that a real API server refused every host Event.
+ */
+export async function recordEvent(
+  writer: ClusterWriter,
+  log: { warn(message: string): void },
+  ref: ObjectRef & { uid?: string },
+  type: EventType,
+  reason: string,
+  message: string,
+  action?: string,
+): Promise<void> {
+  try {
+    await writer.recordEvent(ref, type, reason, message, action);
+  } catch (err) {
+    log.warn(`Event ${reason} about ${ref.def.kind} ${ref.name} not recorded: ${(err as Error)?.message ?? err}`);
+  }
+}
+
 const MAX_CONFLICT_RETRIES = 8;
 
 export function isConflict(err: unknown): boolean {
@@ -47,8 +67,6 @@ export class KubeClusterWriter implements ClusterWriter {
 
   constructor(
     kubeConfig: KubeConfig,
-    /** Namespace for Events about cluster-scoped objects (Kubernetes itself uses `default`). */
-    private readonly eventNamespace: string,
     private readonly reportingInstance: string,
   ) {
     this.custom = kubeConfig.makeApiClient(CustomObjectsApi);
@@ -84,7 +102,10 @@ export class KubeClusterWriter implements ClusterWriter {
   }
 
   async recordEvent(ref: ObjectRef & { uid?: string }, type: EventType, reason: string, message: string, action?: string): Promise<void> {
-    const namespace = ref.namespace ?? this.eventNamespace;
+    // An Event lives in its object's namespace; one about a cluster-scoped object (a host, the
+    // policy) in `default`, as client-go's recorder puts it: the API server refuses any other
+    // namespace ("involvedObject.namespace: does not match event.namespace").
+    const namespace = ref.namespace ?? 'default';
     const now = new Date();
     await this.core.createNamespacedEvent({
       namespace,

@@ -17,7 +17,7 @@ import { isObservable, type HostTarget, type HypervisorDriver, type PowerDriver 
 import type { ConsolidationPolicy, MigrationRecord, PhysicalHost, PhysicalHostStatus, PowerActionRecord, VirtualMachinePlacement, VirtualMachinePlacementStatus } from '../api/types.ts';
 import { scheduleMigrations } from '../planner/schedule.ts';
 import type { Action, AlertAction, MigrateAction, Plan, PowerOffAction, PowerOnAction, Snapshot } from '../planner/types.ts';
-import type { ClusterWriter } from './cluster.ts';
+import { recordEvent, type ClusterWriter } from './cluster.ts';
 import type { Logger } from './log.ts';
 import { refuseMigration, refusePowerOff, refusePowerOn, type FreshObjects } from './preflight.ts';
 
@@ -219,7 +219,7 @@ export class Executor {
     const { writer, log, clock } = this.deps;
     log.warn(`alert: ${action.message}`, { reason: action.reason });
     const ref = action.host ? { def: PHYSICAL_HOST, name: action.host } : { def: CONSOLIDATION_POLICY, name: input.policy.metadata.name };
-    await writer.recordEvent(ref, 'Warning', action.reason, action.message, 'Alert').catch((err) => log.error(`recording alert event failed: ${err}`));
+    await recordEvent(writer, log, ref, 'Warning', action.reason, action.message, 'Alert');
     return { id: actionId(clock, 'alert'), action, result: 'succeeded', detail: action.message, startedAtMs: clock.now(), durationMs: 0 };
   }
 
@@ -256,10 +256,10 @@ export class Executor {
     try {
       await this.fence(run);
     } catch (err) {
-      await writer.updateStatus<VirtualMachinePlacementStatus>(ref, (s) => ({ ...s, state: 'Running', migration: { ...record, phase: 'Failed', completedAt: new Date(clock.now()).toISOString(), error: `not started: ${message(err)}` } })).catch(() => {});
+      await writer.updateStatus<VirtualMachinePlacementStatus>(ref, (s) => ({ ...s, state: 'Running', migration: { ...record, phase: 'Failed', completedAt: new Date(clock.now()).toISOString(), error: `not started: ${message(err)}` } }));
       throw err;
     }
-    await writer.recordEvent(ref, 'Normal', 'Migrating', action.message, 'Migrate').catch(() => {});
+    await recordEvent(writer, log, ref, 'Normal', 'Migrating', action.message, 'Migrate');
     log.info(`${describe(action)}: started`);
     this.deps.onActionStarted?.(record.id, action, startedAtMs);
 
@@ -297,10 +297,10 @@ export class Executor {
       .catch((err) => log.warn(`outcome of migrating ${action.vm} not recorded in its status: ${message(err)}`));
     if (outcome.succeeded) {
       log.info(`migrated ${action.vm} to ${action.to} in ${final.durationSeconds} s`);
-      await writer.recordEvent(ref, 'Normal', 'Migrated', `${describe(action)} in ${final.durationSeconds} s (${action.reason})`, 'Migrate').catch(() => {});
+      await recordEvent(writer, log, ref, 'Normal', 'Migrated', `${describe(action)} in ${final.durationSeconds} s (${action.reason})`, 'Migrate');
     } else {
       log.warn(`migration of ${action.vm} failed: ${final.error}; running on ${outcome.runningOn ?? 'unknown'}`);
-      await writer.recordEvent(ref, 'Warning', 'MigrationFailed', `${describe(action)} failed: ${final.error}; VM running on ${outcome.runningOn ?? 'unknown host'}`, 'Migrate').catch(() => {});
+      await recordEvent(writer, log, ref, 'Warning', 'MigrationFailed', `${describe(action)} failed: ${final.error}; VM running on ${outcome.runningOn ?? 'unknown host'}`, 'Migrate');
     }
     return { id: record.id, action, result: outcome.succeeded ? 'succeeded' : 'failed', detail: final.error ?? `in ${final.durationSeconds} s`, startedAtMs, durationMs: outcome.durationMs };
   }
@@ -348,10 +348,10 @@ export class Executor {
     try {
       await this.fence(run);
     } catch (err) {
-      await writer.updateStatus<PhysicalHostStatus>(ref, (s) => ({ ...s, powerAction: { ...record, phase: 'Failed', completedAt: new Date(clock.now()).toISOString(), error: `not sent: ${message(err)}` } })).catch(() => {});
+      await writer.updateStatus<PhysicalHostStatus>(ref, (s) => ({ ...s, powerAction: { ...record, phase: 'Failed', completedAt: new Date(clock.now()).toISOString(), error: `not sent: ${message(err)}` } }));
       throw err;
     }
-    await writer.recordEvent(ref, 'Normal', type === 'PowerOn' ? 'PoweringOn' : 'PoweringOff', action.message, type).catch(() => {});
+    await recordEvent(writer, log, ref, 'Normal', type === 'PowerOn' ? 'PoweringOn' : 'PoweringOff', action.message, type);
     log.info(`${describe(action)}: started`);
     this.deps.onActionStarted?.(record.id, action, startedAtMs);
     try {
@@ -369,10 +369,10 @@ export class Executor {
       .catch((err) => log.warn(`outcome of ${verb} ${action.host} not recorded in its status: ${message(err)}`));
     if (error) {
       log.warn(`${verb} ${action.host} failed: ${error}`);
-      await writer.recordEvent(ref, 'Warning', `${type}Failed`, `${verb} ${action.host} failed: ${error}`, type).catch(() => {});
+      await recordEvent(writer, log, ref, 'Warning', `${type}Failed`, `${verb} ${action.host} failed: ${error}`, type);
     } else {
       log.info(`${action.host} is ${type === 'PowerOn' ? 'on' : 'off'}`);
-      await writer.recordEvent(ref, 'Normal', type === 'PowerOn' ? 'PoweredOn' : 'PoweredOff', `${action.host} ${type === 'PowerOn' ? 'powered on' : 'powered off'} (${action.reason})`, type).catch(() => {});
+      await recordEvent(writer, log, ref, 'Normal', type === 'PowerOn' ? 'PoweredOn' : 'PoweredOff', `${action.host} ${type === 'PowerOn' ? 'powered on' : 'powered off'} (${action.reason})`, type);
     }
     return { id: record.id, action, result: error ? 'failed' : 'succeeded', detail: error ?? 'confirmed', startedAtMs, durationMs: clock.now() - startedAtMs };
   }

@@ -9,7 +9,7 @@ import { isObservable, type HostTarget, type HypervisorDriver, type ObservedHost
 import { parseDuration } from '../api/schema-helpers.ts';
 import type { ConsolidationPolicy, ConsolidationPolicyStatus, PhysicalHost, PhysicalHostStatus, VirtualMachinePlacement, VirtualMachinePlacementStatus } from '../api/types.ts';
 import type { Action, Plan, PlannerPolicy, Snapshot } from '../planner/types.ts';
-import type { ClusterWriter, ObjectRef } from './cluster.ts';
+import { recordEvent, type ClusterWriter, type ObjectRef } from './cluster.ts';
 import { setCondition } from './conditions.ts';
 import { Executor, type ActionResult } from './executor.ts';
 import { isUnfinished, settleMigration, settlePowerAction } from './intents.ts';
@@ -213,7 +213,7 @@ export class Reconciler {
       }), `migration ${record.id} of ${placement.spec.domain}`);
       if (!ok) continue;
       const type = verdict.phase === 'Succeeded' ? 'Normal' : 'Warning';
-      await writer.recordEvent(ref, type, verdict.phase === 'Succeeded' ? 'MigrationRecovered' : 'MigrationInterrupted', `${record.from}→${record.to}: ${verdict.why}`, 'Migrate').catch(() => {});
+      await recordEvent(writer, log, ref, type, verdict.phase === 'Succeeded' ? 'MigrationRecovered' : 'MigrationInterrupted', `${record.from}→${record.to}: ${verdict.why}`, 'Migrate');
       log.warn(`settled interrupted migration of ${placement.spec.domain}: ${verdict.phase}, ${verdict.why}`);
     }
     for (const host of this.deps.cache.listHosts()) {
@@ -228,7 +228,7 @@ export class Reconciler {
         powerAction: { ...record, phase: verdict.phase, completedAt: nowIso, ...(verdict.phase === 'Failed' ? { error: verdict.why } : {}) },
       }), `${record.type} ${record.id} of ${host.metadata.name}`);
       if (!ok) continue;
-      await writer.recordEvent(ref, verdict.phase === 'Succeeded' ? 'Normal' : 'Warning', `${record.type}${verdict.phase === 'Succeeded' ? 'Recovered' : 'Interrupted'}`, verdict.why, record.type).catch(() => {});
+      await recordEvent(writer, log, ref, verdict.phase === 'Succeeded' ? 'Normal' : 'Warning', `${record.type}${verdict.phase === 'Succeeded' ? 'Recovered' : 'Interrupted'}`, verdict.why, record.type);
       log.warn(`settled interrupted ${record.type} of ${host.metadata.name}: ${verdict.phase}, ${verdict.why}`);
     }
     return settled;
@@ -259,7 +259,7 @@ export class Reconciler {
     await this.recordPlan(policy, plan, snapshot, nowMs, lines);
     if (policy.spec.dryRun || plan.actions.length === 0) {
       if (policy.spec.dryRun && plan.actions.length > 0) {
-        await writer.recordEvent({ def: CONSOLIDATION_POLICY, name: policy.metadata.name, uid: policy.metadata.uid }, 'Normal', 'DryRun', `would do: ${lines.join('; ')}`.slice(0, 1000)).catch(() => {});
+        await recordEvent(writer, log, { def: CONSOLIDATION_POLICY, name: policy.metadata.name, uid: policy.metadata.uid }, 'Normal', 'DryRun', `would do: ${lines.join('; ')}`.slice(0, 1000));
       }
       return { plan, results: [] };
     }

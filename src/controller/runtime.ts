@@ -24,7 +24,7 @@ export interface RuntimeOptions {
   hypervisor: HypervisorDriver;
   power: PowerDriver;
   log: Logger;
-  /** Namespace for the leader Lease and for Events about cluster-scoped objects. */
+  /** Namespace for the leader Lease. (Events about cluster-scoped objects go to `default`, as Kubernetes requires.) */
   namespace: string;
   identity: string;
   leaderElection: boolean;
@@ -59,7 +59,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
     clock: o.clock,
     hypervisor: o.hypervisor,
     power: o.power,
-    writer: new KubeClusterWriter(o.kubeConfig, o.namespace, o.identity),
+    writer: new KubeClusterWriter(o.kubeConfig, o.identity),
     planner: plan,
     log: o.log,
     observer: combineObservers(historyObserver(store, o.log), metricsObserver(metrics)),

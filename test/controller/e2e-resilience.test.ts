@@ -14,7 +14,7 @@ for (const fate of ['finishes', 'is aborted'] as const) {
     const world = await startWorld('paper-consolidation', 5);
     t.after(() => world.stop());
     const kubeConfig = world.api.kubeConfig();
-    const writer = freezable(new KubeClusterWriter(kubeConfig, 'tide-system', 'first'));
+    const writer = freezable(new KubeClusterWriter(kubeConfig, 'first'));
     const hypervisor = freezable(new SimHypervisorDriver(world.clock));
     const power = freezable(new SimPowerDriver(world.clock));
     await world.startOperator({ writer: writer.value, hypervisor: hypervisor.value, power: power.value });
@@ -35,7 +35,7 @@ for (const fate of ['finishes', 'is aborted'] as const) {
     if (fate === 'is aborted') world.clock.dc.abortMigration(domain, 'destination went away');
     const vmsBefore = world.clock.dc.vms.size;
 
-    await world.startOperator({ writer: new KubeClusterWriter(kubeConfig, 'tide-system', 'second') });
+    await world.startOperator({ writer: new KubeClusterWriter(kubeConfig, 'second') });
     // The record is settled from what the hosts show, and the settlement is announced.
     const reason = fate === 'finishes' ? 'MigrationRecovered' : 'MigrationInterrupted';
     const event = await eventually(`a ${reason} event for ${domain}`, async () => {
@@ -60,7 +60,7 @@ test('status writes that race each other get 409 and are retried on fresh data: 
   const world = await startWorld('paper-consolidation');
   t.after(() => world.stop());
   await world.applyObjects(resourcesOf(world.scenario));
-  const writer = new KubeClusterWriter(world.api.kubeConfig(), 'tide-system', 'test');
+  const writer = new KubeClusterWriter(world.api.kubeConfig(), 'test');
   const ref = { def: VIRTUAL_MACHINE_PLACEMENT, name: 'vm-1', namespace: 'default' };
   // Five writers read the same resourceVersion; all but one lose the race at first.
   await Promise.all(Array.from({ length: 5 }, () => writer.updateStatus<any>(ref, (s) => ({ ...s, migrationCount: (s.migrationCount ?? 0) + 1 }))));

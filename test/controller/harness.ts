@@ -84,7 +84,7 @@ export async function startWorld(scenarioName: string, speed = 20, apiOptions: A
         clock,
         hypervisor: new SimHypervisorDriver(clock),
         power: new SimPowerDriver(clock),
-        writer: new KubeClusterWriter(kubeConfig, 'tide-system', 'test'),
+        writer: new KubeClusterWriter(kubeConfig, 'test'),
         planner: plan,
         log: silentLogger,
         observeIntervalMs: 30_000,

@@ -104,7 +104,7 @@ test('a replica that stops leading aborts its running round', async (t) => {
   const drivers = heldDrivers(world);
   const kubeConfig = world.api.kubeConfig();
   const operator = new Operator({
-    kubeConfig, clock: world.clock, ...drivers, writer: new KubeClusterWriter(kubeConfig, 'tide-system', 'replica-a'),
+    kubeConfig, clock: world.clock, ...drivers, writer: new KubeClusterWriter(kubeConfig, 'replica-a'),
     planner: plan, log: silentLogger, observeIntervalMs: 30_000, leaderElection: election('replica-a'),
   });
   t.after(() => Promise.race([operator.stop(), sleep(2000)]));

@@ -190,7 +190,7 @@ export async function startLabWorld(o: { hosts: string[]; cpuCores: number; obse
           clock: systemClock,
           hypervisor: timed(drivers.hypervisor, migrations),
           power: drivers.power,
-          writer: new KubeClusterWriter(kubeConfig, NAMESPACE, 'e2e-lab'),
+          writer: new KubeClusterWriter(kubeConfig, 'e2e-lab'),
           planner: plan,
           log: logger,
           observeIntervalMs: o.observeIntervalMs ?? 3000,

@@ -147,13 +147,13 @@ for (const tier of serverTiers()) describe(tier.name, { skip: tier.skip }, () =>
       const kc = kubeConfig();
       return new Operator({
         kubeConfig: kc, clock, log, planner: plan, observeIntervalMs: 30_000,
-        hypervisor: new SimHypervisorDriver(clock), power: new SimPowerDriver(clock), writer: new KubeClusterWriter(kc, NAMESPACE, name),
+        hypervisor: new SimHypervisorDriver(clock), power: new SimPowerDriver(clock), writer: new KubeClusterWriter(kc, name),
         ...parts,
       });
     };
     // The first operator "dies" by hanging for ever on every call it makes: no leader election
     // here, since a Lease renewer outside the frozen parts would keep a dead operator leading.
-    const writer = freezable(new KubeClusterWriter(kubeConfig(), NAMESPACE, 'first'));
+    const writer = freezable(new KubeClusterWriter(kubeConfig(), 'first'));
     const hypervisor = freezable(new SimHypervisorDriver(clock));
     const power = freezable(new SimPowerDriver(clock));
     const first = operatorWith('first', { writer: writer.value, hypervisor: hypervisor.value, power: power.value });

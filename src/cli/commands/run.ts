@@ -24,7 +24,7 @@ running round, waits for it to end, and only then releases the leader Lease.
 
 flags:
   --kubeconfig FILE       kubeconfig (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)
-  --namespace NS          namespace of the leader Lease and of Events about hosts
+  --namespace NS          namespace of the leader Lease
                           (default: $POD_NAMESPACE or tide-system)
   --identity ID           this replica's name in the Lease (default: $POD_NAME or the host name)
   --leader-elect          elect a leader among replicas on a Lease (default true; --no-leader-elect)
