@@ -4,7 +4,7 @@
  * CustomResourceDefinitions themselves, and SelfSubjectAccessReviews for `kubectl auth can-i`).
  */
 import { CRD_ZERO } from './crd.ts';
-import { badRequest, fieldError, type StatusCause } from './status.ts';
+import { badRequest } from './status.ts';
 import { ageColumn, jsonPathColumn, nameColumn } from './tables.ts';
 import type { Column, KubeObject, ResourceType } from './types.ts';
 
