@@ -85,7 +85,7 @@ function useServer<T extends KubeTarget>(start: () => Promise<T>) {
 for (const tier of serverTiers()) describe(tier.name, { skip: tier.skip }, () => suite(tier));
 
 function suite(tier: ServerTier): void {
-  const ctx = useServer(() => tier.start({ bookmarkIntervalMs: 200 }));
+  const ctx = useServer(() => tier.start());
   let h: KubeTarget;
   let kc: KubeConfig;
   before(() => ({ h, kc } = ctx));
@@ -157,23 +157,23 @@ function suite(tier: ServerTier): void {
     }
   });
 
-  test('a raw watch gets a bookmark before the server ends it, and ERROR 410 for a resourceVersion older than the server keeps', async () => {
+  test('a raw watch from the current state gets a bookmark ending its initial events, and ERROR 410 for a resourceVersion older than the server keeps', async () => {
     const ns = await namespace('c-watch');
     const api = kc.makeApiClient(CustomObjectsApi);
     const created: any = await api.createNamespacedCustomObject({ group, version, namespace: ns, plural, body: widget('w', 1) });
     const path = `/apis/${group}/${version}/namespaces/${ns}/${plural}`;
     const events: { type: string; object: any }[] = [];
-    let ended = false;
     const watch = new Watch(kc);
-    // A real server sends a bookmark shortly before a watch's deadline (and every minute): a short
-    // timeoutSeconds gets one on both servers within seconds.
-    await watch.watch(path, { resourceVersion: '0', allowWatchBookmarks: true, timeoutSeconds: 4 }, (type, object) => events.push({ type, object }), () => (ended = true));
-    await eventually('the server to end the watch', () => (ended ? true : undefined), 20_000);
-    assert.equal(events[0]!.type, 'ADDED');
-    assert.equal(events[0]!.object.metadata.name, 'w');
-    const bookmark = events.find((e) => e.type === 'BOOKMARK');
-    assert.ok(bookmark, `no bookmark in ${events.map((e) => e.type).join(', ')}`);
-    assert.ok(Number(bookmark.object.metadata.resourceVersion) >= Number(created.metadata.resourceVersion));
+    const req = await watch.watch(path, { resourceVersion: '0', allowWatchBookmarks: true }, (type, object) => events.push({ type, object }), () => {});
+    try {
+      const bookmark = await eventually('a bookmark', () => events.find((e) => e.type === 'BOOKMARK'));
+      assert.deepEqual(events.slice(0, 2).map((e) => e.type), ['ADDED', 'BOOKMARK']);
+      assert.equal(events[0]!.object.metadata.name, 'w');
+      assert.deepEqual(bookmark.object.metadata.annotations, { 'k8s.io/initial-events-end': 'true' });
+      assert.ok(Number(bookmark.object.metadata.resourceVersion) >= Number(created.metadata.resourceVersion));
+    } finally {
+      req.abort();
+    }
 
     // resourceVersion 1 predates what either server keeps: the embedded one once its history is
     // compacted, a real one always (its watch cache of a resource starts when the resource is served).

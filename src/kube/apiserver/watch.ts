@@ -1,7 +1,8 @@
 /**
  * Watch streams: newline-delimited `{type, object}` events from a resourceVersion on. Objects
  * moving into or out of a selector arrive as ADDED / DELETED, as the real watch cache sends
- * them; bookmarks go out periodically when asked for; a resourceVersion older than the kept
+ * them; when bookmarks are allowed, one marks the end of the initial state and more go out
+ * periodically (every 10 s here, about a minute on a real server); a resourceVersion older than the kept
  * history gets an ERROR event with a 410 Expired status, after which the client re-lists.
  */
 import type { ServerResponse } from 'node:http';
@@ -34,6 +35,7 @@ export function serveWatch(res: ServerResponse, w: WatchRequest, store: ObjectSt
   const r = w.resource;
   const rvParam = w.query.get('resourceVersion') ?? '';
   const sendInitial = w.query.get('sendInitialEvents') === 'true';
+  const allowBookmarks = w.query.get('allowWatchBookmarks') === 'true';
   const fromRevision = rvParam === '' || rvParam === '0' || sendInitial ? undefined : Number(rvParam);
   if (fromRevision !== undefined && !Number.isInteger(fromRevision)) throw badRequest(`invalid resourceVersion "${rvParam}"`);
 
@@ -79,7 +81,8 @@ export function serveWatch(res: ServerResponse, w: WatchRequest, store: ObjectSt
 
   if (fromRevision === undefined) {
     for (const obj of store.list(r.storageKey, w.namespace)) if (inScope(obj)) sendObject('ADDED', obj);
-    if (sendInitial) bookmark({ 'k8s.io/initial-events-end': 'true' });
+    // The end of the initial state is marked whenever bookmarks are allowed (kube-apiserver 1.37 does so without sendInitialEvents too).
+    if (sendInitial || allowBookmarks) bookmark({ 'k8s.io/initial-events-end': 'true' });
   } else {
     const replay = store.eventsSince(fromRevision);
     if (!replay) {
@@ -92,14 +95,8 @@ export function serveWatch(res: ServerResponse, w: WatchRequest, store: ObjectSt
   }
   unsubscribe = store.subscribe(deliver);
 
-  const allowBookmarks = w.query.get('allowWatchBookmarks') === 'true';
   if (allowBookmarks) timers.push(setInterval(() => bookmark(), settings.bookmarkIntervalMs));
   const timeoutSeconds = Number(w.query.get('timeoutSeconds') ?? settings.maxWatchSeconds);
-  timers.push(
-    setTimeout(() => {
-      if (allowBookmarks) bookmark();
-      end();
-    }, Math.min(timeoutSeconds, settings.maxWatchSeconds) * 1000),
-  );
+  timers.push(setTimeout(end, Math.min(timeoutSeconds, settings.maxWatchSeconds) * 1000));
   return end;
 }
