@@ -23,6 +23,9 @@ KUBE_VERSION=v1.37.2
 HELM_VERSION=v3.22.0
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# Go's caches and ours live under HOME: take it from the password database when unset.
+: "${HOME:=$(getent passwd "$(id -u)" | cut -d: -f6)}"
+export HOME
 CACHE="${TIDE_ENVTEST_CACHE:-$HOME/.cache/tide-envtest}"
 KUBE_DIR="$CACHE/kubernetes-$KUBE_VERSION"
 HELM_DIR="$CACHE/helm-$HELM_VERSION"
