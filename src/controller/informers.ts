@@ -6,6 +6,7 @@
 import { CustomObjectsApi, makeInformer, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
 import { CONSOLIDATION_POLICY, GROUP, PHYSICAL_HOST, specWithDefaults, VERSION, VIRTUAL_MACHINE_PLACEMENT, type ResourceDefinition } from '../api/crds.ts';
 import type { ConsolidationPolicy, PhysicalHost, VirtualMachinePlacement } from '../api/types.ts';
+import { FORCE_REMOVE_ANNOTATION } from './removal.ts';
 
 type Cached = Informer<KubernetesObject> & ObjectCache<KubernetesObject>;
 
@@ -61,10 +62,13 @@ export class ResourceInformers {
     const changed = (obj: KubernetesObject) => this.events.onSpecChange(kind, obj.metadata?.name ?? '');
     informer.on('add', changed);
     informer.on('delete', changed);
-    const generations = new Map<string, number | undefined>();
+    // What a user changes: the spec (generation), a deletion (deletionTimestamp: a host held by
+    // Tide's finalizer is evacuated) and the force-remove annotation. Not status.
+    const generations = new Map<string, string>();
     informer.on('update', (obj) => {
       const key = `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name}`;
-      const generation = obj.metadata?.generation;
+      const meta = obj.metadata;
+      const generation = `${meta?.generation}|${meta?.deletionTimestamp ?? ''}|${meta?.annotations?.[FORCE_REMOVE_ANNOTATION] ?? ''}`;
       if (generations.get(key) !== generation) changed(obj);
       generations.set(key, generation);
     });

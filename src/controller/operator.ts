@@ -15,6 +15,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Clock } from '../api/clock.ts';
 import { parseDuration } from '../api/schema-helpers.ts';
+import { KubeFinalizerWriter } from './finalizers.ts';
 import { ResourceInformers } from './informers.ts';
 import { LeaderElector, NotLeaderError, type LeaderElectionOptions } from './leader-election.ts';
 import type { Logger } from './log.ts';
@@ -90,6 +91,7 @@ export class Operator {
       // Checked right before each migration and power command: the Lease still names this replica
       // with the resourceVersion it last wrote, and the renew deadline has not passed.
       fence: elector ? () => this.assertActing(elector) : undefined,
+      finalizers: new KubeFinalizerWriter(options.kubeConfig),
     });
   }
 

@@ -12,10 +12,13 @@ import type { Action, Plan, PlannerPolicy, Snapshot } from '../planner/types.ts'
 import { recordEvent, type ClusterWriter, type ObjectRef } from './cluster.ts';
 import { setCondition } from './conditions.ts';
 import { Executor, type ActionResult } from './executor.ts';
+import type { FinalizerWriter } from './finalizers.ts';
+import { HostLifecycle } from './host-lifecycle.ts';
 import { isUnfinished, settleMigration, settlePowerAction } from './intents.ts';
 import type { Logger } from './log.ts';
 import { plannerPolicy } from './policy.ts';
 import { buildSnapshot } from './snapshot.ts';
+import { beingRemoved } from './removal.ts';
 import { hostStatus, placementStatus, statusChanged } from './status.ts';
 
 export interface ResourceCache {
@@ -47,6 +50,8 @@ export interface ReconcilerDeps {
   observeConcurrency?: number;
   /** The leadership fence, awaited right before every command to a host (see Executor). */
   fence?: () => Promise<void>;
+  /** Writes hosts' finalizers; without it Tide neither protects hosts nor holds their deletion (removal.ts). */
+  finalizers?: FinalizerWriter;
 }
 
 /** The default policy when none exists: the paper's thresholds, dry run (never act unasked). */
@@ -54,6 +59,7 @@ const NO_POLICY_THRESHOLD = 80;
 
 export class Reconciler {
   private readonly executor: Executor;
+  private readonly lifecycle?: HostLifecycle;
   /**
    * Records this process already settled. The informer cache may still show them unfinished
    * for a moment; this keeps them from being settled (and announced) twice.
@@ -71,6 +77,7 @@ export class Reconciler {
       onActionStarted: (id, action, atMs) => deps.observer?.onActionStarted?.(id, action, atMs),
       onActionDone: (r) => deps.observer?.onActionDone?.(r),
     });
+    if (deps.finalizers) this.lifecycle = new HostLifecycle({ clock: deps.clock, writer: deps.writer, finalizers: deps.finalizers, log: deps.log });
   }
 
   /** The policy in force: the oldest ConsolidationPolicy (others are reported as superseded). */
@@ -84,7 +91,8 @@ export class Reconciler {
     const labels = policy?.spec.hostSelector?.matchLabels ?? {};
     return this.deps.cache
       .listHosts()
-      .filter((h) => !h.metadata.deletionTimestamp)
+      // A host being deleted under Tide's finalizer is still observed: it is being evacuated.
+      .filter((h) => !h.metadata.deletionTimestamp || beingRemoved(h))
       .filter((h) => Object.entries(labels).every(([k, v]) => h.metadata.labels?.[k] === v));
   }
 
@@ -133,6 +141,10 @@ export class Reconciler {
     const nowIso = new Date(nowMs).toISOString();
     const threshold = policy?.spec.overloadThresholdPercent ?? NO_POLICY_THRESHOLD;
     await this.writeStatuses(hosts, observed, threshold, nowIso);
+    if (this.lifecycle) {
+      await this.lifecycle.protect(hosts);
+      await this.removals(observed, policy); // lets go of hosts that may go; reports wait only in plan rounds
+    }
     this.deps.observer?.onObserved?.(hosts, observed, nowMs);
     const overloaded = hosts
       .map((h) => observed.get(h.metadata.name))
@@ -244,8 +256,10 @@ export class Reconciler {
     await this.settleUnfinished(observed, policy);
     if (!policy) {
       log.info('no ConsolidationPolicy: observing only (kubectl apply one to let Tide act)');
+      await this.removals(observed, undefined, []);
       return { results: [] };
     }
+    await this.lifecycle?.reportSatisfiability(policy, this.deps.cache.listHosts());
     const nowMs = clock.now();
     const hosts = this.governedHosts(policy);
     const { snapshot, placementByDomain, excluded } = buildSnapshot({ nowMs, hosts, placements: this.deps.cache.listPlacements(), observed });
@@ -261,6 +275,7 @@ export class Reconciler {
       if (policy.spec.dryRun && plan.actions.length > 0) {
         await recordEvent(writer, log, { def: CONSOLIDATION_POLICY, name: policy.metadata.name, uid: policy.metadata.uid }, 'Normal', 'DryRun', `would do: ${lines.join('; ')}`.slice(0, 1000));
       }
+      await this.removals(observed, policy, plan.evacuations ?? []);
       return { plan, results: [] };
     }
     const results = await this.executor.execute({
@@ -274,8 +289,21 @@ export class Reconciler {
         maxConcurrentMigrations: policy.spec.maxConcurrentMigrations,
         migrationTimeoutMs: parseDuration(policy.spec.migrationTimeout),
       });
-    await this.observe(); // show the result in status right away
+    // Show the result in status right away, and let go of hosts now evacuated.
+    const after = await this.observe();
+    await this.removals(after.observed, policy, plan.evacuations ?? []);
     return { plan, results };
+  }
+
+  /** Hosts being deleted: let go or report (removal.ts). `evacuations` is given in plan rounds only. */
+  private async removals(observed: Map<string, ObservedHost>, policy: ConsolidationPolicy | undefined, evacuations?: Plan['evacuations']): Promise<void> {
+    await this.lifecycle?.reconcileRemovals({
+      hosts: this.deps.cache.listHosts(),
+      observed,
+      placements: this.deps.cache.listPlacements(),
+      policy,
+      ...(evacuations ? { evacuations } : {}),
+    });
   }
 
   private async recordPlan(policy: ConsolidationPolicy, plan: Plan, snapshot: Snapshot, nowMs: number, lines: string[]): Promise<void> {

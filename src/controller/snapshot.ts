@@ -80,6 +80,8 @@ export function buildSnapshot(input: SnapshotInput): SnapshotResult {
       standbyAllowed: canStandby(host),
       canPowerOn: !!host.spec.power && host.spec.power.onMethod !== 'None',
       maintenance: host.spec.maintenance,
+      // Deleted, held by Tide's finalizer: every VM that may move leaves it first (removal.ts).
+      ...(host.metadata.deletionTimestamp ? { evacuate: true } : {}),
       ...(observed?.cpuLoadPercent !== undefined && powerState === 'on' ? { cpuLoadPercent: observed.cpuLoadPercent } : {}),
       ...(host.spec.power?.idleWatts !== undefined ? { idleWatts: host.spec.power.idleWatts } : {}),
       ...(host.spec.power?.peakWatts !== undefined ? { peakWatts: host.spec.power.peakWatts } : {}),

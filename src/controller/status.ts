@@ -127,10 +127,15 @@ export function placementStatus(
   }
   const allObserved = unseen.length === 0;
   const migrating = previous.migration?.phase === 'Running' || previous.migration?.phase === 'Pending';
+  // `observed` holds exactly the hosts Tide governs. A VM last seen on (or pinned to) any other
+  // host is where Tide cannot look — a PhysicalHost deleted, or outside the hostSelector — and
+  // is not gone: its state is unknown, and its last host and size stay as they were.
+  const lastHost = previous.host ?? placement.spec.pinnedHost;
+  const unmanaged = !found && lastHost !== undefined && !observed.has(lastHost) ? lastHost : undefined;
   const state: NonNullable<VirtualMachinePlacementStatus['state']> = migrating
     ? 'Migrating'
     : !found
-      ? allObserved ? 'NotFound' : 'Unknown'
+      ? allObserved && !unmanaged ? 'NotFound' : 'Unknown'
       : DOMAIN_STATE[found.domain.state];
   const status: VirtualMachinePlacementStatus = {
     ...previous,
@@ -142,10 +147,12 @@ export function placementStatus(
         {
           type: 'Ready',
           status: state === 'Running' ? 'True' : 'False',
-          reason: state,
+          reason: unmanaged && !migrating ? 'HostUnmanaged' : state,
           message: found
             ? `domain ${placement.spec.domain} is ${found.domain.state} on ${found.host}`
-            : allObserved
+            : unmanaged
+              ? `domain ${placement.spec.domain} ${previous.host ? 'was last seen on' : 'is pinned to'} ${unmanaged}, which is not a PhysicalHost Tide governs (deleted, or outside the policy's hostSelector): Tide cannot see it there, does not count it as gone and does not move it`
+              : allObserved
               ? `domain ${placement.spec.domain} not found on any host`
               : `domain ${placement.spec.domain} not found on the hosts that could be observed; ${unseen.sort().join(', ')} cannot be observed`,
         },

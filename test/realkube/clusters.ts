@@ -52,7 +52,11 @@ export async function installTide(target: KubeTarget): Promise<TideCluster> {
     credentials: { operator: target.kubeconfigPath, 'zigbee-agent': target.kubeconfigPath },
     identities: { operator: "the embedded server's one token", 'zigbee-agent': "the embedded server's one token" },
     async reset() {
-      // No finalizers on Tide's kinds: deletes are immediate on both servers.
+      // The operator's finalizer (tide.dev/host-protection) would hold a host whose operator is
+      // gone for ever: strip it first, as docs/install.md tells an uninstall to.
+      for (const name of (await kubectlOk(['get', 'physicalhosts', '-o', 'name'])).split('\n').filter(Boolean)) {
+        await kubectlOk(['patch', name, '--type=merge', '-p', '{"metadata":{"finalizers":null}}']);
+      }
       await kubectlOk(['delete', 'consolidationpolicies,physicalhosts', '--all', '--wait=true']);
       await kubectlOk(['delete', 'virtualmachineplacements', '--all', '--all-namespaces', '--wait=true']);
       await kubectlOk(['delete', 'events', '--all', '--all-namespaces']);

@@ -1,0 +1,122 @@
+/**
+ * The operator's side of a PhysicalHost's life beyond observation, and of whether the policy can
+ * be met at all: it puts its finalizer on governed hosts, lets a host being deleted go once the
+ * verdict of removal.ts says so (writing conditions and Events while it waits), and reports a
+ * policy whose constraints the hosts cannot meet. Events go out once per change of what they
+ * say — decided on the object as the API server has it, not on the informer cache, which may
+ * not show this replica's last write yet.
+ */
+import type { Clock } from '../api/clock.ts';
+import { CONSOLIDATION_POLICY, PHYSICAL_HOST } from '../api/crds.ts';
+import type { ObservedHost } from '../api/drivers.ts';
+import type { Condition, ConsolidationPolicy, ConsolidationPolicyStatus, PhysicalHost, PhysicalHostStatus, VirtualMachinePlacement } from '../api/types.ts';
+import type { EvacuationReport } from '../planner/types.ts';
+import { recordEvent, type ClusterWriter, type EventType, type ObjectRef } from './cluster.ts';
+import { findCondition, setConditions, type ConditionUpdate } from './conditions.ts';
+import type { FinalizerWriter } from './finalizers.ts';
+import type { Logger } from './log.ts';
+import { beingRemoved, HOST_FINALIZER, needsFinalizer, removalVerdict, type PolicyState } from './removal.ts';
+import { satisfiability, selectedBy } from './satisfiable.ts';
+
+export interface HostLifecycleDeps {
+  clock: Clock;
+  writer: ClusterWriter;
+  finalizers: FinalizerWriter;
+  log: Logger;
+}
+
+export interface RemovalRound {
+  /** Every PhysicalHost (the informer cache). */
+  hosts: PhysicalHost[];
+  observed: Map<string, ObservedHost>;
+  placements: VirtualMachinePlacement[];
+  policy: ConsolidationPolicy | undefined;
+  /** The round's plan reports; undefined outside a plan round: then hosts are only let go, never reported on. */
+  evacuations?: EvacuationReport[];
+}
+
+const sameCondition = (a: Condition | undefined, b: ConditionUpdate) => !!a && a.status === b.status && a.reason === b.reason && a.message === b.message;
+
+export class HostLifecycle {
+  constructor(private readonly deps: HostLifecycleDeps) {}
+
+  /** Puts the finalizer on every governed host that lacks it (a host being deleted may not get one). */
+  async protect(hosts: PhysicalHost[]): Promise<void> {
+    for (const host of hosts.filter(needsFinalizer)) {
+      await this.deps.finalizers
+        .updateFinalizers(host.metadata.name, (f, fresh) => (fresh.metadata.deletionTimestamp || f.includes(HOST_FINALIZER) ? f : [...f, HOST_FINALIZER]))
+        .catch((err) => this.deps.log.warn(`finalizer ${HOST_FINALIZER} not added to ${host.metadata.name}: ${(err as Error)?.message ?? err}`));
+    }
+  }
+
+  /** Decides for every host being deleted under Tide's finalizer: let it go, or say what it waits for. */
+  async reconcileRemovals(round: RemovalRound): Promise<void> {
+    for (const host of round.hosts.filter(beingRemoved)) {
+      const name = host.metadata.name;
+      const verdict = removalVerdict({
+        host,
+        observed: round.observed.get(name),
+        placements: round.placements,
+        policy: policyState(round.policy, host),
+        ...(round.evacuations?.find((e) => e.host === name) ? { evacuation: round.evacuations.find((e) => e.host === name)! } : {}),
+      });
+      const ref = { def: PHYSICAL_HOST, name, uid: host.metadata.uid };
+      try {
+        if (verdict.release) {
+          const left = verdict.left.length ? ` (placements left: ${verdict.left.join(', ')})` : '';
+          this.deps.log.info(`${verdict.message}${left}`);
+          await this.event(ref, verdict.reason === 'ForceRemoved' ? 'Warning' : 'Normal', verdict.reason, verdict.message);
+          await this.deps.finalizers.updateFinalizers(name, (f) => f.filter((x) => x !== HOST_FINALIZER));
+          continue;
+        }
+        if (!round.evacuations && round.policy && !round.policy.spec.dryRun) continue; // only a plan round reports an evacuation
+        let changed = false;
+        const nowIso = new Date(this.deps.clock.now()).toISOString();
+        await this.deps.writer.updateStatus<PhysicalHostStatus>(ref, (s) => {
+          changed = !sameCondition(findCondition(s.conditions, 'Removing'), verdict.removing);
+          return { ...s, conditions: setConditions(s.conditions, [verdict.removing, verdict.evacuated], nowIso, host.metadata.generation) };
+        });
+        if (changed) {
+          this.deps.log.info(`${name} being removed: ${verdict.removing.message}`);
+          await this.event(ref, verdict.warning ? 'Warning' : 'Normal', verdict.removing.reason, verdict.removing.message);
+        }
+      } catch (err) {
+        this.deps.log.warn(`removal of ${name} not reconciled this round: ${(err as Error)?.message ?? err}`);
+      }
+    }
+  }
+
+  /** Writes the policy's Satisfiable condition; a Warning Event when what it says changes to a new problem. */
+  async reportSatisfiability(policy: ConsolidationPolicy, hosts: PhysicalHost[]): Promise<void> {
+    const update = satisfiability(policy, hosts);
+    if (sameCondition(findCondition(policy.status?.conditions, 'Satisfiable'), update)) return;
+    const ref = { def: CONSOLIDATION_POLICY, name: policy.metadata.name, uid: policy.metadata.uid };
+    let before: Condition | undefined;
+    const nowIso = new Date(this.deps.clock.now()).toISOString();
+    try {
+      await this.deps.writer.updateStatus<ConsolidationPolicyStatus>(ref, (s) => {
+        before = findCondition(s.conditions, 'Satisfiable');
+        return { ...s, conditions: setConditions(s.conditions, [update], nowIso, policy.metadata.generation) };
+      });
+    } catch (err) {
+      this.deps.log.warn(`Satisfiable condition of ${policy.metadata.name} not written: ${(err as Error)?.message ?? err}`);
+      return;
+    }
+    if (sameCondition(before, update)) return;
+    if (update.status === 'False') {
+      this.deps.log.warn(`ConsolidationPolicy ${policy.metadata.name} cannot be met: ${update.message}`);
+      await this.event(ref, 'Warning', update.reason, update.message);
+    } else if (before?.status === 'False') {
+      await this.event(ref, 'Normal', update.reason, update.message);
+    }
+  }
+
+  private async event(ref: ObjectRef & { uid?: string }, type: EventType, reason: string, message: string): Promise<void> {
+    await recordEvent(this.deps.writer, this.deps.log, ref, type, reason, message);
+  }
+}
+
+function policyState(policy: ConsolidationPolicy | undefined, host: PhysicalHost): PolicyState {
+  if (!policy) return { kind: 'none' };
+  return { kind: policy.spec.dryRun ? 'dry-run' : 'active', name: policy.metadata.name, governs: selectedBy(policy, [host]).length > 0 };
+}
