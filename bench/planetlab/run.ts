@@ -2,7 +2,8 @@
  * `npm run bench:planetlab -- DAY_DIR...`: every strategy on every PlanetLab day folder given,
  * in the CloudSim setup (800 hosts, 5-minute rounds, 24 h, CloudSim compatibility mode), plus
  * the oracle's two references (its lower bound and its reachable clairvoyant packing, see
- * src/sim/oracle). Prints a Markdown table and writes it as JSON.
+ * src/sim/oracle) and, for comparison, the simple bound (all VMs, whole hosts at 100 %).
+ * Prints a Markdown table and writes it as JSON.
  *
  *   --strategies a,b     which strategies (default: every registered one)
  *   --out FILE           JSON output (default: bench/planetlab/results.json)
@@ -17,6 +18,7 @@ import { readTraceDir } from '../../src/sim/trace.ts';
 import { runTrace } from '../../src/sim/datacentre/run-trace.ts';
 import { CLOUDSIM_SETUP } from '../../src/sim/datacentre/setup.ts';
 import { oracleEnergy } from '../../src/sim/oracle/oracle.ts';
+import { simpleBoundKWh } from '../../src/sim/oracle/simple-bound.ts';
 import { STRATEGIES } from '../../src/planner/strategies/index.ts';
 import type { StrategyName } from '../../src/planner/types.ts';
 import { markdownTable, oracleRows, referenceRows, toRow, type BenchRow, type OracleKWh } from './table.ts';
@@ -49,7 +51,7 @@ for (const dir of positionals) {
   const day = basename(resolve(dir));
   const traces = readTraceDir(dir);
   const t0 = Date.now();
-  const bound = oracleEnergy(traces, setup);
+  const bound = { ...oracleEnergy(traces, setup), simpleKWh: simpleBoundKWh(traces, setup) };
   oracle.set(day, bound);
   rows.push(...oracleRows(day, bound, traces.length));
   process.stderr.write(`${day} oracle: ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);

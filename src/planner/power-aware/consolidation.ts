@@ -79,6 +79,11 @@ export interface EvacuationOptions {
    * emptied nor a target. In a real data centre a host of idle VMs draws idle watts: false.
    */
   idleIsOff: boolean;
+  /**
+   * Which candidate to empty first, and how a message says so (default: the least utilised
+   * at the round's start); ties go to the least utilised.
+   */
+  order?: { compare: (a: HostState, b: HostState) => number; describe: string };
 }
 
 /** All or nothing per host, least utilised first; returns the summary. */
@@ -91,7 +96,7 @@ export function evacuateUnderloadedHosts(rules: PlacementRules, overloaded: Read
   const done = new Set<HostState>([...excludedTargets, ...receivers]);
   const candidates = c.hosts
     .filter((h) => !done.has(h) && (rules.startLoad.get(h) ?? 0) < belowPercent && !h.snap.maintenance)
-    .sort((a, b) => (rules.startLoad.get(a) ?? 0) - (rules.startLoad.get(b) ?? 0) || (a.name < b.name ? -1 : 1));
+    .sort((a, b) => opts.order?.compare(a, b) || (rules.startLoad.get(a) ?? 0) - (rules.startLoad.get(b) ?? 0) || (a.name < b.name ? -1 : 1));
   // Only hosts that were on and loaded at the start can take VMs from an underloaded host.
   const targets = c.hosts.filter((h) => !excludedTargets.has(h));
   let emptied = 0;
@@ -116,7 +121,7 @@ export function evacuateUnderloadedHosts(rules: PlacementRules, overloaded: Read
         break;
       }
       c.migrate(vm, target.host, 'Consolidate',
-        `migrate ${vm.name} ${host.name}→${target.host.name}: ${host.name} is the least utilised host left (${num(start)} % < ${num(belowPercent)} %), emptied to be switched off; ${describePlacement(target, rules)}`);
+        `migrate ${vm.name} ${host.name}→${target.host.name}: ${host.name} is ${opts.order?.describe ?? 'the least utilised host left'} (${num(start)} % < ${num(belowPercent)} %), emptied to be switched off; ${describePlacement(target, rules)}`);
       placed.push(target.host);
     }
     if (placed.length) {

@@ -53,6 +53,8 @@ export interface PlacementRules {
   headroom?: string;
   /** Extra cost in watt-equivalents of choosing a target (Tide: waking an empty host). */
   extraCost?(host: HostState, vm: VmState): number;
+  /** A further admission test a target must pass (Tide: headroom on slower cores, core-fit.ts). */
+  admits?(host: HostState, vm: VmState): boolean;
 }
 
 export interface Placement {
@@ -79,7 +81,7 @@ function modelKey(h: HostState): string {
 /** Could `host`, once on, take `vm` under these rules (room, memory, core speed, no overload)? */
 export function couldTake(rules: PlacementRules, host: HostState, vm: VmState): boolean {
   const { c } = rules;
-  return host.load + c.weightOn(vm, host) <= 100 + EPSILON && host.memoryUsedMiB + vm.snap.memoryMiB <= host.snap.memoryMiB && !coreTooSlow(host, vm) && !rules.overload.with(host, vm).overloaded;
+  return host.load + c.weightOn(vm, host) <= 100 + EPSILON && host.memoryUsedMiB + vm.snap.memoryMiB <= host.snap.memoryMiB && !coreTooSlow(host, vm) && (rules.admits?.(host, vm) ?? true) && !rules.overload.with(host, vm).overloaded;
 }
 
 export function findPowerAwareHost(rules: PlacementRules, vm: VmState, excluded: ReadonlySet<HostState>, targets: readonly HostState[] = rules.c.hosts): Placement | null {
@@ -95,6 +97,7 @@ export function findPowerAwareHost(rules: PlacementRules, vm: VmState, excluded:
     // Cheap checks first: the filters' refusals build explanations, too slow for 800 × 1,000.
     if (host.powerState !== 'on' || host.load + c.weightOn(vm, host) > 100 + EPSILON) continue;
     if (host.memoryUsedMiB + vm.snap.memoryMiB > host.snap.memoryMiB || coreTooSlow(host, vm)) continue;
+    if (rules.admits && !rules.admits(host, vm)) continue;
     if (hostRefuses(c, vm, host, 100)) continue;
     // CloudSim skips this check on an empty host; a VM that alone looks overloaded would then
     // bounce from empty host to empty host every round. We check every target.

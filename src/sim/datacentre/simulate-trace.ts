@@ -55,6 +55,7 @@ export function simulateTraces(dir: string, traces: readonly Trace[], opts: Trac
 }
 
 const round3 = (n: number) => Math.round(n * 1000) / 1000;
+const sig = (x: number) => (x === 0 ? '0' : x.toPrecision(3));
 
 /** Watts of every host at sample `k` (compatibility mode: 0 W when idle or empty, as CloudSim counts). */
 function hostStates(dc: TraceDatacentre, k: number) {
@@ -104,7 +105,8 @@ export function traceSimulationText(sim: TraceSimulation): string {
     '',
     `energy      ${num(r.energyKWh)} kWh (× ${(r.energyKWh / sim.oracleKWh).toFixed(2)} the oracle's lower bound of ${num(sim.oracleKWh)} kWh, × ${(r.energyKWh / sim.oracleUpperKWh).toFixed(2)} its clairvoyant packing of ${num(sim.oracleUpperKWh)} kWh)`,
     `migrations  ${r.migrations}`,
-    `SLATAH      ${(r.sla.slatah * 100).toFixed(2)} %   PDM ${(r.sla.pdm * 100).toFixed(3)} %   SLAV ${(r.sla.slav * 100).toFixed(5)} %   ESV ${r.sla.esv.toFixed(5)}`,
+    // Three significant digits: realistic-mode ESV is about 1e-6, where fixed decimals print 0.
+    `SLATAH      ${sig(r.sla.slatah * 100)} %   PDM ${sig(r.sla.pdm * 100)} %   SLAV ${r.sla.slav === 0 ? '0' : (r.sla.slav * 100).toExponential(2)} %   ESV ${r.sla.esv === 0 ? '0' : r.sla.esv.toExponential(2)}`,
     `planning    ${r.planningMs.mean.toFixed(1)} ms per round on average, ${r.planningMs.max.toFixed(0)} ms at most`,
   ];
   if (migrations.length) {
