@@ -12,13 +12,18 @@ import type { KubeTarget } from './harness.ts';
 import { kubectlRunner } from './kubectl-runner.ts';
 import { RawClient } from './raw-client.ts';
 
-/** Open watches the server counts in its own metrics (`apiserver_longrunning_requests`, verb WATCH). */
-export function countWatches(metrics: string, resource: string, scope: 'namespace' | 'cluster' = 'namespace'): number {
+/**
+ * Open watches of a resource within a namespace, as the server counts them in its own metrics
+ * (`apiserver_longrunning_requests`, verb WATCH, scope `namespace`, or `resource` when a field
+ * selector names one object, as `kubectl wait` does). Cluster-wide watches are left out:
+ * kube-controller-manager's garbage collector keeps one on every resource.
+ */
+export function countWatches(metrics: string, resource: string): number {
   let open = 0;
   for (const line of metrics.split('\n')) {
     if (!line.startsWith('apiserver_longrunning_requests{')) continue;
     const labels = Object.fromEntries([...line.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
-    if (labels.verb === 'WATCH' && labels.resource === resource && labels.scope === scope && !labels.subresource) open += Number(line.split(' ').at(-1));
+    if (labels.verb === 'WATCH' && labels.resource === resource && labels.scope !== 'cluster' && !labels.subresource) open += Number(line.split(' ').at(-1));
   }
   return open;
 }
@@ -39,7 +44,6 @@ export async function startRealTarget(): Promise<KubeTarget> {
     kubeconfigPath: server.kubeconfigPath,
     kubeConfig,
     ...kubectlRunner(dir, server.kubeconfigPath),
-    // Namespaced only: kube-controller-manager's garbage collector watches every resource cluster-wide.
     watchers: async (resource) => countWatches((await raw.send({ method: 'GET', path: '/metrics' })).body, resource),
     async close() {
       await server.stop();

@@ -224,7 +224,7 @@ export const script: Step[] = [
     },
   },
   {
-    name: 'watch with bookmarks until the server ends it',
+    name: 'watch from the current state with bookmarks, until the server ends it',
     run: async (c) => watchDuring(c, { resourceVersion: '0', allowWatchBookmarks: 'true', timeoutSeconds: '3', fieldSelector: 'metadata.name=a' }, async () => {}, () => false),
   },
   {
