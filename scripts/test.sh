@@ -39,10 +39,24 @@ else
 fi
 echo "test.sh: Kubernetes test tiers: $tiers"
 
+# MongoDB store tier: FerretDB (SQLite backend) built from source; test/store/mongodb.test.ts starts it.
+if [ -n "${MONGODB_URI:-}" ]; then
+  mongo_tier="MongoDB at MONGODB_URI"
+elif [ "$ci" = false ] && [ "${TIDE_FERRETDB:-}" = 0 ]; then
+  mongo_tier="skipped (TIDE_FERRETDB=0)"
+else
+  if ! bash scripts/ferretdb.sh build >/dev/null; then
+    echo "test.sh: the FerretDB tier is required$([ "$ci" = true ] && echo ' in CI') and its build failed (locally, TIDE_FERRETDB=0 skips it)" >&2
+    exit 1
+  fi
+  mongo_tier="FerretDB $(bash scripts/ferretdb.sh version) (SQLite backend)"
+fi
+echo "test.sh: MongoDB store tier: $mongo_tier"
+
 mapfile -t files < <(find test -name '*.test.ts' | sort)
 set +e
 node --import tsx --test --test-concurrency=1 "${files[@]}"
 rc=$?
 set -e
-echo "test.sh: Kubernetes test tiers that ran: $tiers"
+echo "test.sh: Kubernetes test tiers that ran: $tiers; MongoDB store tier: $mongo_tier"
 exit $rc
