@@ -3,7 +3,7 @@
  * development API server (src/kube/apiserver, always) and a real kube-apiserver (the real tier,
  * test/realkube/envtest.ts). Both are driven through the same KubeTarget: a kubeconfig, the
  * kubectl on PATH (the same client for both, so only the server differs), a client-node
- * KubeConfig, fresh namespaces, and a way to tell when a client is watching.
+ * KubeConfig, and a way to tell when a client is watching.
  *
  *   for (const tier of serverTiers()) describe(tier.name, { skip: tier.skip }, () => { … tier.start() … });
  *
@@ -32,8 +32,9 @@ export interface KubeTarget extends KubectlRunner {
   /** A client-node KubeConfig for this server. */
   kubeConfig(): KubeConfig;
   /**
-   * How many namespaced watches of `resource` (plural) are open, to wait until a client (kubectl
-   * wait, an informer) watches before acting. The embedded server counts every open watch.
+   * How many watches of `resource` (plural) within a namespace or on one object are open, to
+   * wait until a client (kubectl wait, get -w) watches before acting. The embedded server counts
+   * every open watch.
    */
   watchers(resource: string): Promise<number>;
   /** Hooks only the embedded server has (closeWatches, compactHistory, requests …). */
