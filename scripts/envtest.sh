@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/envtest.sh — a real Kubernetes control plane and a real Helm for Tide's tests
 # (controller-runtime's "envtest" idea, built here from source because no binary can be
-# downloaded). Nothing is installed system-wide except Debian's etcd-server (when run as root).
+# downloaded): kube-apiserver, kube-controller-manager, kubectl, etcd and helm at pinned
+# versions, from their Go modules. Nothing is installed system-wide.
 #
 #   scripts/envtest.sh build           build the pinned binaries once (cached, see below)
 #   scripts/envtest.sh up DIR          start etcd + kube-apiserver (+ kube-controller-manager) with
@@ -9,7 +10,7 @@
 #                                      DIR/kubeconfig (cluster-admin) and DIR/envtest.env; return
 #                                      once /readyz is ok
 #   scripts/envtest.sh down DIR        stop what `up DIR` started (only the pids recorded in DIR)
-#   scripts/envtest.sh helm|kubectl|kube-apiserver|kube-controller-manager
+#   scripts/envtest.sh helm|kubectl|kube-apiserver|kube-controller-manager|etcd
 #                                      print the path of that binary (building it if needed)
 #   scripts/envtest.sh versions        print the pinned versions
 #
@@ -21,6 +22,10 @@ set -euo pipefail
 # (k8s.io/api, k8s.io/apimachinery, ...) are taken at the matching v0.X.Y.
 KUBE_VERSION=v1.37.2
 HELM_VERSION=v3.22.0
+# etcd as k8s.io/kubernetes v1.37.2's go.mod pins it (go.etcd.io/etcd/server/v3). Debian's
+# etcd-server (3.4.23) runs, but lacks RequestWatchProgress, which kube-apiserver 1.37 needs for
+# consistent reads from its watch cache and for ending a watch's initial events with a bookmark.
+ETCD_VERSION=v3.7.0
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # Go's caches and ours live under HOME: take it from the password database when unset.
@@ -29,6 +34,7 @@ export HOME
 CACHE="${TIDE_ENVTEST_CACHE:-$HOME/.cache/tide-envtest}"
 KUBE_DIR="$CACHE/kubernetes-$KUBE_VERSION"
 HELM_DIR="$CACHE/helm-$HELM_VERSION"
+ETCD_DIR="$CACHE/etcd-$ETCD_VERSION"
 KUBE_BINARIES=(kube-apiserver kube-controller-manager kubectl)
 
 die() { echo "envtest: $*" >&2; exit 1; }
@@ -186,17 +192,52 @@ build_helm() {
   say "built helm $HELM_VERSION in ${secs}s (peak RSS of one build process: $((PEAK_KB / 1024)) MiB) -> $HELM_DIR"
 }
 
+build_etcd() {
+  have_all "$ETCD_DIR" etcd && return 0
+  find_go
+  mkdir -p "$CACHE"
+  local start=$SECONDS work
+  work="$(mktemp -d "$CACHE/.build-etcd-XXXXXX")"
+  say "building etcd $ETCD_VERSION from the go.etcd.io/etcd/server/v3 module ..."
+  local emod; emod="$(download_mod "go.etcd.io/etcd/server/v3@$ETCD_VERSION")"
+  [ -f "$emod" ] || die "the Go module proxy gave no go.mod for go.etcd.io/etcd/server/v3@$ETCD_VERSION"
+  {
+    echo "module tide.invalid/envtest-etcd"
+    echo
+    grep -m1 -E '^go [0-9]' "$emod"
+    echo
+    echo "require go.etcd.io/etcd/server/v3 $ETCD_VERSION"
+  } > "$work/go.mod"
+  local getlog="$work/go-get.log"
+  ( cd "$work" && "$GO" get "go.etcd.io/etcd/server/v3@$ETCD_VERSION" ) >"$getlog" 2>&1 || {
+    grep -qiE 'dial tcp|no such host|connection refused|i/o timeout' "$getlog" \
+      && die "the Go module proxy ($("$GO" env GOPROXY)) is unreachable while resolving etcd $ETCD_VERSION's dependencies: $(grep -m1 -iE 'dial tcp|no such host|connection refused|i/o timeout' "$getlog")"
+    die "go get of etcd $ETCD_VERSION failed: $(tail -n3 "$getlog" | tr '\n' ' ') (log: $getlog)"
+  }
+  local buildlog="$work/go-build.log"
+  mkdir -p "$work/bin"
+  timed "$GO" -C "$work" build -ldflags "-s -w" -o "$work/bin/etcd" go.etcd.io/etcd/server/v3 >"$buildlog" 2>&1 \
+    || die "building etcd $ETCD_VERSION failed: $(tail -n3 "$buildlog" | tr '\n' ' ') (log: $buildlog)"
+  mkdir -p "$ETCD_DIR"
+  mv -f "$work/bin/etcd" "$ETCD_DIR/etcd"
+  local secs=$((SECONDS - start))
+  echo "built $ETCD_VERSION in ${secs}s, peak RSS $((PEAK_KB / 1024)) MiB ($(date -u +%FT%TZ))" >> "$ETCD_DIR/BUILD"
+  rm -rf "$work"
+  say "built etcd $ETCD_VERSION in ${secs}s (peak RSS of one build process: $((PEAK_KB / 1024)) MiB) -> $ETCD_DIR"
+}
+
 cmd_build() {
   local start=$SECONDS
   local cold=0
-  have_all "$KUBE_DIR" "${KUBE_BINARIES[@]}" && have_all "$HELM_DIR" helm || cold=1
+  have_all "$KUBE_DIR" "${KUBE_BINARIES[@]}" && have_all "$HELM_DIR" helm && have_all "$ETCD_DIR" etcd || cold=1
   case "${1:-all}" in
     kube) build_kube ;;
     helm) build_helm ;;
-    all) build_kube; build_helm ;;
-    *) die "build: unknown target '$1' (kube, helm or all)" ;;
+    etcd) build_etcd ;;
+    all) build_kube; build_etcd; build_helm ;;
+    *) die "build: unknown target '$1' (kube, etcd, helm or all)" ;;
   esac
-  if [ "$cold" = 1 ]; then say "build done in $((SECONDS - start))s"; else say "binaries cached in $CACHE (kubernetes $KUBE_VERSION, helm $HELM_VERSION)"; fi
+  if [ "$cold" = 1 ]; then say "build done in $((SECONDS - start))s"; else say "binaries cached in $CACHE (kubernetes $KUBE_VERSION, etcd $ETCD_VERSION, helm $HELM_VERSION)"; fi
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -213,6 +254,7 @@ case "${1:-}" in
   down) [ $# -ge 2 ] || usage; cmd_down "$2" ;;
   helm) build_helm; echo "$HELM_DIR/helm" ;;
   kubectl|kube-apiserver|kube-controller-manager) build_kube; echo "$KUBE_DIR/$1" ;;
-  versions) echo "kubernetes $KUBE_VERSION"; echo "helm $HELM_VERSION"; echo "etcd $(command -v etcd >/dev/null && etcd --version | sed -n 's/^etcd Version: //p' || echo 'not installed')" ;;
+  etcd) build_etcd; echo "$ETCD_DIR/etcd" ;;
+  versions) echo "kubernetes $KUBE_VERSION"; echo "etcd $ETCD_VERSION"; echo "helm $HELM_VERSION" ;;
   *) usage ;;
 esac

@@ -2,7 +2,7 @@
 # The whole test suite: installs what the tests need, type-checks, builds and starts the real
 # Kubernetes control plane (scripts/envtest.sh), then runs every test file with node's test
 # runner. Run as root on Debian it also installs the system packages the real-component tests
-# use (libvirt/QEMU lab, sshd, socat, mosquitto, prometheus, chromium, etcd).
+# use (libvirt/QEMU lab, sshd, socat, mosquitto, prometheus, chromium, openssl).
 #
 # Two tiers of Kubernetes tests: the embedded API server (src/kube, always) and a real
 # kube-apiserver + etcd + kube-controller-manager and a real helm, built from source (the real
@@ -35,7 +35,7 @@ else
   fi
   export TIDE_ENVTEST_DIR="$envdir"
   # shellcheck disable=SC1091
-  tiers="embedded API server + real tier ($(. "$envdir/envtest.env"; echo "kube-apiserver $TIDE_ENVTEST_KUBE_VERSION, helm $TIDE_ENVTEST_HELM_VERSION"))"
+  tiers="embedded API server + real tier ($(. "$envdir/envtest.env"; echo "kube-apiserver $TIDE_ENVTEST_KUBE_VERSION, etcd $TIDE_ENVTEST_ETCD_VERSION, helm $TIDE_ENVTEST_HELM_VERSION"))"
 fi
 echo "test.sh: Kubernetes test tiers: $tiers"
 

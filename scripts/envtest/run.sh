@@ -28,18 +28,11 @@ free_port() {
 # A port the log says was taken between our probe and the program's bind.
 port_taken_in_log() { grep -m1 -oE '(127\.0\.0\.1|localhost)?:[0-9]+: bind: address already in use' "$1" 2>/dev/null || true; }
 
+# etcd: the one built at ETCD_VERSION, or TIDE_ENVTEST_ETCD (e.g. Debian's /usr/bin/etcd).
 ensure_etcd() {
-  ETCD="${TIDE_ENVTEST_ETCD:-$(command -v etcd || true)}"
-  [ -n "$ETCD" ] && [ -x "$ETCD" ] && return 0
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    say "installing Debian's etcd-server ..."
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends etcd-server; } >/dev/null 2>&1 \
-      || die "etcd is not installed and 'apt-get install etcd-server' failed"
-    ETCD="$(command -v etcd || true)"
-    [ -n "$ETCD" ] || die "etcd-server installed but no etcd on PATH"
-  else
-    die "etcd is not installed: install Debian's etcd-server (apt-get install etcd-server) or set TIDE_ENVTEST_ETCD"
-  fi
+  if [ -n "${TIDE_ENVTEST_ETCD:-}" ]; then ETCD="$TIDE_ENVTEST_ETCD"; return 0; fi
+  build_etcd
+  ETCD="$ETCD_DIR/etcd"
 }
 
 # Certificates: one self-signed CA signs the serving certificate (127.0.0.1, localhost and the
@@ -127,6 +120,7 @@ cmd_up() {
   command -v openssl >/dev/null || die "openssl is not installed (it makes the test cluster's certificates)"
   command -v curl >/dev/null || die "curl is not installed (it polls the servers' health)"
   build_kube
+  build_helm
   ensure_etcd
   mkdir -p "$dir"
   dir="$(cd "$dir" && pwd)"
@@ -151,7 +145,8 @@ cmd_up() {
     --listen-client-urls "$etcd_url" --advertise-client-urls "$etcd_url" \
     --listen-peer-urls "http://127.0.0.1:$peer_port" --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" \
     --initial-cluster "envtest=http://127.0.0.1:$peer_port" --initial-cluster-state new \
-    --snapshot-count 100000 --quota-backend-bytes $((2 * 1024 * 1024 * 1024))
+    --snapshot-count 100000 --quota-backend-bytes $((2 * 1024 * 1024 * 1024)) \
+    $( [ -z "${TIDE_ENVTEST_ETCD:-}" ] && echo --unsafe-no-fsync )
   local deadline=$((SECONDS + 30))
   until curl -fsS --max-time 2 "$etcd_url/health" 2>/dev/null | grep -q '"health":"true"'; do
     if ! pid_alive "$(cat "$dir/etcd.pid")"; then
@@ -218,6 +213,7 @@ TIDE_ENVTEST_KUBECTL=$KUBE_DIR/kubectl
 TIDE_ENVTEST_HELM=$HELM_DIR/helm
 TIDE_ENVTEST_KUBE_VERSION=$KUBE_VERSION
 TIDE_ENVTEST_HELM_VERSION=$HELM_VERSION
+TIDE_ENVTEST_ETCD_VERSION=$("$ETCD" --version 2>/dev/null | sed -n 's/^etcd Version: //p')
 TIDE_ENVTEST_SA_ISSUER=$issuer
 EOF
   say "up in $((SECONDS - start))s: kube-apiserver $KUBE_VERSION at $api_url, etcd at $etcd_url; KUBECONFIG=$dir/kubeconfig"

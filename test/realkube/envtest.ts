@@ -1,6 +1,6 @@
 /**
  * The real-server tier: a real kube-apiserver (+ etcd, kube-controller-manager) and a real
- * helm, built from source and run by scripts/envtest.sh (see docs/kube.md).
+ * helm, all built from source and run by scripts/envtest.sh (see docs/kube.md).
  *
  * Whether the tier runs: it is REQUIRED when CI=true (a missing Go, a failed build or a server
  * that does not start fails the run), and by default locally too; a developer opts out with
@@ -75,7 +75,7 @@ export interface RealApiServer {
   /** kubectl and helm built at the pinned versions (kubectl matches the server). */
   kubectlPath: string;
   helmPath: string;
-  versions: { kubernetes: string; helm: string };
+  versions: { kubernetes: string; helm: string; etcd: string };
   /** The service-account token issuer (and API audience). */
   serviceAccountIssuer: string;
   /** PEM of the cluster CA (the serving certificate's issuer). */
@@ -157,7 +157,7 @@ function handle(dir: string, owned: boolean): RealApiServer {
     url: env.TIDE_ENVTEST_URL!,
     kubectlPath,
     helmPath,
-    versions: { kubernetes: env.TIDE_ENVTEST_KUBE_VERSION!, helm: env.TIDE_ENVTEST_HELM_VERSION! },
+    versions: { kubernetes: env.TIDE_ENVTEST_KUBE_VERSION!, helm: env.TIDE_ENVTEST_HELM_VERSION!, etcd: env.TIDE_ENVTEST_ETCD_VERSION ?? '' },
     serviceAccountIssuer: env.TIDE_ENVTEST_SA_ISSUER!,
     caPem: readFileSync(join(dir, 'pki/ca.crt'), 'utf8'),
     kubectl,

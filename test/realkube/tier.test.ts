@@ -14,11 +14,12 @@ import { REAL_KUBE, realTest, startRealApiServer, type RealApiServer } from './e
 const pinned = readFileSync(new URL('../../scripts/envtest.sh', import.meta.url), 'utf8');
 const KUBE_VERSION = /^KUBE_VERSION=(\S+)$/m.exec(pinned)![1]!;
 const HELM_VERSION = /^HELM_VERSION=(\S+)$/m.exec(pinned)![1]!;
+const ETCD_VERSION = /^ETCD_VERSION=(\S+)$/m.exec(pinned)![1]!;
 
 if (REAL_KUBE.enabled) {
-  test(`real kube-apiserver tier: runs (kubernetes ${KUBE_VERSION}, helm ${HELM_VERSION}; ${REAL_KUBE.reason})`, async () => {
+  test(`real kube-apiserver tier: runs (kubernetes ${KUBE_VERSION}, etcd ${ETCD_VERSION}, helm ${HELM_VERSION}; ${REAL_KUBE.reason})`, async () => {
     const server = await startRealApiServer();
-    assert.deepEqual(server.versions, { kubernetes: KUBE_VERSION, helm: HELM_VERSION });
+    assert.deepEqual(server.versions, { kubernetes: KUBE_VERSION, helm: HELM_VERSION, etcd: ETCD_VERSION.replace(/^v/, '') });
   });
 } else {
   test(`real kube-apiserver tier: skipped because ${REAL_KUBE.reason}`, { skip: `skipped because ${REAL_KUBE.reason}` }, () => {});
