@@ -179,13 +179,24 @@ function handle(dir: string, owned: boolean): RealApiServer {
       rmSync(dir, { recursive: true, force: true });
     },
   };
-  process.once('exit', () => {
+  const cleanUp = () => {
     rmSync(home, { recursive: true, force: true });
     if (owned && !stopped) {
+      stopped = true;
       spawnSync('bash', [ENVTEST, 'down', dir], { stdio: 'ignore' });
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  };
+  process.once('exit', cleanUp);
+  // A test process ended by a signal (the runner cancelling it) stops its own server too.
+  if (owned) {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      process.once(signal, () => {
+        cleanUp();
+        process.exit(128 + (signal === 'SIGTERM' ? 15 : 2));
+      });
+    }
+  }
   return server;
 }
 
