@@ -153,6 +153,12 @@ export async function startPowerHooks(lab: Lab): Promise<PowerHooks> {
       await new Promise<void>((resolve) => control.close(() => resolve()));
     },
   };
-  for (const host of names) if (lab.isOn(host)) await hooks.installShim(host);
+  try {
+    for (const host of names) if (lab.isOn(host)) await hooks.installShim(host);
+  } catch (err) {
+    // The sockets opened above would keep the test process alive for ever after a failed start.
+    await hooks.stop();
+    throw err;
+  }
   return hooks;
 }
