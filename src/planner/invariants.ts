@@ -3,7 +3,7 @@
  * replays the plan action by action on a plain copy of the snapshot. plan() runs it on every
  * plan it returns; property tests run it over thousands of random clusters.
  */
-import { overheadPoints, pointsOn, vmDemandCores } from './units.ts';
+import { hostLoadPoints, pointsOn, vmDemandCores } from './units.ts';
 import type { Action, HostSnapshot, Plan, PlannerPolicy, Snapshot, VmSnapshot } from './types.ts';
 
 export interface Violation {
@@ -115,7 +115,7 @@ function replayHosts(snapshot: Snapshot): Map<string, HostReplay> {
   return new Map(
     snapshot.hosts.map((h) => {
       const vms = byHost.get(h.name) ?? [];
-      const load = overheadPoints(h, vms) + vms.reduce((sum, vm) => sum + pointsOn(vmDemandCores(vm), h), 0);
+      const load = hostLoadPoints(h, vms);
       const memory = vms.reduce((sum, vm) => sum + vm.memoryMiB, 0);
       return [h.name, { snap: h, powerState: h.powerState, load, memory, vms: new Set(vms.map((v) => v.name)), received: false, powered: false }];
     }),

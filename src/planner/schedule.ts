@@ -17,7 +17,7 @@
  * are reported unschedulable and do not run.
  */
 import type { MigrateAction, Plan, Snapshot, VmSnapshot } from './types.ts';
-import { EPSILON, overheadPoints, pointsOn, vmDemandCores } from './units.ts';
+import { EPSILON, hostLoadPoints, pointsOn, vmDemandCores } from './units.ts';
 
 export interface MigrationSchedule {
   /** Index in plan.actions of a migration → indices of the migrations that must succeed first. */
@@ -71,7 +71,7 @@ function hostUse(snapshot: Snapshot): Map<string, HostUse> {
   return new Map(
     snapshot.hosts.map((h) => {
       const on = byHost.get(h.name) ?? [];
-      const load = overheadPoints(h, on) + on.reduce((sum, vm) => sum + pointsOn(vmDemandCores(vm), h), 0);
+      const load = hostLoadPoints(h, on);
       return [h.name, { cpuCores: h.cpuCores, memoryMiB: h.memoryMiB, load, memory: on.reduce((sum, vm) => sum + vm.memoryMiB, 0) }];
     }),
   );

@@ -32,3 +32,8 @@ export function overheadPoints(host: HostSnapshot, vmsOnHost: readonly VmSnapsho
   const explained = vmsOnHost.reduce((sum, vm) => sum + pointsOn(vmDemandCores(vm), host), 0);
   return Math.max(0, host.cpuLoadPercent - explained);
 }
+
+/** A host's load in points as the planner sees it: what its VMs weigh plus the overhead they do not explain. */
+export function hostLoadPoints(host: HostSnapshot, vmsOnHost: readonly VmSnapshot[]): number {
+  return overheadPoints(host, vmsOnHost) + vmsOnHost.reduce((sum, vm) => sum + pointsOn(vmDemandCores(vm), host), 0);
+}
