@@ -17,7 +17,8 @@ import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import type { KubeTarget } from '../kube/harness.ts';
+import { after, before, describe } from 'node:test';
+import { serverTiers, type KubeTarget, type ServerTier } from '../kube/harness.ts';
 import { waitFor } from '../hypervisor/eventually.ts';
 import { helmBinary, ROOT } from './envtest.ts';
 
@@ -38,6 +39,29 @@ export interface TideCluster {
 }
 
 export const NAMESPACE = 'tide-system';
+
+/**
+ * Declares `body`'s tests once per server tier (embedded, real), with Tide installed once per
+ * tier; `cluster()` hands each test that installation, reset to a clean state.
+ */
+export function forEachInstalledTier(body: (cluster: () => Promise<TideCluster>, tier: ServerTier) => void): void {
+  for (const tier of serverTiers()) {
+    describe(tier.name, { skip: tier.skip }, () => {
+      let target: KubeTarget | undefined;
+      let installed: TideCluster;
+      before(async () => {
+        target = await tier.start();
+        installed = await installTide(target);
+      });
+      after(() => target?.close());
+      const cluster = async () => {
+        await installed.reset();
+        return installed;
+      };
+      body(cluster, tier);
+    });
+  }
+}
 
 export async function installTide(target: KubeTarget): Promise<TideCluster> {
   // Paths in the tests (manifests/…) are the repository's.

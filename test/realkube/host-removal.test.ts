@@ -12,14 +12,13 @@
  *    with one Warning Event per change, not per round;
  * 4. the uninstall steps of docs/install.md take the finalizer off hosts whose operator is gone.
  */
-import { after, before, describe, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor } from '../hypervisor/eventually.ts';
-import { serverTiers, type KubeTarget } from '../kube/harness.ts';
 import { ROOT } from './envtest.ts';
-import { installTide, NAMESPACE, type TideCluster } from './clusters.ts';
+import { forEachInstalledTier, NAMESPACE, type TideCluster } from './clusters.ts';
 import { noRefusals, startOperatorProcess, withLogsOnFailure, type TideProcess } from './tide-processes.ts';
 
 const FINALIZER = 'tide.dev/host-protection';
@@ -52,18 +51,7 @@ async function anotherPlanRound(c: TideCluster, threshold: number): Promise<void
   await eventually('another plan round', async () => (await c.getJson('cpol', 'default')).status?.lastEvaluationTime !== before);
 }
 
-for (const tier of serverTiers()) describe(tier.name, { skip: tier.skip }, () => {
-  let target: KubeTarget;
-  let installed: TideCluster;
-  before(async () => {
-    target = await tier.start();
-    installed = await installTide(target);
-  });
-  after(() => target?.close());
-  const cluster = async () => {
-    await installed.reset();
-    return installed;
-  };
+forEachInstalledTier((cluster) => {
   const operatorFor = (c: TideCluster, t: { after(fn: () => Promise<void>): void }) => {
     const operator = startOperatorProcess({ scenario: 'paper-consolidation', speed: 20, kubeconfig: c.credentials.operator, identity: 'tide-operator-0', dataDir: c.dir });
     t.after(() => operator.stop());

@@ -6,7 +6,7 @@
  * (= src/controller/permissions.ts). A request the server refuses fails the test: the processes'
  * logs are scanned for it, and what the refused request would have written is asserted.
  */
-import { after, before, describe, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,9 +16,8 @@ import { loadScenario } from '../../src/sim/scenario.ts';
 import { resourcesOf } from '../controller/harness.ts';
 import { waitFor } from '../hypervisor/eventually.ts';
 import { startMosquitto } from '../power/peers/mosquitto.ts';
-import { serverTiers, type KubeTarget } from '../kube/harness.ts';
 import { OPERATOR_RULES } from '../../src/controller/permissions.ts';
-import { installTide, NAMESPACE, serviceAccountKubeconfig, type TideCluster } from './clusters.ts';
+import { forEachInstalledTier, NAMESPACE, serviceAccountKubeconfig, type TideCluster } from './clusters.ts';
 import { noRefusals, startAgentProcess, startOperatorProcess, withLogsOnFailure, type TideProcess } from './tide-processes.ts';
 
 const eventually = <T>(what: string, probe: () => Promise<T | undefined | false | null>, timeoutMs = 90_000) => waitFor(what, probe, timeoutMs, 250);
@@ -37,18 +36,7 @@ async function leaderStarted(p: TideProcess): Promise<void> {
   });
 }
 
-for (const tier of serverTiers()) describe(tier.name, { skip: tier.skip }, () => {
-  let target: KubeTarget;
-  let installed: TideCluster;
-  before(async () => {
-    target = await tier.start();
-    installed = await installTide(target);
-  });
-  after(() => target?.close());
-  const cluster = async () => {
-    await installed.reset();
-    return installed;
-  };
+forEachInstalledTier((cluster, tier) => {
 
   test('consolidation (paper §4.1) by kubectl alone — four idle VMs moved, node100 powered off, 127 W → 58 W', async (t) => {
     const began = Date.now();

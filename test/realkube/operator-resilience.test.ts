@@ -5,7 +5,7 @@
  * ServiceAccount, so every Lease, status and Event request of the takeover and of the recovery
  * goes through the real authorizer.
  */
-import { after, before, describe, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
@@ -20,8 +20,7 @@ import { createDataCentre } from '../../src/sim/run.ts';
 import { loadScenario } from '../../src/sim/scenario.ts';
 import { freezable, resourcesOf } from '../controller/harness.ts';
 import { waitFor } from '../hypervisor/eventually.ts';
-import { serverTiers, type KubeTarget } from '../kube/harness.ts';
-import { installTide, NAMESPACE, type TideCluster } from './clusters.ts';
+import { forEachInstalledTier, NAMESPACE, type TideCluster } from './clusters.ts';
 import { FAST_LEASE, noRefusals, REFUSED, startOperatorProcess, withLogsOnFailure } from './tide-processes.ts';
 
 const eventually = <T>(what: string, probe: () => Promise<T | undefined | false | null>, timeoutMs = 90_000) => waitFor(what, probe, timeoutMs, 100);
@@ -29,18 +28,7 @@ const LEASE_SECONDS = Number.parseInt(FAST_LEASE.duration, 10);
 const PAPER = ['-f', 'manifests/examples/paper/'];
 
 
-for (const tier of serverTiers()) describe(tier.name, { skip: tier.skip }, () => {
-  let target: KubeTarget;
-  let installed: TideCluster;
-  before(async () => {
-    target = await tier.start();
-    installed = await installTide(target);
-  });
-  after(() => target?.close());
-  const cluster = async () => {
-    await installed.reset();
-    return installed;
-  };
+forEachInstalledTier((cluster) => {
   const holder = async (c: TideCluster): Promise<string | undefined> => {
     const lease = await c.getJson('lease', 'tide-operator', '-n', NAMESPACE).catch(() => undefined);
     return lease?.spec?.holderIdentity;
