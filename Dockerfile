@@ -5,12 +5,12 @@
 
 # Dependencies are installed on the full image, which has the compilers a native module may
 # need when no prebuilt binary fits (serialport ships prebuilt ones for linux x64 and arm64).
-FROM node:20-bookworm AS dependencies
+FROM node:22-bookworm AS dependencies
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
-FROM node:20-bookworm-slim
+FROM node:22-bookworm-slim
 # tini reaps the children Tide starts (ipmitool) and forwards SIGTERM, so a leader releases its
 # Lease at once on shutdown; ipmitool powers hosts on and off through their BMCs.
 RUN apt-get update \

@@ -24,10 +24,17 @@ const instructions = dockerfile.getInstructions();
 const finalStage = instructions.slice(instructions.map((i) => i.getKeyword()).lastIndexOf('FROM'));
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string>; dependencies: Record<string, string>; scripts: Record<string, string> };
 
-test('the Dockerfile is valid and builds from Node 20 on Debian bookworm', () => {
+/** End of life of Node's LTS lines (https://github.com/nodejs/Release): an image must not outlive its line. */
+const NODE_LTS_END_OF_LIFE: Record<string, string> = { '20': '2026-04-30', '22': '2027-04-30', '24': '2028-04-30' };
+
+test('the Dockerfile is valid and builds from a supported Node LTS line on Debian bookworm', () => {
   assert.deepEqual(validate(text).map((d) => `line ${d.range.start.line + 1}: ${d.message}`), []);
   const images = dockerfile.getFROMs().map((f) => `${f.getImageName()}:${f.getImageTag()}`);
-  assert.deepEqual(images, ['node:20-bookworm', 'node:20-bookworm-slim']);
+  const line = /^node:(\d+)-bookworm$/.exec(images[0] ?? '')?.[1];
+  assert.deepEqual(images, [`node:${line}-bookworm`, `node:${line}-bookworm-slim`], 'both stages on one Node line');
+  const endOfLife = NODE_LTS_END_OF_LIFE[line!];
+  assert.ok(endOfLife, `node:${line} is not an LTS line`);
+  assert.ok(Date.now() < Date.parse(endOfLife), `Node ${line} reached its end of life on ${endOfLife}: move the image to a supported LTS line`);
   assert.ok(instructions.some((i) => i.getKeyword() === 'RUN' && /\bnpm ci --omit=dev\b/.test(i.getArgumentsContent() ?? '')));
   // Only package.json and the lock file reach `npm ci`: no install script of ours may need more.
   assert.deepEqual(Object.keys(pkg.scripts).filter((s) => /^(pre|post)?install$|^prepare$/.test(s)), []);
