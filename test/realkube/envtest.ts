@@ -213,13 +213,18 @@ export function startRealApiServer(opts: { private?: boolean } = {}): Promise<Re
   const start = async (): Promise<RealApiServer> => {
     const given = process.env.TIDE_ENVTEST_DIR;
     if (given && !opts.private) return handle(given, false);
-    const dir = mkdtempSync(join(tmpdir(), 'tide-envtest-'));
-    const r = await runEnvtest(['up', dir]);
-    if (r.code !== 0) {
+    // Test files run several at a time (scripts/test.sh), each may start a server: a port the
+    // script found free can be taken by another file's server before ours binds it. The script
+    // says so in one line; only that is worth a second try.
+    for (let attempt = 1; ; attempt++) {
+      const dir = mkdtempSync(join(tmpdir(), 'tide-envtest-'));
+      const r = await runEnvtest(['up', dir]);
+      if (r.code === 0) return handle(dir, true);
       rmSync(dir, { recursive: true, force: true });
-      throw new Error(`scripts/envtest.sh up failed: ${lastLine(r.stderr)}`);
+      const reason = lastLine(r.stderr);
+      if (attempt < 3 && /is taken/.test(reason)) continue;
+      throw new Error(`scripts/envtest.sh up failed: ${reason}`);
     }
-    return handle(dir, true);
   };
   if (opts.private) return start();
   shared ??= start();
