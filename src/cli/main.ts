@@ -33,7 +33,7 @@ function usage(commands: Map<string, CliCommand>): string {
   const width = Math.max(...[...commands.keys()].map((n) => n.length));
   const lines = [...commands.values()].map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
   return `usage: tide <command> [flags]\n\ncommands:\n${lines.join('\n')}\n\n` +
-    `Run 'tide <command> --help' for a command's flags.`;
+    `Run 'tide <command> --help' for a command's flags; 'tide --version' prints the version.`;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -42,7 +42,9 @@ export async function main(argv: string[]): Promise<number> {
     if (err.code === 'EPIPE') process.exit(0);
     throw err;
   });
-  const [name, ...rest] = argv;
+  const [given, ...rest] = argv;
+  // `tide --version` as most CLIs spell it, the same as `tide version`.
+  const name = given === '--version' || given === '-v' ? 'version' : given;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     console.log(usage(await loadCommands()));
     return name ? 0 : 2;

@@ -68,11 +68,12 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
     onLeadershipChange: (leading) => metrics.setLeader(leading),
     onLostLeadership: o.onLostLeadership,
   });
-  const metricsServer = await startMetricsServer({ port: o.metricsPort, host: o.metricsHost, registry: metrics.registry, isReady: () => operator.ready });
+  let metricsServer: MetricsServer | undefined;
   try {
+    metricsServer = await startMetricsServer({ port: o.metricsPort, host: o.metricsHost, registry: metrics.registry, isReady: () => operator.ready });
     await operator.start();
   } catch (err) {
-    await metricsServer.stop();
+    await metricsServer?.stop();
     await store.close();
     throw err;
   }

@@ -12,7 +12,10 @@ export function renderTable(report: Report): string {
   const t = (ms: number) => formatTime(ms, report.timeAxis);
   const out: string[] = [
     `Tide report: ${report.title}`,
-    `window: ${t(report.fromMs)} → ${t(report.toMs)} (${formatDuration(report.toMs - report.fromMs)})`,
+    // Nothing observed: no window to speak of (its times would read 1970).
+    report.hosts.length === 0 && report.actions.length === 0
+      ? 'window: no history recorded (yet) in this store and time range'
+      : `window: ${t(report.fromMs)} → ${t(report.toMs)} (${formatDuration(report.toMs - report.fromMs)})`,
     '',
   ];
   if (report.note) out.push(`note: ${report.note}`, '');

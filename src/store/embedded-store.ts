@@ -41,6 +41,14 @@ const openHere = new Set<string>();
 type ActionLine = ({ k: 'action' } & ActionRecord) | ({ k: 'outcome'; id: string } & ActionOutcome);
 type StoredDecision = DecisionRecord & { id: string };
 
+/** Another process (or this one) writes to the data directory: one writer per store. */
+export class StoreInUseError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreInUseError';
+  }
+}
+
 export interface EmbeddedStoreOptions extends Partial<StoreOptions> {
   /** Open for reading only (e.g. `tide report` beside a running operator): no lock, no writes. */
   readOnly?: boolean;
@@ -185,7 +193,7 @@ class EmbeddedStore implements HistoryStore {
   }
 
   private async takeLock(): Promise<void> {
-    if (openHere.has(resolve(this.dir))) throw new Error(`history store ${this.dir} is in use by process ${process.pid} (this one)`);
+    if (openHere.has(resolve(this.dir))) throw new StoreInUseError(`history store ${this.dir} is in use by process ${process.pid} (this one)`);
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         const handle = await open(this.lockFile, 'wx');
@@ -198,7 +206,7 @@ class EmbeddedStore implements HistoryStore {
         const pid = Number((await readFile(this.lockFile, 'utf8').catch(() => '')).trim());
         // Our own pid in the file is stale too: a container restart can give us the old pid (1).
         if (pid > 0 && pid !== process.pid && isAlive(pid)) {
-          throw new Error(`history store ${this.dir} is in use by process ${pid} (${this.lockFile})`);
+          throw new StoreInUseError(`history store ${this.dir} is in use by process ${pid} (${this.lockFile}); stop it, or give another --data-dir`);
         }
         await removeFile(this.lockFile); // stale: its writer is gone
       }

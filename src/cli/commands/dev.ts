@@ -5,6 +5,7 @@ import { defaultDataDir } from '../../store/open-store.ts';
 import { UserError, type CliCommand } from '../command.ts';
 import { startDev } from '../dev/start-dev.ts';
 import { logFormatFlag, scenarioFlag } from '../operator-flags.ts';
+import { startupError } from '../startup-errors.ts';
 
 const HELP = `usage: tide dev [flags]
 
@@ -15,7 +16,8 @@ with kubectl through the kubeconfig it writes.
 
 flags:
   --scenario NAME|FILE   paper-consolidation (default), paper-balance, or a scenario YAML file
-  --speed N              simulated seconds per wall second (default 10)
+  --speed N              simulated seconds per wall second (default 10); simulated time
+                         starts at the present
   --duration SECONDS     stop after this much simulated time (default: run until Ctrl-C)
   --kubeconfig FILE      where to write the kubeconfig (default .tide/dev.kubeconfig)
   --port N               API server port (default 0: a free port)
@@ -63,16 +65,20 @@ export const command: CliCommand = {
     let clockNow = () => Date.now();
     const log = createLogger({ format, verbose: values.verbose, now: () => clockNow() });
 
+    const apiPort = number('port', values.port, 0, 0);
+    const metricsPort = number('metrics-port', values['metrics-port'], 0, 0);
     const dev = await startDev({
       scenario,
       speed,
-      apiPort: number('port', values.port, 0, 0),
+      apiPort,
       kubeconfigPath,
-      metricsPort: number('metrics-port', values['metrics-port'], 0, 0),
+      metricsPort,
       dataDir: resolve(values['data-dir'] ?? defaultDataDir()),
       namespace: 'default',
       log,
       observeIntervalMs: 30_000,
+    }).catch((err: unknown) => {
+      throw startupError(err, { '--port': apiPort, '--metrics-port': metricsPort });
     });
     clockNow = () => dev.clock.now(); // log lines carry simulated time
     const banner = [

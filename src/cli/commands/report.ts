@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { CliCommand } from '../command.ts';
 import { UserError } from '../command.ts';
@@ -66,6 +67,10 @@ async function loadInput(values: Record<string, string | string[] | boolean | un
   if (!mongodbUri && !existsSync(dataDir)) {
     throw new UserError(`no history store at ${dataDir} (give --store DIR, --mongodb URI or --from-json FILE)`);
   }
+  // A store has history/ (written when a writer opens it) or samples/; any other folder is a mistake, not an empty report.
+  if (!mongodbUri && !['history', 'samples'].some((d) => existsSync(join(dataDir, d)))) {
+    throw new UserError(`${dataDir} is not a Tide history store (no history/ or samples/ in it): give the --data-dir 'tide run' or 'tide dev' wrote to`);
+  }
   const store = await openHistoryStore({ mongodbUri: mongodbUri ?? '', dataDir, readOnly: true });
   try {
     const range = { fromMs: time('since', 'wall') ?? 0, toMs: time('until', 'wall') ?? Number.MAX_SAFE_INTEGER };
@@ -112,11 +117,15 @@ export const command: CliCommand = {
       threshold = Number(values['overload-threshold']);
       if (!(threshold > 0 && threshold <= 100)) throw new UserError(`--overload-threshold '${values['overload-threshold']}': expected a percentage in (0, 100]`);
     }
+    // Checked before the work: a page that cannot be written should not cost a report first.
+    if (values.html && !existsSync(dirname(resolve(values.html)))) throw new UserError(`--html ${values.html}: no such directory ${dirname(resolve(values.html))}`);
     const input = await loadInput(values, threshold);
     const report = buildReport({ ...input, idleWatts: parseIdleWatts(values['idle-watts'] ?? []) });
     process.stdout.write(renderTable(report));
     if (values.html) {
-      await writeFile(values.html, renderHtml(report));
+      await writeFile(values.html, renderHtml(report)).catch((err: Error) => {
+        throw new UserError(`--html ${values.html}: ${err.message}`);
+      });
       console.error(`wrote ${values.html}`);
     }
     return 0;

@@ -1,7 +1,5 @@
-import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
-import { KubeConfig } from '@kubernetes/client-node';
 import { systemClock, type Clock } from '../../api/clock.ts';
 import { parseDuration } from '../../api/schema-helpers.ts';
 import type { HypervisorDriver, PowerDriver } from '../../api/drivers.ts';
@@ -13,6 +11,8 @@ import { SimClock } from '../../sim/clock.ts';
 import { SimHypervisorDriver, SimPowerDriver } from '../../sim/drivers.ts';
 import { createDataCentre } from '../../sim/run.ts';
 import { UserError, type CliCommand } from '../command.ts';
+import { loadKubeConfig } from '../kubeconfig.ts';
+import { startupError } from '../startup-errors.ts';
 import { logFormatFlag, scenarioFlag } from '../operator-flags.ts';
 
 const HELP = `usage: tide run [flags]
@@ -23,7 +23,7 @@ VirtualMachinePlacement and ConsolidationPolicy resources, observes the hosts ov
 running round, waits for it to end, and only then releases the leader Lease.
 
 flags:
-  --kubeconfig FILE       kubeconfig (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)
+  --kubeconfig FILE       kubeconfig (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)
   --namespace NS          namespace of the leader Lease
                           (default: $POD_NAMESPACE or tide-system)
   --identity ID           this replica's name in the Lease (default: $POD_NAME or the host name)
@@ -85,10 +85,7 @@ export const command: CliCommand = {
     // A deposed leader must have stopped before a standby may take over (docs/operator.md).
     if (renewDeadlineMs >= leaseDurationMs) throw new UserError('--renew-deadline must be shorter than --lease-duration');
 
-    const kubeConfig = new KubeConfig();
-    if (values.kubeconfig && !existsSync(values.kubeconfig)) throw new UserError(`--kubeconfig: no such file ${values.kubeconfig}`);
-    if (values.kubeconfig) kubeConfig.loadFromFile(values.kubeconfig);
-    else kubeConfig.loadFromDefault();
+    const kubeConfig = loadKubeConfig(values.kubeconfig);
 
     let clock: Clock = systemClock;
     let drivers: { hypervisor: HypervisorDriver; power: PowerDriver };
@@ -102,27 +99,33 @@ export const command: CliCommand = {
       drivers = realDrivers({ clock });
     }
     const log = createLogger({ format, verbose: values.verbose });
-    const runtime = await startRuntime({
-      kubeConfig,
-      clock,
-      ...drivers,
-      log,
-      namespace: values.namespace!,
-      identity: values.identity!,
-      leaderElection: values['leader-elect']!,
-      leaseDurationMs,
-      renewDeadlineMs,
-      retryPeriodMs: duration('retry-period', values['retry-period']!),
-      observeIntervalMs: duration('observe-interval', values['observe-interval']!),
-      metricsPort,
-      metricsHost: values['metrics-address'],
-      store: { dataDir: values['data-dir'] ?? defaultDataDir() },
-      // Like controller-runtime: a replica that lost its lease exits, and is restarted clean.
-      onLostLeadership: () => {
-        log.error('lost the leader lease: exiting');
-        process.exit(1);
-      },
-    });
+    let runtime;
+    try {
+      runtime = await startRuntime({
+        kubeConfig,
+        clock,
+        ...drivers,
+        log,
+        namespace: values.namespace!,
+        identity: values.identity!,
+        leaderElection: values['leader-elect']!,
+        leaseDurationMs,
+        renewDeadlineMs,
+        retryPeriodMs: duration('retry-period', values['retry-period']!),
+        observeIntervalMs: duration('observe-interval', values['observe-interval']!),
+        metricsPort,
+        metricsHost: values['metrics-address'],
+        store: { dataDir: values['data-dir'] ?? defaultDataDir() },
+        // Like controller-runtime: a replica that lost its lease exits, and is restarted clean.
+        onLostLeadership: () => {
+          log.error('lost the leader lease: exiting');
+          process.exit(1);
+        },
+      });
+    } catch (err) {
+      stopSimulation();
+      throw startupError(err, { '--metrics-port': metricsPort });
+    }
     log.info(`tide operator ${values.identity} started`, { metricsPort: runtime.metricsServer.port, leaderElection: values['leader-elect'] });
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);

@@ -1,13 +1,12 @@
 /** `tide zigbee-agent`: reads ZigBee power meters and writes watts into PhysicalHost status. */
-import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { KubeConfig } from '@kubernetes/client-node';
 import { systemClock } from '../../api/clock.ts';
 import { parseDuration } from '../../api/schema-helpers.ts';
 import { startZigbeeAgent, type MeterSourceConfig } from '../../power/agent/start-agent.ts';
 import { redactUrl } from '../../power/meters/mqtt-meter-source.ts';
 import type { CliCommand } from '../command.ts';
 import { UserError } from '../command.ts';
+import { loadKubeConfig } from '../kubeconfig.ts';
 
 const HELP = `usage: tide zigbee-agent [--kubeconfig FILE] (--serial DEVICE [--baud N] [--escaped] | --mqtt URL [--base-topic T])
                           [--stale-after DURATION] [--metrics-port N] [--metrics-address A]
@@ -64,17 +63,7 @@ export const command: CliCommand = {
     }
     if (staleAfterMs < 1000) throw new UserError(`--stale-after: at least 1s, got '${values['stale-after']}'`);
     const metricsPort = integer('--metrics-port', values['metrics-port']!, 0, 65535);
-    const kubeConfig = new KubeConfig();
-    if (values.kubeconfig) {
-      if (!existsSync(values.kubeconfig)) throw new UserError(`--kubeconfig: no file ${values.kubeconfig}`);
-      try {
-        kubeConfig.loadFromFile(values.kubeconfig);
-      } catch (err) {
-        throw new UserError(`--kubeconfig ${values.kubeconfig}: ${(err as Error).message}`);
-      }
-    } else {
-      kubeConfig.loadFromDefault();
-    }
+    const kubeConfig = loadKubeConfig(values.kubeconfig);
     let agent;
     try {
       agent = await startZigbeeAgent({ source, kubeConfig, staleAfterMs, metricsPort, metricsHost: values['metrics-address'], clock: systemClock, log: (l) => console.error(l) });

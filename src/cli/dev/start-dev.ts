@@ -44,12 +44,22 @@ export interface DevEnvironment {
 }
 
 export async function startDev(o: DevOptions): Promise<DevEnvironment> {
-  const dc = createDataCentre(o.scenario);
+  // Simulated time starts now (to the second), not at the scenario's start, so the ages and
+  // times kubectl shows read naturally.
+  const dc = createDataCentre({ ...o.scenario, startMs: Math.floor(Date.now() / 1000) * 1000 });
   const clock = new SimClock(dc);
   // CRDs preloaded at start: client-node's typed CRD API would drop `default` and CEL rules.
   const api = await startApiServer({ port: o.apiPort, objects: RESOURCES.map((def) => customResourceDefinition(def) as KubeObject) });
-  mkdirSync(dirname(o.kubeconfigPath), { recursive: true });
-  api.writeKubeconfig(o.kubeconfigPath);
+  try {
+    return await startOnApi(o, clock, api);
+  } catch (err) {
+    await api.stop();
+    throw err;
+  }
+}
+
+/** Everything after the API server; stops what it started when a later part fails (a busy port, a store in use). */
+async function startOnApi(o: DevOptions, clock: SimClock, api: ApiServer): Promise<DevEnvironment> {
   const kubeConfig = api.kubeConfig();
   const { hosts, placements, policy } = scenarioResources(o.scenario, o.namespace);
   await createObjects(kubeConfig, [
@@ -74,21 +84,31 @@ export async function startDev(o: DevOptions): Promise<DevEnvironment> {
     rejections: new RejectionRecorder({ registry, clock, log: agentLog }),
     log: agentLog,
   });
-  await agent.start();
-  const runtime = await startRuntime({
-    kubeConfig,
-    clock,
-    hypervisor: new SimHypervisorDriver(clock),
-    power: new SimPowerDriver(clock),
-    log: o.log,
-    namespace: 'tide-system',
-    identity: 'tide-dev',
-    leaderElection: false,
-    observeIntervalMs: o.observeIntervalMs,
-    metricsPort: o.metricsPort,
-    metricsHost: '127.0.0.1',
-    store: { dataDir: o.dataDir, mongodbUri: '' },
-  });
+  let runtime: Runtime;
+  try {
+    await agent.start();
+    runtime = await startRuntime({
+      kubeConfig,
+      clock,
+      hypervisor: new SimHypervisorDriver(clock),
+      power: new SimPowerDriver(clock),
+      log: o.log,
+      namespace: 'tide-system',
+      identity: 'tide-dev',
+      leaderElection: false,
+      observeIntervalMs: o.observeIntervalMs,
+      metricsPort: o.metricsPort,
+      metricsHost: '127.0.0.1',
+      store: { dataDir: o.dataDir, mongodbUri: '' },
+    });
+  } catch (err) {
+    await agent.stop();
+    stopClock();
+    throw err;
+  }
+  // Only now: a second `tide dev` that cannot start must not overwrite the running one's kubeconfig.
+  mkdirSync(dirname(o.kubeconfigPath), { recursive: true });
+  api.writeKubeconfig(o.kubeconfigPath);
   return {
     api,
     clock,
