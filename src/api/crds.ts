@@ -1,5 +1,5 @@
 /**
- * The three custom resources of API group tide.dev/v1alpha1. The TypeBox schemas in this
+ * The custom resources of API group tide.dev/v1alpha1. The TypeBox schemas in this
  * folder are the single source of truth: TypeScript types come from them (Static<>), and the
  * CRD manifests in manifests/crds/ are generated from them by `npm run gen`
  * (scripts/gen-crds.ts); a test fails when the committed manifests drift.
@@ -8,6 +8,7 @@ import { Type, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { ConsolidationPolicySpec, ConsolidationPolicyStatus } from './consolidation-policy.ts';
 import { PhysicalHostSpec, PhysicalHostStatus } from './physical-host.ts';
+import { VirtualMachineMigrationSpec, VirtualMachineMigrationStatus } from './vm-migration.ts';
 import { VirtualMachinePlacementSpec, VirtualMachinePlacementStatus } from './vm-placement.ts';
 
 export const GROUP = 'tide.dev';
@@ -76,6 +77,30 @@ export const VIRTUAL_MACHINE_PLACEMENT: ResourceDefinition = {
   ],
 };
 
+/**
+ * Short name `vmm`: KubeVirt's VirtualMachineInstanceMigration already holds `vmim` and `vmims`,
+ * and a cluster may run both, so Tide must not take them; no well-known project uses `vmm`.
+ */
+export const VIRTUAL_MACHINE_MIGRATION: ResourceDefinition = {
+  kind: 'VirtualMachineMigration',
+  plural: 'virtualmachinemigrations',
+  singular: 'virtualmachinemigration',
+  shortNames: ['vmm'],
+  scope: 'Namespaced',
+  spec: VirtualMachineMigrationSpec,
+  status: VirtualMachineMigrationStatus,
+  description: 'A request to live-migrate the VM of one VirtualMachinePlacement now, to a named host or the best one; runs once, under the same rules as the moves Tide plans.',
+  printerColumns: [
+    { name: 'Placement', type: 'string', jsonPath: '.spec.placement' },
+    { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
+    { name: 'Source', type: 'string', jsonPath: '.status.sourceHost' },
+    { name: 'Target', type: 'string', jsonPath: '.status.targetHost' },
+    { name: 'Reason', type: 'string', jsonPath: '.status.reason' },
+    { name: 'Message', type: 'string', jsonPath: '.status.message', priority: 1 },
+    AGE,
+  ],
+};
+
 export const CONSOLIDATION_POLICY: ResourceDefinition = {
   kind: 'ConsolidationPolicy',
   plural: 'consolidationpolicies',
@@ -95,7 +120,7 @@ export const CONSOLIDATION_POLICY: ResourceDefinition = {
   ],
 };
 
-export const RESOURCES = [PHYSICAL_HOST, VIRTUAL_MACHINE_PLACEMENT, CONSOLIDATION_POLICY] as const;
+export const RESOURCES = [PHYSICAL_HOST, VIRTUAL_MACHINE_PLACEMENT, CONSOLIDATION_POLICY, VIRTUAL_MACHINE_MIGRATION] as const;
 
 /** The whole-object schema of a resource (what the API server validates a request body against). */
 export function resourceSchema(def: ResourceDefinition): Record<string, unknown> {

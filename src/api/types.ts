@@ -1,6 +1,7 @@
 /** The custom resources as TypeScript sees them (types derived from the schemas, never hand-kept). */
 import type { ConsolidationPolicySpec, ConsolidationPolicyStatus } from './consolidation-policy.ts';
 import type { PhysicalHostSpec, PhysicalHostStatus } from './physical-host.ts';
+import type { VirtualMachineMigrationSpec, VirtualMachineMigrationStatus } from './vm-migration.ts';
 import type { VirtualMachinePlacementSpec, VirtualMachinePlacementStatus } from './vm-placement.ts';
 
 export interface ObjectMeta {
@@ -26,9 +27,11 @@ export interface Resource<Spec, Status> {
 
 export type PhysicalHost = Resource<PhysicalHostSpec, PhysicalHostStatus> & { kind: 'PhysicalHost' };
 export type VirtualMachinePlacement = Resource<VirtualMachinePlacementSpec, VirtualMachinePlacementStatus> & { kind: 'VirtualMachinePlacement' };
+export type VirtualMachineMigration = Resource<VirtualMachineMigrationSpec, VirtualMachineMigrationStatus> & { kind: 'VirtualMachineMigration' };
 export type ConsolidationPolicy = Resource<ConsolidationPolicySpec, ConsolidationPolicyStatus> & { kind: 'ConsolidationPolicy' };
 
 export type { PhysicalHostSpec, PhysicalHostStatus, PowerActionRecord } from './physical-host.ts';
 export type { VirtualMachinePlacementSpec, VirtualMachinePlacementStatus, MigrationRecord } from './vm-placement.ts';
+export type { VirtualMachineMigrationSpec, VirtualMachineMigrationStatus, VirtualMachineMigrationPhase } from './vm-migration.ts';
 export type { ConsolidationPolicySpec, ConsolidationPolicyStatus, OffPeakWindow } from './consolidation-policy.ts';
 export type { Condition } from './schema-helpers.ts';

@@ -36,6 +36,7 @@ export const MigrationRecord = Type.Object({
   durationSeconds: Type.Optional(Type.Number({ minimum: 0 })),
   progressPercent: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
   error: Type.Optional(Type.String()),
+  requestedBy: Type.Optional(Type.String({ description: 'uid of the VirtualMachineMigration that asked for this migration; absent when Tide decided it.' })),
 });
 
 export const VirtualMachinePlacementStatus = Type.Object({

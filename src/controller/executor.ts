@@ -61,6 +61,8 @@ export interface ExecutionInput {
   migrationTimeoutMs: number;
   /** Aborted when this replica stops acting: nothing new starts, running migrations are aborted. */
   signal?: AbortSignal;
+  /** Told about each migration once its intent is recorded, before it runs (manual-migrations.ts). */
+  onMigrationStarted?: (action: MigrateAction) => void;
 }
 
 /** One execution's shared state: its input and why it stopped early, if it did. */
@@ -246,6 +248,7 @@ export class Executor {
       reason: action.reason,
       message: action.message,
       startedAt: new Date(startedAtMs).toISOString(),
+      ...(action.requestUid ? { requestedBy: action.requestUid } : {}),
     };
     // The intent goes to the API first: if we die from here on, the next start finds it.
     try {
@@ -262,6 +265,7 @@ export class Executor {
     await recordEvent(writer, log, ref, 'Normal', 'Migrating', action.message, 'Migrate');
     log.info(`${describe(action)}: started`);
     this.deps.onActionStarted?.(record.id, action, startedAtMs);
+    input.onMigrationStarted?.(action);
 
     let lastProgress = -1;
     const outcome = await hypervisor

@@ -4,8 +4,8 @@
  * added or deleted) asks for a new decision. Status-only updates — most of them ours — do not.
  */
 import { CustomObjectsApi, makeInformer, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
-import { CONSOLIDATION_POLICY, GROUP, PHYSICAL_HOST, specWithDefaults, VERSION, VIRTUAL_MACHINE_PLACEMENT, type ResourceDefinition } from '../api/crds.ts';
-import type { ConsolidationPolicy, PhysicalHost, VirtualMachinePlacement } from '../api/types.ts';
+import { CONSOLIDATION_POLICY, GROUP, PHYSICAL_HOST, specWithDefaults, VERSION, VIRTUAL_MACHINE_MIGRATION, VIRTUAL_MACHINE_PLACEMENT, type ResourceDefinition } from '../api/crds.ts';
+import type { ConsolidationPolicy, PhysicalHost, VirtualMachineMigration, VirtualMachinePlacement } from '../api/types.ts';
 import { FORCE_REMOVE_ANNOTATION } from './removal.ts';
 
 type Cached = Informer<KubernetesObject> & ObjectCache<KubernetesObject>;
@@ -41,6 +41,7 @@ export class ResourceInformers {
   private readonly hosts: Cached;
   private readonly placements: Cached;
   private readonly policies: Cached;
+  private readonly migrations: Cached;
   private stopped = false;
   private readonly restartTimers: NodeJS.Timeout[] = [];
 
@@ -56,6 +57,7 @@ export class ResourceInformers {
     this.hosts = make(PHYSICAL_HOST);
     this.placements = make(VIRTUAL_MACHINE_PLACEMENT);
     this.policies = make(CONSOLIDATION_POLICY);
+    this.migrations = make(VIRTUAL_MACHINE_MIGRATION);
   }
 
   private wire(kind: string, informer: Informer<KubernetesObject>): void {
@@ -89,8 +91,8 @@ export class ResourceInformers {
   }
 
   async start(): Promise<void> {
-    await Promise.all([this.hosts.start(), this.placements.start(), this.policies.start()]);
-    for (const [kind, informer] of [['PhysicalHost', this.hosts], ['VirtualMachinePlacement', this.placements], ['ConsolidationPolicy', this.policies]] as const) {
+    await Promise.all([this.hosts.start(), this.placements.start(), this.policies.start(), this.migrations.start()]);
+    for (const [kind, informer] of [['PhysicalHost', this.hosts], ['VirtualMachinePlacement', this.placements], ['ConsolidationPolicy', this.policies], ['VirtualMachineMigration', this.migrations]] as const) {
       this.scheduleRestart(kind, informer);
     }
   }
@@ -112,7 +114,7 @@ export class ResourceInformers {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const timer of this.restartTimers.splice(0)) clearTimeout(timer);
-    await Promise.all([this.hosts.stop(), this.placements.stop(), this.policies.stop()]);
+    await Promise.all([this.hosts.stop(), this.placements.stop(), this.policies.stop(), this.migrations.stop()]);
   }
 
   listHosts(): PhysicalHost[] {
@@ -125,5 +127,9 @@ export class ResourceInformers {
 
   listPolicies(): ConsolidationPolicy[] {
     return withDefaults(CONSOLIDATION_POLICY, this.policies.list());
+  }
+
+  listMigrations(): VirtualMachineMigration[] {
+    return withDefaults(VIRTUAL_MACHINE_MIGRATION, this.migrations.list());
   }
 }

@@ -11,10 +11,10 @@ export interface PermissionRule {
 }
 
 export const OPERATOR_RULES: PermissionRule[] = [
-  { apiGroups: ['tide.dev'], resources: ['physicalhosts', 'virtualmachineplacements', 'consolidationpolicies'], verbs: ['get', 'list', 'watch'] },
+  { apiGroups: ['tide.dev'], resources: ['physicalhosts', 'virtualmachineplacements', 'consolidationpolicies', 'virtualmachinemigrations'], verbs: ['get', 'list', 'watch'] },
   // Only to add and remove the finalizer tide.dev/host-protection (finalizers.ts): never the spec.
   { apiGroups: ['tide.dev'], resources: ['physicalhosts'], verbs: ['update'] },
-  { apiGroups: ['tide.dev'], resources: ['physicalhosts/status', 'virtualmachineplacements/status', 'consolidationpolicies/status'], verbs: ['update'] },
+  { apiGroups: ['tide.dev'], resources: ['physicalhosts/status', 'virtualmachineplacements/status', 'consolidationpolicies/status', 'virtualmachinemigrations/status'], verbs: ['update'] },
   { apiGroups: [''], resources: ['secrets'], verbs: ['get'] },
   { apiGroups: [''], resources: ['events'], verbs: ['create'] },
   { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },

@@ -7,11 +7,12 @@ import type { Clock } from '../api/clock.ts';
 import { CONSOLIDATION_POLICY, PHYSICAL_HOST, VIRTUAL_MACHINE_PLACEMENT } from '../api/crds.ts';
 import { isObservable, type HostTarget, type HypervisorDriver, type ObservedHost, type PowerDriver } from '../api/drivers.ts';
 import { parseDuration } from '../api/schema-helpers.ts';
-import type { ConsolidationPolicy, ConsolidationPolicyStatus, PhysicalHost, PhysicalHostStatus, VirtualMachinePlacement, VirtualMachinePlacementStatus } from '../api/types.ts';
+import type { ConsolidationPolicy, ConsolidationPolicyStatus, PhysicalHost, PhysicalHostStatus, VirtualMachineMigration, VirtualMachinePlacement, VirtualMachinePlacementStatus } from '../api/types.ts';
 import type { Action, Plan, PlannerPolicy, Snapshot } from '../planner/types.ts';
 import { recordEvent, type ClusterWriter, type ObjectRef } from './cluster.ts';
 import { setCondition } from './conditions.ts';
 import { Executor, type ActionResult } from './executor.ts';
+import { isFinished, ManualMigrations } from './manual-migrations.ts';
 import type { FinalizerWriter } from './finalizers.ts';
 import { HostLifecycle } from './host-lifecycle.ts';
 import { isUnfinished, settleMigration, settlePowerAction } from './intents.ts';
@@ -25,6 +26,8 @@ export interface ResourceCache {
   listHosts(): PhysicalHost[];
   listPlacements(): VirtualMachinePlacement[];
   listPolicies(): ConsolidationPolicy[];
+  /** VirtualMachineMigrations (manual-migrations.ts); a cache without them has none. */
+  listMigrations?(): VirtualMachineMigration[];
 }
 
 /** What the reconciler reports to metrics and the history store. */
@@ -60,6 +63,7 @@ const NO_POLICY_THRESHOLD = 80;
 export class Reconciler {
   private readonly executor: Executor;
   private readonly lifecycle?: HostLifecycle;
+  private readonly manual: ManualMigrations;
   /**
    * Records this process already settled. The informer cache may still show them unfinished
    * for a moment; this keeps them from being settled (and announced) twice.
@@ -77,6 +81,7 @@ export class Reconciler {
       onActionStarted: (id, action, atMs) => deps.observer?.onActionStarted?.(id, action, atMs),
       onActionDone: (r) => deps.observer?.onActionDone?.(r),
     });
+    this.manual = new ManualMigrations({ clock: deps.clock, writer: deps.writer, log: deps.log, executor: this.executor });
     if (deps.finalizers) this.lifecycle = new HostLifecycle({ clock: deps.clock, writer: deps.writer, finalizers: deps.finalizers, log: deps.log });
   }
 
@@ -254,6 +259,14 @@ export class Reconciler {
     // Settled records may still look unfinished in the cache this round; the snapshot then treats
     // their VMs and hosts as busy, which is the safe side.
     await this.settleUnfinished(observed, policy);
+    // VirtualMachineMigrations first. A round that ran some leaves planning to the next one,
+    // made on observations that show where those VMs went.
+    const manual = await this.manualMigrations(policy, observed, targets, signal);
+    if (manual.length > 0) {
+      const after = await this.observe();
+      await this.removals(after.observed, policy);
+      return { results: manual };
+    }
     if (!policy) {
       log.info('no ConsolidationPolicy: observing only (kubectl apply one to let Tide act)');
       await this.removals(observed, undefined, []);
@@ -293,6 +306,24 @@ export class Reconciler {
     const after = await this.observe();
     await this.removals(after.observed, policy, plan.evacuations ?? []);
     return { plan, results };
+  }
+
+  /** Brings the open VirtualMachineMigrations up to date and runs those that may run (manual-migrations.ts). */
+  private async manualMigrations(policy: ConsolidationPolicy | undefined, observed: Map<string, ObservedHost>, targets: Map<string, HostTarget>, signal?: AbortSignal): Promise<ActionResult[]> {
+    const migrations = this.deps.cache.listMigrations?.() ?? [];
+    if (migrations.every(isFinished)) return [];
+    const nowMs = this.deps.clock.now();
+    const { snapshot, placementByDomain } = buildSnapshot({ nowMs, hosts: this.governedHosts(policy), placements: this.deps.cache.listPlacements(), observed });
+    return this.manual.round({
+      migrations,
+      placements: this.deps.cache.listPlacements(),
+      hosts: this.deps.cache.listHosts(),
+      policy,
+      targets,
+      placementByDomain,
+      ...(policy ? { snapshot, plannerPolicy: plannerPolicy(policy.spec, nowMs) } : {}),
+      ...(signal ? { signal } : {}),
+    });
   }
 
   /** Hosts being deleted: let go or report (removal.ts). `evacuations` is given in plan rounds only. */

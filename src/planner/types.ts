@@ -108,6 +108,7 @@ export type ReasonCode =
   | 'PinnedElsewhere'     // a pinned VM is not on its pinned host
   | 'StandbyNotAllowed'   // a host is off although standby is no longer allowed: power it on
   | 'Evacuate'            // a host marked evacuate is emptied (migrate), or needs a standby host's room (power-on)
+  | 'Manual'              // asked for by a VirtualMachineMigration (planner/manual.ts)
   | 'Blocked';            // a wanted action could not be taken (alert explains why)
 
 interface ActionBase {
@@ -122,6 +123,8 @@ export interface MigrateAction extends ActionBase {
   vm: string;
   from: string;
   to: string;
+  /** uid of the VirtualMachineMigration that asked for it (reason Manual); absent for the planner's own moves. */
+  requestUid?: string;
 }
 
 export interface PowerOnAction extends ActionBase {

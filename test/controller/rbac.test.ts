@@ -32,6 +32,9 @@ test('the operator needs exactly the permissions in permissions.ts, no more and 
   });
   t.after(() => world.stop());
   await world.applyObjects(resourcesOf(world.scenario));
+  // A VirtualMachineMigration too: the operator reads it and writes its status.
+  const byHand = { apiVersion: 'tide.dev/v1alpha1', kind: 'VirtualMachineMigration', metadata: { name: 'by-hand', namespace: 'default' }, spec: { placement: 'vm-1', targetHost: 'node200' } };
+  await world.applyObjects([byHand]);
   await world.kubectl('create', 'secret', 'generic', 'ssh', '-n', 'tide-system', '--from-literal=known_hosts=x');
   await world.kubectl('patch', 'physicalhost', 'node100', '--type=merge', '-p', '{"spec":{"ssh":{"secretRef":{"name":"ssh","namespace":"tide-system"}}}}');
 
@@ -43,6 +46,7 @@ test('the operator needs exactly the permissions in permissions.ts, no more and 
   enforcing = false;
 
   assert.deepEqual(denied, [], 'no request was refused');
+  assert.equal((await world.getJson('vmm', 'by-hand', '-n', 'default')).status?.phase, 'Succeeded');
   const used = new Set(seen.map((r) => `${r.group}/${r.resource}/${r.verb}`));
   for (const rule of OPERATOR_RULES) {
     for (const group of rule.apiGroups) for (const resource of rule.resources) for (const verb of rule.verbs) {

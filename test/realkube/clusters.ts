@@ -82,7 +82,7 @@ export async function installTide(target: KubeTarget): Promise<TideCluster> {
         await kubectlOk(['patch', name, '--type=merge', '-p', '{"metadata":{"finalizers":null}}']);
       }
       await kubectlOk(['delete', 'consolidationpolicies,physicalhosts', '--all', '--wait=true']);
-      await kubectlOk(['delete', 'virtualmachineplacements', '--all', '--all-namespaces', '--wait=true']);
+      await kubectlOk(['delete', 'virtualmachineplacements,virtualmachinemigrations', '--all', '--all-namespaces', '--wait=true']);
       await kubectlOk(['delete', 'events', '--all', '--all-namespaces']);
       await kubectlOk(['delete', 'lease', 'tide-operator', '-n', NAMESPACE, '--ignore-not-found']);
     },
