@@ -44,12 +44,14 @@ export class ResourceInformers {
   private readonly migrations: Cached;
   private stopped = false;
   private readonly restartTimers: NodeJS.Timeout[] = [];
+  /** Failed starts in a row per kind, for the restart delay; reset only by an answer from the API server. */
+  private readonly failures = new Map<string, number>();
 
   constructor(kubeConfig: KubeConfig, private readonly events: InformerEvents, private readonly options: InformerOptions = {}) {
     const api = kubeConfig.makeApiClient(CustomObjectsApi);
     const make = (def: ResourceDefinition): Cached => {
       const path = `/apis/${GROUP}/${VERSION}/${def.plural}`;
-      const list = () => api.listCustomObjectForAllNamespaces({ group: GROUP, version: VERSION, plural: def.plural });
+      const list = this.listing(def.kind, () => api.listCustomObjectForAllNamespaces({ group: GROUP, version: VERSION, plural: def.plural }));
       const informer = makeInformer<KubernetesObject>(kubeConfig, path, list as never);
       this.wire(def.kind, informer);
       return informer;
@@ -58,6 +60,19 @@ export class ResourceInformers {
     this.placements = make(VIRTUAL_MACHINE_PLACEMENT);
     this.policies = make(CONSOLIDATION_POLICY);
     this.migrations = make(VIRTUAL_MACHINE_MIGRATION);
+  }
+
+  /**
+   * The list call, counted as an answer when it succeeds. Not client-node's 'connect' event:
+   * that fires before every list, so resetting on it kept the delay at its first step and an
+   * unreachable server got a request and a warning every 250 ms per informer, for ever.
+   */
+  private listing<T>(kind: string, list: () => Promise<T>): () => Promise<T> {
+    return async () => {
+      const result = await list();
+      this.failures.set(kind, 0);
+      return result;
+    };
   }
 
   private wire(kind: string, informer: Informer<KubernetesObject>): void {
@@ -74,16 +89,16 @@ export class ResourceInformers {
       if (generations.get(key) !== generation) changed(obj);
       generations.set(key, generation);
     });
-    let failures = 0;
-    informer.on('connect', () => {
-      failures = 0;
-    });
+    // Any object seen means the API server answered (a watch resumed without a list).
+    for (const verb of ['add', 'update', 'delete'] as const) informer.on(verb, () => this.failures.set(kind, 0));
     // client-node re-lists by itself on 410 Gone; any other error stops the informer, so
     // restart it with a growing delay until the API server answers again.
     informer.on('error', (err) => {
       if (this.stopped) return;
       this.events.onError(kind, err);
-      const delay = RESTART_DELAY_MS[Math.min(failures++, RESTART_DELAY_MS.length - 1)]!;
+      const failures = this.failures.get(kind) ?? 0;
+      this.failures.set(kind, failures + 1);
+      const delay = RESTART_DELAY_MS[Math.min(failures, RESTART_DELAY_MS.length - 1)]!;
       setTimeout(() => {
         if (!this.stopped) informer.start().catch((e) => this.events.onError(kind, e));
       }, delay).unref();
