@@ -1,7 +1,8 @@
 /**
  * The operator's side of a PhysicalHost's life beyond observation, and of whether the policy can
  * be met at all: it puts its finalizer on governed hosts, lets a host being deleted go once the
- * verdict of removal.ts says so (writing conditions and Events while it waits), and reports a
+ * verdict of removal.ts says so (writing conditions and Events while it waits), reports how the
+ * evacuation of a host in maintenance or to be kept off goes (evacuation.ts), and reports a
  * policy whose constraints the hosts cannot meet. Events go out once per change of what they
  * say — decided on the object as the API server has it, not on the informer cache, which may
  * not show this replica's last write yet.
@@ -9,10 +10,12 @@
 import type { Clock } from '../api/clock.ts';
 import { CONSOLIDATION_POLICY, PHYSICAL_HOST } from '../api/crds.ts';
 import type { ObservedHost } from '../api/drivers.ts';
+import type { EvacuationProgress } from '../api/physical-host.ts';
 import type { Condition, ConsolidationPolicy, ConsolidationPolicyStatus, PhysicalHost, PhysicalHostStatus, VirtualMachinePlacement } from '../api/types.ts';
 import type { EvacuationReport } from '../planner/types.ts';
 import { recordEvent, type ClusterWriter, type EventType, type ObjectRef } from './cluster.ts';
 import { findCondition, setConditions, type ConditionUpdate } from './conditions.ts';
+import { evacuationAsked, evacuationVerdict, type EvacuationVerdict } from './evacuation.ts';
 import type { FinalizerWriter } from './finalizers.ts';
 import type { Logger } from './log.ts';
 import { beingRemoved, HOST_FINALIZER, needsFinalizer, removalVerdict, type PolicyState } from './removal.ts';
@@ -49,8 +52,16 @@ export class HostLifecycle {
     }
   }
 
-  /** Decides for every host being deleted under Tide's finalizer: let it go, or say what it waits for. */
+  /**
+   * Decides for every host being deleted under Tide's finalizer: let it go, or say what it waits
+   * for; then reports the evacuation of every other host asked to be emptied.
+   */
   async reconcileRemovals(round: RemovalRound): Promise<void> {
+    await this.removals(round);
+    await this.evacuations(round);
+  }
+
+  private async removals(round: RemovalRound): Promise<void> {
     for (const host of round.hosts.filter(beingRemoved)) {
       const name = host.metadata.name;
       const verdict = removalVerdict({
@@ -74,7 +85,7 @@ export class HostLifecycle {
         const nowIso = new Date(this.deps.clock.now()).toISOString();
         await this.deps.writer.updateStatus<PhysicalHostStatus>(ref, (s) => {
           changed = !sameCondition(findCondition(s.conditions, 'Removing'), verdict.removing);
-          return { ...s, conditions: setConditions(s.conditions, [verdict.removing, verdict.evacuated], nowIso, host.metadata.generation) };
+          return { ...withProgress(s, verdict.progress), conditions: setConditions(s.conditions, [verdict.removing, verdict.evacuated], nowIso, host.metadata.generation) };
         });
         if (changed) {
           this.deps.log.info(`${name} being removed: ${verdict.removing.message}`);
@@ -83,6 +94,55 @@ export class HostLifecycle {
       } catch (err) {
         this.deps.log.warn(`removal of ${name} not reconciled this round: ${(err as Error)?.message ?? err}`);
       }
+    }
+  }
+
+  /**
+   * Hosts in maintenance or under powerPolicy Off: the Evacuated condition and status.evacuation,
+   * and an Event whenever what the condition says changes but for the count of VMs still to
+   * move (one per stage, not one per migration). Reported in plan rounds, as removals are, since
+   * only a plan says why a VM finds no room; a host no longer asked is cleared at any round.
+   */
+  private async evacuations(round: RemovalRound): Promise<void> {
+    const reporting = !!round.evacuations || !round.policy || round.policy.spec.dryRun;
+    for (const host of round.hosts.filter((h) => !h.metadata.deletionTimestamp)) {
+      const name = host.metadata.name;
+      const ref = { def: PHYSICAL_HOST, name, uid: host.metadata.uid };
+      if (!evacuationAsked(host)) {
+        if (host.status?.evacuation || findCondition(host.status?.conditions, 'Evacuated')) await this.clearEvacuation(ref, host);
+        continue;
+      }
+      const policy = policyState(round.policy, host);
+      if (!reporting || (policy.kind !== 'none' && !policy.governs) || !round.observed.has(name)) continue;
+      const evacuation = round.evacuations?.find((e) => e.host === name);
+      const verdict = evacuationVerdict({ host, observed: round.observed.get(name), placements: round.placements, policy, ...(evacuation ? { evacuation } : {}) });
+      if (sameCondition(findCondition(host.status?.conditions, 'Evacuated'), verdict.evacuated) && sameJson(host.status?.evacuation, verdict.progress)) continue;
+      let before: Condition | undefined;
+      const nowIso = new Date(this.deps.clock.now()).toISOString();
+      try {
+        await this.deps.writer.updateStatus<PhysicalHostStatus>(ref, (s) => {
+          before = findCondition(s.conditions, 'Evacuated');
+          return { ...withProgress(s, verdict.progress), conditions: setConditions(s.conditions, [verdict.evacuated], nowIso, host.metadata.generation) };
+        });
+      } catch (err) {
+        this.deps.log.warn(`evacuation of ${name} not reported this round: ${(err as Error)?.message ?? err}`);
+        continue;
+      }
+      if (stage(before) === stage(verdict.evacuated)) continue;
+      this.deps.log.info(`${name} evacuation: ${verdict.evacuated.message}`);
+      await this.event(ref, verdict.warning ? 'Warning' : 'Normal', eventReason(verdict), `${name}: ${verdict.evacuated.message}`);
+    }
+  }
+
+  private async clearEvacuation(ref: ObjectRef & { uid?: string }, host: PhysicalHost): Promise<void> {
+    try {
+      await this.deps.writer.updateStatus<PhysicalHostStatus>(ref, (s) => {
+        const { evacuation: _, ...rest } = s;
+        return { ...rest, conditions: (s.conditions ?? []).filter((c) => c.type !== 'Evacuated') };
+      });
+      await this.event(ref, 'Normal', 'EvacuationEnded', `${host.metadata.name} is neither in maintenance nor to be kept off: it takes VMs again`);
+    } catch (err) {
+      this.deps.log.warn(`evacuation status of ${host.metadata.name} not cleared: ${(err as Error)?.message ?? err}`);
     }
   }
 
@@ -114,6 +174,27 @@ export class HostLifecycle {
   private async event(ref: ObjectRef & { uid?: string }, type: EventType, reason: string, message: string): Promise<void> {
     await recordEvent(this.deps.writer, this.deps.log, ref, type, reason, message);
   }
+}
+
+/** The Event's reason: the condition's, said the way a person reads a host's Events. */
+function eventReason(v: EvacuationVerdict): string {
+  if (v.evacuated.status === 'True') return v.progress?.cannotMove.length ? 'EvacuationBlocked' : 'Evacuated';
+  return v.evacuated.reason;
+}
+
+/** What an evacuation Event is about: the condition without the count of VMs still to move. */
+function stage(c: Pick<Condition, 'status' | 'reason' | 'message'> | undefined): string {
+  return c ? `${c.status}/${c.reason}/${c.message.replace(/^\d+ VMs? still to move/, '')}` : '';
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+}
+
+function withProgress(s: PhysicalHostStatus, progress: EvacuationProgress | undefined): PhysicalHostStatus {
+  if (progress) return { ...s, evacuation: progress };
+  const { evacuation: _, ...rest } = s;
+  return rest;
 }
 
 function policyState(policy: ConsolidationPolicy | undefined, host: PhysicalHost): PolicyState {

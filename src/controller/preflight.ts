@@ -36,13 +36,17 @@ export function refuseMigration(action: MigrateAction, fresh: FreshObjects & { p
   if (spec.doNotMigrate) return `${action.vm} was marked doNotMigrate`;
   if (spec.pinnedHost !== undefined && spec.pinnedHost !== action.to) return `${action.vm} was pinned to ${spec.pinnedHost}`;
   if (!target || target.metadata.deletionTimestamp) return `${action.to} is no longer a PhysicalHost`;
-  if (specOf<PhysicalHostSpec>(PHYSICAL_HOST, target).maintenance) return `${action.to} was put in maintenance`;
+  const targetSpec = specOf<PhysicalHostSpec>(PHYSICAL_HOST, target);
+  if (targetSpec.maintenance) return `${action.to} was put in maintenance`;
+  if (targetSpec.powerPolicy === 'Off') return `${action.to} is to be kept off now (powerPolicy Off)`;
   return undefined;
 }
 
 export function refusePowerOff(action: PowerOffAction, fresh: FreshObjects & { host?: PhysicalHost }, nowMs: number): string | undefined {
   const byPolicy = refuseByPolicy(fresh);
   if (byPolicy) return byPolicy;
+  // powerPolicy Off is the administrator's order: only that order withdrawn (or the host gone) stops it.
+  if (action.reason === 'PowerPolicyOff') return refuseOrderedPowerOff(action, fresh.host);
   if (!plannerPolicy(specOf<ConsolidationPolicySpec>(CONSOLIDATION_POLICY, fresh.policy!), nowMs).consolidationAllowed) {
     return 'consolidation is no longer allowed now (outside the off-peak windows)';
   }
@@ -50,7 +54,16 @@ export function refusePowerOff(action: PowerOffAction, fresh: FreshObjects & { h
   if (!host || host.metadata.deletionTimestamp) return `${action.host} is no longer a PhysicalHost`;
   const spec = specOf<PhysicalHostSpec>(PHYSICAL_HOST, host);
   if (!spec.standbyAllowed) return `standbyAllowed was set to false on ${action.host}`;
+  if ((spec.powerPolicy ?? 'Auto') !== 'Auto') return `powerPolicy was set to ${spec.powerPolicy} on ${action.host}`;
   if (spec.maintenance) return `${action.host} was put in maintenance`;
+  if (!spec.power || spec.power.offMethod === 'None') return `${action.host} no longer has a power-off method`;
+  return undefined;
+}
+
+function refuseOrderedPowerOff(action: PowerOffAction, host: PhysicalHost | undefined): string | undefined {
+  if (!host || host.metadata.deletionTimestamp) return `${action.host} is no longer a PhysicalHost`;
+  const spec = specOf<PhysicalHostSpec>(PHYSICAL_HOST, host);
+  if (spec.powerPolicy !== 'Off') return `powerPolicy of ${action.host} is no longer Off`;
   if (!spec.power || spec.power.offMethod === 'None') return `${action.host} no longer has a power-off method`;
   return undefined;
 }
@@ -62,6 +75,7 @@ export function refusePowerOn(action: PowerOnAction, fresh: FreshObjects & { hos
   if (!host || host.metadata.deletionTimestamp) return `${action.host} is no longer a PhysicalHost`;
   const spec = specOf<PhysicalHostSpec>(PHYSICAL_HOST, host);
   if (!spec.power || spec.power.onMethod === 'None') return `${action.host} no longer has a power-on method`;
+  if (spec.powerPolicy === 'Off') return `${action.host} is to be kept off now (powerPolicy Off)`;
   return undefined;
 }
 

@@ -3,14 +3,14 @@
  * governs, so `kubectl delete ph NAME` only marks the host. The host is then evacuated (the
  * planner's rules/evacuate.ts) and let go once no VM Tide manages runs there — as a node is
  * drained before it is deleted, and a vSphere host leaves its cluster from maintenance mode.
- * Pure: the host, what was observed and what the plan said in; a verdict out.
+ * How far the evacuation got is worked out as for maintenance (evacuation.ts). Pure: the host, what was observed and what the plan said in; a verdict out.
  */
-import { isObservable, type ObservedHost } from '../api/drivers.ts';
-import type { PhysicalHost, VirtualMachinePlacement } from '../api/types.ts';
+import { isObservable } from '../api/drivers.ts';
+import type { EvacuationProgress } from '../api/physical-host.ts';
+import type { PhysicalHost } from '../api/types.ts';
 import { listNames } from '../planner/explain.ts';
-import { NO_ROOM } from '../planner/rules/evacuate.ts';
-import type { EvacuationReport } from '../planner/types.ts';
 import type { ConditionUpdate } from './conditions.ts';
+import { evacuatedCondition, progressOf, progressStatus, type EvacuationInput, type PolicyState, type Progress } from './evacuation.ts';
 import { effectivePowerState } from './status.ts';
 
 /** Held on every governed PhysicalHost; removed once the host may go. */
@@ -28,25 +28,13 @@ export function needsFinalizer(host: PhysicalHost): boolean {
   return !host.metadata.deletionTimestamp && !(host.metadata.finalizers ?? []).includes(HOST_FINALIZER);
 }
 
-/** The policy in force as removal sees it: none (Tide only observes), a dry run, or active; and whether it governs the host. */
-export type PolicyState = { kind: 'none' } | { kind: 'dry-run' | 'active'; name: string; governs: boolean };
+export type { PolicyState };
 
-export interface RemovalInput {
-  host: PhysicalHost;
-  observed: ObservedHost | undefined;
-  /** Every VirtualMachinePlacement: a domain with one is a VM Tide manages. */
-  placements: VirtualMachinePlacement[];
-  policy: PolicyState;
-  /** The plan's evacuation report for this host, when a plan was made this round. */
-  evacuation?: EvacuationReport;
-}
+export type RemovalInput = EvacuationInput;
 
 export type RemovalVerdict =
   | { release: true; reason: 'ForceRemoved' | 'Removed'; message: string; /** Placements whose VM may still run there. */ left: string[] }
-  | { release: false; removing: ConditionUpdate; evacuated: ConditionUpdate; warning: boolean };
-
-/** Why a VM stays that no waiting will change: it is pinned here, marked doNotMigrate, or nothing has room. */
-const STUCK = /pinned to|doNotMigrate|do-not-migrate|^no room/;
+  | { release: false; removing: ConditionUpdate; evacuated: ConditionUpdate; progress?: EvacuationProgress; warning: boolean };
 
 export function removalVerdict(input: RemovalInput): RemovalVerdict {
   const { host, observed, placements, policy } = input;
@@ -80,47 +68,24 @@ export function removalVerdict(input: RemovalInput): RemovalVerdict {
   if (policy.kind === 'none') return wait('NoPolicy', true, `${name} still runs ${vms} and no ConsolidationPolicy lets Tide move them: apply one, move them yourself, ${force}`, undefined);
   if (policy.kind === 'dry-run') return wait('DryRun', true, `${name} still runs ${vms}; ConsolidationPolicy ${policy.name} is a dry run, so Tide moves nothing: set dryRun: false, move them yourself, ${force}`, undefined);
 
-  // Why each VM is still there: what the placement says first (the planner sees a VM mid-migration
-  // or marked doNotMigrate alike), then the plan's words.
-  const staying = new Map(input.evacuation?.staying.map((x) => [x.vm, x.why]));
-  const why = (d: string): string => {
-    const p = byDomain.get(d)!;
-    if (p.spec.doNotMigrate) return 'doNotMigrate';
-    if (p.status?.migration?.phase === 'Running' || p.status?.migration?.phase === 'Pending') return `migrating to ${p.status.migration.to}`;
-    if (p.spec.pinnedHost === name) return `pinned to ${name}`;
-    const planned = staying.get(d);
-    if (planned) return planned.startsWith(NO_ROOM) ? NO_ROOM : planned.replace(`${d} `, '');
-    if (input.evacuation?.moving.includes(d)) return 'its migration did not complete this round (see its placement)';
-    return 'waiting for the next round';
-  };
-  const reasons = managed.map((d) => ({ vm: d, why: why(d) }));
-  const stuck = reasons.filter((r) => STUCK.test(r.why));
-  const listed = reasons.map((r) => `${r.vm} (${r.why})`).join(', ');
-  const progress = { cannotMove: stuck, movable: reasons.length - stuck.length };
+  const progress = progressOf(input, managed);
+  const listed = progress.reasons.map((r) => `${r.vm} (${r.why})`).join(', ');
   if (progress.movable === 0) {
-    return wait('EvacuationBlocked', true, `${name} stays: ${stuck.length === 1 ? 'its last VM' : `its ${stuck.length} VMs`} Tide manages cannot move: ${listed}; unpin them, move them yourself, ${force}`, progress);
+    const stuck = progress.cannotMove.length;
+    return wait('EvacuationBlocked', true, `${name} stays: ${stuck === 1 ? 'its last VM' : `its ${stuck} VMs`} Tide manages cannot move: ${listed}; unpin them, move them yourself, ${force}`, progress);
   }
   return wait('Evacuating', false, `${name} is being evacuated before it is removed: waiting for ${listed}`, progress);
 }
 
-function wait(
-  reason: string,
-  warning: boolean,
-  message: string,
-  progress: { cannotMove: { vm: string; why: string }[]; movable: number } | undefined,
-): RemovalVerdict {
-  const cannot = progress?.cannotMove.map((r) => `${r.vm} (${r.why})`).join(', ');
-  const left = progress?.movable;
+function wait(reason: string, warning: boolean, message: string, progress: Progress | undefined): RemovalVerdict {
   return {
     release: false,
     warning,
     removing: { type: 'Removing', status: 'True', reason, message },
     // Issue 14's condition: True once no VM that can move is left; names the ones that cannot.
-    evacuated:
-      left === undefined
-        ? { type: 'Evacuated', status: 'False', reason: reason === 'HostNotObservable' ? 'NotObservable' : 'NotEvacuating', message: `not evacuating: ${reason}` }
-        : left === 0
-          ? { type: 'Evacuated', status: 'True', reason: 'NoMovableVMs', message: `no VM that can move is left; ${cannot} cannot move` }
-          : { type: 'Evacuated', status: 'False', reason: 'Evacuating', message: `${left} VM${left === 1 ? '' : 's'} still to move${cannot ? `; cannot move: ${cannot}` : ''}` },
+    evacuated: progress
+      ? evacuatedCondition(progress)
+      : { type: 'Evacuated', status: 'False', reason: reason === 'HostNotObservable' ? 'NotObservable' : 'NotEvacuating', message: `not evacuating: ${reason}` },
+    ...(progress ? { progress: progressStatus(progress) } : {}),
   };
 }

@@ -26,10 +26,15 @@ export interface SnapshotResult {
   excluded: { host: string; why: string }[];
 }
 
-/** Can Tide power this host both off and back on? Only then may it be put in standby. */
+/**
+ * May Tide put this host in standby: its powerPolicy lets it (AlwaysOn never; Off keeps it off
+ * anyway; Auto as standbyAllowed says), and Tide can power it both off and back on.
+ */
 export function canStandby(host: PhysicalHost): boolean {
   const power = host.spec.power;
-  return host.spec.standbyAllowed && !!power && power.onMethod !== 'None' && power.offMethod !== 'None';
+  const policy = host.spec.powerPolicy ?? 'Auto';
+  const allowed = policy === 'Off' || (policy === 'Auto' && host.spec.standbyAllowed);
+  return allowed && !!power && power.onMethod !== 'None' && power.offMethod !== 'None';
 }
 
 function powerStateOf(host: PhysicalHost, observed: ObservedHost | undefined): HostPowerState | undefined {
@@ -68,6 +73,7 @@ export function buildSnapshot(input: SnapshotInput): SnapshotResult {
     const name = host.metadata.name;
     const observed = input.observed.get(name);
     const powerState = powerStateOf(host, observed);
+    const keepOff = host.spec.powerPolicy === 'Off';
     if (!powerState) {
       excluded.push({ host: name, why: observed?.error ?? 'not observed yet' });
       continue;
@@ -80,8 +86,10 @@ export function buildSnapshot(input: SnapshotInput): SnapshotResult {
       standbyAllowed: canStandby(host),
       canPowerOn: !!host.spec.power && host.spec.power.onMethod !== 'None',
       maintenance: host.spec.maintenance,
-      // Deleted, held by Tide's finalizer: every VM that may move leaves it first (removal.ts).
-      ...(host.metadata.deletionTimestamp ? { evacuate: true } : {}),
+      // Every VM that may move leaves a host in maintenance, one to be kept off, and one deleted
+      // and held by Tide's finalizer (removal.ts).
+      ...(host.metadata.deletionTimestamp || host.spec.maintenance || keepOff ? { evacuate: true } : {}),
+      ...(keepOff ? { keepOff: true } : {}),
       ...(observed?.cpuLoadPercent !== undefined && powerState === 'on' ? { cpuLoadPercent: observed.cpuLoadPercent } : {}),
       ...(host.spec.power?.idleWatts !== undefined ? { idleWatts: host.spec.power.idleWatts } : {}),
       ...(host.spec.power?.peakWatts !== undefined ? { peakWatts: host.spec.power.peakWatts } : {}),

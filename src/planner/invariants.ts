@@ -67,21 +67,26 @@ export function checkPlan(snapshot: Snapshot, policy: PlannerPolicy, plan: Plan)
       if (!host) return fail('known-names', `${at}: unknown host ${action.host}`);
       if (host.powered) fail('power-once', `${at}: ${action.host} is powered twice in one plan`);
       host.powered = true;
-      if (host.snap.maintenance) fail('maintenance', `${at}: ${action.host} is in maintenance`);
-      if (host.snap.evacuate) fail('evacuating', `${at}: ${action.host} is being evacuated: removal never powers a host`);
+      // powerPolicy Off is an administrator's order: it powers off a host in maintenance or being
+      // evacuated, and nothing Tide weighs for itself (standby, windows, cooldown) holds it.
+      const ordered = action.type === 'power-off' && action.reason === 'PowerPolicyOff';
+      if (ordered && !host.snap.keepOff) fail('keep-off', `${at}: ${action.host} is powered off for powerPolicy Off, which it does not have`);
+      if (!ordered && host.snap.maintenance) fail('maintenance', `${at}: ${action.host} is in maintenance`);
+      if (!ordered && host.snap.evacuate) fail('evacuating', `${at}: ${action.host} is being evacuated: evacuation never powers a host`);
       const last = host.snap.lastPowerActionAtMs;
       // The cooldown guards against Tide's own flapping; an administrator forbidding standby overrides it.
-      const forced = action.type === 'power-on' && action.reason === 'StandbyNotAllowed';
+      const forced = ordered || (action.type === 'power-on' && action.reason === 'StandbyNotAllowed');
       if (!forced && last !== undefined && policy.powerCooldownMs > 0 && snapshot.atMs - last < policy.powerCooldownMs) {
         fail('power-cooldown', `${at}: ${action.host} is in its power cooldown`);
       }
       if (action.type === 'power-off') {
         if (host.powerState !== 'on') fail('power-off-on', `${at}: ${action.host} is ${host.powerState}`);
         if (host.vms.size > 0) fail('power-off-empty', `${at}: ${action.host} still has ${[...host.vms].join(', ')}`);
-        if (!host.snap.standbyAllowed) fail('standby-allowed', `${at}: ${action.host} may not be put in standby`);
-        if (!policy.consolidationAllowed) fail('consolidation-allowed', `${at}: powering off outside the off-peak windows`);
+        if (!ordered && !host.snap.standbyAllowed) fail('standby-allowed', `${at}: ${action.host} may not be put in standby`);
+        if (!ordered && !policy.consolidationAllowed) fail('consolidation-allowed', `${at}: powering off outside the off-peak windows`);
         host.powerState = 'off';
       } else {
+        if (host.snap.keepOff) fail('keep-off', `${at}: ${action.host} is to be kept off (powerPolicy Off)`);
         if (host.powerState !== 'off') fail('power-on-off', `${at}: ${action.host} is ${host.powerState}`);
         host.powerState = 'booting';
       }
@@ -97,7 +102,7 @@ export function checkPlan(snapshot: Snapshot, policy: PlannerPolicy, plan: Plan)
     if (host.load > 100 + 1e-6) fail('cpu-capacity', `${name} receives VMs and ends at ${host.load} % CPU`);
     if (host.memory > host.snap.memoryMiB) fail('memory-capacity', `${name} receives VMs and ends with ${host.memory} of ${host.snap.memoryMiB} MiB`);
   }
-  const powersOff = plan.actions.some((a) => a.type === 'power-off');
+  const powersOff = plan.actions.some((a) => a.type === 'power-off' && a.reason !== 'PowerPolicyOff');
   // Booting hosts do not count: a power-on may fail, or never have been sent.
   const onAfter = [...hosts.values()].filter((h) => h.powerState === 'on').length;
   if (powersOff && onAfter < policy.minHostsOn) fail('min-hosts-on', `${onAfter} hosts on after the plan < minHostsOn ${policy.minHostsOn}`);

@@ -4,7 +4,7 @@
  */
 import { ClusterState } from './cluster.ts';
 import { checkPlan } from './invariants.ts';
-import { evacuateHosts, finishEvacuationReports, withEvacuation } from './rules/evacuate.ts';
+import { evacuateHosts, finishEvacuationReports, powerOffKeptOff, withEvacuation } from './rules/evacuate.ts';
 import { STRATEGIES } from './strategies/index.ts';
 import type { Plan, PlannerPolicy, Snapshot } from './types.ts';
 
@@ -40,7 +40,10 @@ export function plan(snapshot: Snapshot, policy: PlannerPolicy): Plan {
   // Evacuation comes before any strategy's own rules, whichever strategy: the VMs it places take
   // their room first, and a strategy cannot forget it.
   const evacuation = evacuateHosts(state);
-  const summary = withEvacuation(evacuation, strategy.plan(state));
+  const planned = withEvacuation(evacuation, strategy.plan(state));
+  // Last: a host to be kept off goes off once every rule has had its say about the VMs on it.
+  const keptOff = powerOffKeptOff(state);
+  const summary = keptOff ? `${planned}; ${keptOff}` : planned;
   finishEvacuationReports(state);
   const result: Plan = { strategy: policy.strategy, actions: state.actions, summary, ...(state.evacuations.length ? { evacuations: state.evacuations } : {}) };
   // Cheap (linear) and the last line of defence: a broken plan is never handed to the executor.

@@ -26,7 +26,7 @@ function wakeHostsNotAllowedStandby(c: ClusterState): void {
   for (const host of c.hosts) {
     if (host.powerState !== 'off' || host.snap.standbyAllowed || host.snap.maintenance || host.snap.canPowerOn === false) continue;
     // No power cooldown here: it guards against Tide's own flapping, and this is an administrator's call.
-    c.powerOn(host, 'StandbyNotAllowed', `power on ${host.name}: it is off but standby is not allowed for it (spec.standbyAllowed is false)`);
+    c.powerOn(host, 'StandbyNotAllowed', `power on ${host.name}: it is off but standby is not allowed for it (standbyAllowed false or powerPolicy AlwaysOn)`);
   }
 }
 

@@ -18,6 +18,7 @@ export const HostSnapshotSchema = Type.Object(
     canPowerOn: Type.Optional(Type.Boolean()),
     maintenance: Type.Boolean(),
     evacuate: Type.Optional(Type.Boolean()),
+    keepOff: Type.Optional(Type.Boolean()),
     cpuLoadPercent: Type.Optional(Type.Number({ minimum: 0 })),
     idleWatts: Type.Optional(Type.Number({ minimum: 0 })),
     peakWatts: Type.Optional(Type.Number({ minimum: 0 })),

@@ -22,11 +22,17 @@ export interface HostSnapshot {
   /** A host in maintenance receives no VM and is never powered on by the planner. */
   maintenance: boolean;
   /**
-   * Move every VM that may move off this host (rules/evacuate.ts): a PhysicalHost being removed
-   * (and, with issue 14, one put in maintenance). Implies what maintenance implies: the host
+   * Move every VM that may move off this host (rules/evacuate.ts): a PhysicalHost being removed,
+   * in maintenance, or whose powerPolicy is Off. Implies what maintenance implies: the host
    * receives nothing and the planner never powers it on or off.
    */
   evacuate?: boolean;
+  /**
+   * Keep this host off (PhysicalHost powerPolicy: Off): it is evacuated as `evacuate` says, then
+   * powered off once no VM at all runs on it (reason PowerPolicyOff, an administrator's order: no
+   * cooldown, off-peak window, standbyAllowed or minHostsOn holds it), and never powered on.
+   */
+  keepOff?: boolean;
   /** Measured load of the whole host, when known; otherwise derived from its VMs. */
   cpuLoadPercent?: number;
   /** Power model for strategies that weigh watts (idle and full-load watts). */
@@ -108,6 +114,7 @@ export type ReasonCode =
   | 'PinnedElsewhere'     // a pinned VM is not on its pinned host
   | 'StandbyNotAllowed'   // a host is off although standby is no longer allowed: power it on
   | 'Evacuate'            // a host marked evacuate is emptied (migrate), or needs a standby host's room (power-on)
+  | 'PowerPolicyOff'      // a host whose powerPolicy is Off is empty: power it off
   | 'Manual'              // asked for by a VirtualMachineMigration (planner/manual.ts)
   | 'Blocked';            // a wanted action could not be taken (alert explains why)
 

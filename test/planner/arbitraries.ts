@@ -15,6 +15,8 @@ const hostArb = fc.record({
   powerState: fc.constantFrom('on', 'on', 'on', 'on', 'on', 'on', 'off', 'off', 'booting') as fc.Arbitrary<HostSnapshot['powerState']>,
   standbyAllowed: fc.integer({ min: 0, max: 4 }).map((n) => n !== 0),
   maintenance: fc.integer({ min: 0, max: 9 }).map((n) => n === 0),
+  // Emptied as maintenance, removal or powerPolicy Off ask; kept off (powerPolicy Off) too.
+  evacuation: fc.constantFrom('none', 'none', 'none', 'none', 'none', 'none', 'none', 'none', 'evacuate', 'keepOff'),
   measuredExtra: sometimes(30, fc.integer({ min: 0, max: 15 })),
   idleWatts: fc.integer({ min: 40, max: 120 }),
   poweredAgoMs: sometimes(30, fc.integer({ min: 0, max: 3_600_000 })),
@@ -47,6 +49,8 @@ export const clusterArb: fc.Arbitrary<Snapshot> = fc
       powerState: h.powerState,
       standbyAllowed: h.standbyAllowed,
       maintenance: h.maintenance,
+      ...(h.evacuation !== 'none' ? { evacuate: true } : {}),
+      ...(h.evacuation === 'keepOff' ? { keepOff: true } : {}),
       idleWatts: h.idleWatts,
       peakWatts: h.idleWatts * 2,
       ...(h.poweredAgoMs !== null ? { lastPowerActionAtMs: NOW - h.poweredAgoMs } : {}),

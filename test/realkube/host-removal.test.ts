@@ -16,47 +16,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { waitFor } from '../hypervisor/eventually.ts';
 import { ROOT } from './envtest.ts';
-import { forEachInstalledTier, NAMESPACE, type TideCluster } from './clusters.ts';
-import { noRefusals, startOperatorProcess, withLogsOnFailure, type TideProcess } from './tide-processes.ts';
-
-const FINALIZER = 'tide.dev/host-protection';
-const eventually = <T>(what: string, probe: () => Promise<T | undefined | false | null>, timeoutMs = 90_000) => waitFor(what, probe, timeoutMs, 250);
-const paper = (f: string) => ['-f', `manifests/examples/paper/${f}`];
-const condition = (obj: any, type: string) => obj?.status?.conditions?.find((c: any) => c.type === type);
-
-async function leaderStarted(p: TideProcess): Promise<void> {
-  await eventually(`${p.name} to lead`, async () => {
-    if (p.child.exitCode !== null) throw new Error(`${p.name} exited ${p.child.exitCode}\n${p.tail()}`);
-    return p.said(`${p.name} is the leader`);
-  });
-}
-
-/** The paper's two hosts (no meters: the simulated hypervisors report watts) and eight VMs, with the hosts' Secret. */
-async function paperCluster(c: TideCluster): Promise<void> {
-  await c.kubectlOk(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'tide-ssh', namespace: NAMESPACE }, stringData: { known_hosts: '# simulated hosts: not used' } }));
-  await c.kubectlOk(['apply', ...paper('00-namespace.yaml'), ...paper('hosts.yaml'), ...paper('vms.yaml')]);
-  for (const host of ['node100', 'node200']) await c.kubectlOk(['patch', 'physicalhost', host, '--type=json', '-p', '[{"op":"remove","path":"/spec/meter"}]']);
-}
-
-async function events(c: TideCluster, reason: string): Promise<any[]> {
-  return (await c.getJson('events', '-A')).items.filter((e: any) => e.reason === reason);
-}
-
-/** Makes the operator plan again (a spec change) and waits until it has: a round that could repeat an Event. */
-async function anotherPlanRound(c: TideCluster, threshold: number): Promise<void> {
-  const before = (await c.getJson('cpol', 'default')).status?.lastEvaluationTime;
-  await c.kubectlOk(['patch', 'cpol', 'default', '--type=merge', '-p', JSON.stringify({ spec: { balanceThresholdPercent: threshold } })]);
-  await eventually('another plan round', async () => (await c.getJson('cpol', 'default')).status?.lastEvaluationTime !== before);
-}
+import { forEachInstalledTier } from './clusters.ts';
+import { anotherPlanRound, condition, eventually, events, FINALIZER, leaderStarted, paper, paperCluster, startPaperOperator } from './paper-hosts.ts';
+import { noRefusals, withLogsOnFailure } from './tide-processes.ts';
 
 forEachInstalledTier((cluster) => {
-  const operatorFor = (c: TideCluster, t: { after(fn: () => Promise<void>): void }) => {
-    const operator = startOperatorProcess({ scenario: 'paper-consolidation', speed: 20, kubeconfig: c.credentials.operator, identity: 'tide-operator-0', dataDir: c.dir });
-    t.after(() => operator.stop());
-    return operator;
-  };
+  const operatorFor = startPaperOperator;
 
   test('kubectl delete ph evacuates the host first; a pinned VM holds it, named in its conditions; force-remove lets it go; the VM left there reads HostUnmanaged', async (t) => {
     const c = await cluster();
@@ -148,7 +114,7 @@ forEachInstalledTier((cluster) => {
       const policy = { apiVersion: 'tide.dev/v1alpha1', kind: 'ConsolidationPolicy', metadata: { name: 'default' }, spec: { minHostsOn: 5, dryRun: true } };
       await c.kubectlOk(['apply', '-f', '-'], JSON.stringify(policy));
       const satisfiable = (reason: string) => eventually(`Satisfiable ${reason}`, async () => {
-        const cond = condition(await c.getJson('cpol', 'default'), 'Satisfiable');
+        const cond = condition(await c.getJson('conspol', 'default'), 'Satisfiable');
         return cond?.reason === reason && cond;
       });
       const unreachable = await satisfiable('MinHostsOnUnreachable');
@@ -158,12 +124,12 @@ forEachInstalledTier((cluster) => {
       await anotherPlanRound(c, 12);
       assert.equal((await events(c, 'MinHostsOnUnreachable')).length, 1, 'once per change, not per round');
 
-      await c.kubectlOk(['patch', 'cpol', 'default', '--type=merge', '-p', '{"spec":{"hostSelector":{"matchLabels":{"rack":"r9"}}}}']);
+      await c.kubectlOk(['patch', 'conspol', 'default', '--type=merge', '-p', '{"spec":{"hostSelector":{"matchLabels":{"rack":"r9"}}}}']);
       assert.match((await satisfiable('NoHostsSelected')).message, /hostSelector rack=r9 selects none of the 2 PhysicalHosts/);
 
       // Hosts into maintenance first (the policy still selects none of them), then select them all.
       for (const h of ['node100', 'node200']) await c.kubectlOk(['patch', 'ph', h, '--type=merge', '-p', '{"spec":{"maintenance":true}}']);
-      await c.kubectlOk(['patch', 'cpol', 'default', '--type=json', '-p', '[{"op":"remove","path":"/spec/hostSelector"},{"op":"replace","path":"/spec/minHostsOn","value":1}]']);
+      await c.kubectlOk(['patch', 'conspol', 'default', '--type=json', '-p', '[{"op":"remove","path":"/spec/hostSelector"},{"op":"replace","path":"/spec/minHostsOn","value":1}]']);
       assert.match((await satisfiable('AllHostsInMaintenance')).message, /all 2 governed hosts are in maintenance/);
 
       await c.kubectlOk(['patch', 'ph', 'node100', '--type=merge', '-p', '{"spec":{"maintenance":false}}']);

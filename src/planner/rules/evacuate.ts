@@ -1,11 +1,12 @@
 /**
  * Evacuation, as vSphere's maintenance mode and `kubectl drain` do it: every VM that may move
- * leaves a host marked `evacuate` (a PhysicalHost being removed; issue 14's `maintenance: true`
- * marks hosts the same way). plan() runs it before any strategy's own rules, so the VMs it places
+ * leaves a host marked `evacuate` (a PhysicalHost being removed, in maintenance, or whose
+ * powerPolicy is Off). plan() runs it before any strategy's own rules, so the VMs it places
  * take their room before balancing or consolidation look at the hosts.
  *
  * - The host receives nothing and is never powered on or off here (plan() treats it as in
- *   maintenance; the invariants check it): removal never switches a host off by itself.
+ *   maintenance; the invariants check it): evacuation never switches a host off by itself; only
+ *   powerPolicy Off does, once the host is empty (powerOffKeptOff).
  * - A VM moves only where any move may go (on, not in maintenance, memory, CPU up to 100 %,
  *   anti-affinity), within the plan's migration cap and the VM's cooldown. Spread: the least
  *   loaded host that stays under Th1 first, else the least loaded one with room at all.
@@ -57,6 +58,25 @@ export function finishEvacuationReports(c: ClusterState): void {
     report.moving = c.actions.filter((a) => a.type === 'migrate' && a.from === report.host).map((a) => (a as { vm: string }).vm);
     report.staying = report.staying.filter((x) => c.vmByName.get(x.vm)?.host.name === report.host);
   }
+}
+
+/**
+ * Powers off every host to be kept off (powerPolicy Off) on which no VM at all is left once this
+ * plan's moves are counted, VMs Tide does not manage included. The executor runs the power-off
+ * after those moves, only if all of them succeeded and a last look finds the host empty.
+ */
+export function powerOffKeptOff(c: ClusterState): string | null {
+  const parts: string[] = [];
+  for (const host of c.hosts) {
+    if (!host.snap.keepOff || host.powerState !== 'on') continue;
+    if (host.vms.length > 0) {
+      parts.push(`${host.name} (powerPolicy Off) stays on while ${listNames(host.vms.map((vm) => vm.name))} ${host.vms.length === 1 ? 'runs' : 'run'} there`);
+      continue;
+    }
+    c.powerOff(host, 'PowerPolicyOff', `power off ${host.name}: its powerPolicy is Off and no VM runs on it any more`);
+    parts.push(`powering ${host.name} off (powerPolicy Off)`);
+  }
+  return parts.length ? parts.join('; ') : null;
 }
 
 /** A strategy's summary with the evacuation's words in front, when there was one. */
