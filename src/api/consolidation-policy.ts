@@ -40,7 +40,7 @@ export const ConsolidationPolicySpec = withCel(
       hostSelector: Type.Optional(
         Type.Object({
           matchLabels: StringMap({ description: 'Labels a PhysicalHost must carry to be governed by this policy.' }),
-        }),
+        }, { description: 'Which PhysicalHosts the policy governs; all when omitted.' }),
       ),
     },
     { description: 'How Tide balances, consolidates and powers hosts.' },
@@ -55,20 +55,21 @@ export const ConsolidationPolicySpec = withCel(
 );
 
 export const ConsolidationPolicyStatus = Type.Object({
-  observedGeneration: Type.Optional(Type.Integer({ minimum: 0 })),
-  activeHosts: Type.Optional(Type.Integer({ minimum: 0 })),
-  standbyHosts: Type.Optional(Type.Integer({ minimum: 0 })),
-  averageLoadPercent: Type.Optional(Type.Number({ minimum: 0 })),
-  clusterWatts: Type.Optional(Type.Number({ minimum: 0 })),
+  observedGeneration: Type.Optional(Type.Integer({ minimum: 0, description: 'metadata.generation of the spec this status was written for.' })),
+  activeHosts: Type.Optional(Type.Integer({ minimum: 0, description: 'Governed hosts powered on, at the last evaluation.' })),
+  standbyHosts: Type.Optional(Type.Integer({ minimum: 0, description: 'Governed hosts powered off, at the last evaluation.' })),
+  averageLoadPercent: Type.Optional(Type.Number({ minimum: 0, description: 'Average CPU load of the active hosts, %, at the last evaluation.' })),
+  clusterWatts: Type.Optional(Type.Number({ minimum: 0, description: 'Power drawn by the governed hosts, in watts, at the last evaluation.' })),
   energySavedWh: Type.Optional(Type.Number({ minimum: 0, description: 'Energy saved against all hosts on since the operator started, in watt-hours.' })),
-  lastEvaluationTime: Type.Optional(Type.String({ format: 'date-time' })),
-  nextEvaluationTime: Type.Optional(Type.String({ format: 'date-time' })),
+  measuredEnergySavedWh: Type.Optional(Type.Number({ description: "Energy Tide's power-offs saved as the hosts' meters measured it (idle watts before, minus watts read while off, over each power-off's window), summed over every power-off measured, in watt-hours; `tide report` lists each one beside its prediction." })),
+  lastEvaluationTime: Type.Optional(Type.String({ format: 'date-time', description: 'When the last decision round ran.' })),
+  nextEvaluationTime: Type.Optional(Type.String({ format: 'date-time', description: 'When the next periodic round is due (an overload may start one sooner).' })),
   lastPlan: Type.Optional(
     Type.Object({
-      strategy: Type.String(),
-      summary: Type.String(),
+      strategy: Type.String({ description: 'Strategy that made the plan.' }),
+      summary: Type.String({ description: 'The plan in one line.' }),
       actions: Type.Array(Type.String(), { maxItems: 100, description: 'One line per planned action, with its reason.' }),
-    }),
+    }, { description: 'The plan of the last decision round.' }),
   ),
   conditions: Type.Optional(Conditions),
 });

@@ -105,7 +105,7 @@ export const CONSOLIDATION_POLICY: ResourceDefinition = {
   kind: 'ConsolidationPolicy',
   plural: 'consolidationpolicies',
   singular: 'consolidationpolicy',
-  shortNames: ['cpol'],
+  shortNames: ['conspol'],
   scope: 'Cluster',
   spec: ConsolidationPolicySpec,
   status: ConsolidationPolicyStatus,
@@ -125,7 +125,13 @@ export const RESOURCES = [PHYSICAL_HOST, VIRTUAL_MACHINE_PLACEMENT, CONSOLIDATIO
 /** The whole-object schema of a resource (what the API server validates a request body against). */
 export function resourceSchema(def: ResourceDefinition): Record<string, unknown> {
   const schema = Type.Object(
-    { apiVersion: Type.String(), kind: Type.String(), metadata: Type.Object({}), spec: def.spec, status: Type.Optional(def.status) },
+    {
+      apiVersion: Type.String({ description: `Versioned schema of this representation of an object: ${API_VERSION}.` }),
+      kind: Type.String({ description: `Kind of the object: ${def.kind}.` }),
+      metadata: Type.Object({}),
+      spec: def.spec,
+      status: Type.Optional({ ...def.status, description: def.status.description ?? `Observed state of the ${def.kind}, written by Tide.` }),
+    },
     { description: def.description },
   );
   // TypeBox marks schemas with symbol keys; JSON round-tripping leaves the plain OpenAPI schema.

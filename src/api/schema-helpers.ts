@@ -27,12 +27,22 @@ export function withCel<T extends TSchema>(schema: T, rules: CelRule[]): T {
   return { ...schema, 'x-kubernetes-validations': rules };
 }
 
-/** Reference to a Secret, by name and namespace. */
+/**
+ * Reference to a Secret in Tide's own namespace. The namespace may be written out (older
+ * manifests do), but Tide refuses any other (src/controller/credentials.ts): a CEL rule cannot
+ * know where Tide runs.
+ */
 export function SecretReference(description: string) {
   return Type.Object(
     {
       name: Type.String({ minLength: 1, maxLength: 253, description: 'Name of the Secret.' }),
-      namespace: Type.String({ minLength: 1, maxLength: 63, description: 'Namespace of the Secret.' }),
+      namespace: Type.Optional(
+        Type.String({
+          minLength: 1,
+          maxLength: 63,
+          description: "Namespace of the Secret; must be Tide's own (tide-system unless installed elsewhere), which is also what an omitted namespace means. Tide refuses a Secret in any other namespace: the host's Reachable condition turns False with reason SecretOutsideNamespace and Tide neither contacts nor powers it.",
+        }),
+      ),
     },
     { description },
   );
@@ -40,12 +50,12 @@ export function SecretReference(description: string) {
 
 /** A status condition, as metav1.Condition defines it. */
 export const Condition = Type.Object({
-  type: Type.String({ maxLength: 316, pattern: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$' }),
-  status: StringEnum(['True', 'False', 'Unknown'] as const),
-  observedGeneration: Type.Optional(Type.Integer({ minimum: 0 })),
-  lastTransitionTime: Type.String({ format: 'date-time' }),
-  reason: Type.String({ minLength: 1, maxLength: 1024, pattern: '^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$' }),
-  message: Type.String({ maxLength: 32768 }),
+  type: Type.String({ maxLength: 316, pattern: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$', description: 'Kind of condition, in CamelCase (Ready, Reachable …).' }),
+  status: StringEnum(['True', 'False', 'Unknown'] as const, { description: 'True, False or Unknown.' }),
+  observedGeneration: Type.Optional(Type.Integer({ minimum: 0, description: 'metadata.generation of the object the condition was set for.' })),
+  lastTransitionTime: Type.String({ format: 'date-time', description: 'When the status last changed.' }),
+  reason: Type.String({ minLength: 1, maxLength: 1024, pattern: '^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$', description: 'Machine-readable reason for the status, in CamelCase.' }),
+  message: Type.String({ maxLength: 32768, description: 'Human-readable details.' }),
 });
 export type Condition = Static<typeof Condition>;
 

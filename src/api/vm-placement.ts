@@ -26,30 +26,29 @@ export const MigrationPhase = StringEnum(['Pending', 'Running', 'Succeeded', 'Fa
 /** A migration Tide decided on, recorded before it runs so a restarted operator can finish the story. */
 export const MigrationRecord = Type.Object({
   id: Type.String({ description: 'Unique id of the migration, shared with its Event and history record.' }),
-  phase: MigrationPhase,
-  from: Type.String(),
-  to: Type.String(),
+  phase: { ...MigrationPhase, description: 'Pending (recorded, not yet started), Running, Succeeded or Failed.' },
+  from: Type.String({ description: 'PhysicalHost the VM left.' }),
+  to: Type.String({ description: 'PhysicalHost the VM went to.' }),
   reason: Type.String({ description: 'Machine-readable reason from the planner (Balance, Consolidate …).' }),
   message: Type.String({ description: 'Why, with the numbers that drove the decision.' }),
-  startedAt: Type.String({ format: 'date-time' }),
-  completedAt: Type.Optional(Type.String({ format: 'date-time' })),
-  durationSeconds: Type.Optional(Type.Number({ minimum: 0 })),
-  progressPercent: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
-  error: Type.Optional(Type.String()),
+  startedAt: Type.String({ format: 'date-time', description: 'When the migration was recorded.' }),
+  completedAt: Type.Optional(Type.String({ format: 'date-time', description: 'When it succeeded or failed.' })),
+  durationSeconds: Type.Optional(Type.Number({ minimum: 0, description: 'How long it took, in seconds.' })),
+  progressPercent: Type.Optional(Type.Number({ minimum: 0, maximum: 100, description: 'Share of memory copied so far, while it runs.' })),
+  error: Type.Optional(Type.String({ description: 'Why it failed.' })),
   requestedBy: Type.Optional(Type.String({ description: 'uid of the VirtualMachineMigration that asked for this migration; absent when Tide decided it.' })),
 });
 
 export const VirtualMachinePlacementStatus = Type.Object({
-  observedGeneration: Type.Optional(Type.Integer({ minimum: 0 })),
+  observedGeneration: Type.Optional(Type.Integer({ minimum: 0, description: 'metadata.generation of the spec this status was written for.' })),
   host: Type.Optional(Type.String({ description: 'PhysicalHost the domain was last observed running on.' })),
-  state: Type.Optional(StringEnum(['Running', 'Paused', 'Stopped', 'Migrating', 'NotFound', 'Unknown'] as const)),
-  vcpus: Type.Optional(Type.Integer({ minimum: 0 })),
-  memoryMiB: Type.Optional(Type.Integer({ minimum: 0 })),
+  state: Type.Optional(StringEnum(['Running', 'Paused', 'Stopped', 'Migrating', 'NotFound', 'Unknown'] as const, { description: 'State of the domain: Running, Paused, Stopped, Migrating, NotFound (on no host Tide governs) or Unknown (a host that may run it cannot be observed).' })),
+  vcpus: Type.Optional(Type.Integer({ minimum: 0, description: 'vCPUs of the domain.' })),
+  memoryMiB: Type.Optional(Type.Integer({ minimum: 0, description: 'Memory of the domain, in MiB.' })),
   cpuLoadPercent: Type.Optional(Type.Number({ minimum: 0, description: "CPU load, % of the VM's own vCPUs." })),
-  lastObservedTime: Type.Optional(Type.String({ format: 'date-time' })),
-  /** The current migration while it runs, the last one afterwards. */
-  migration: Type.Optional(MigrationRecord),
-  migrationCount: Type.Optional(Type.Integer({ minimum: 0 })),
+  lastObservedTime: Type.Optional(Type.String({ format: 'date-time', description: 'When Tide last saw the domain.' })),
+  migration: Type.Optional({ ...MigrationRecord, description: 'The current migration while it runs, the last one afterwards.' }),
+  migrationCount: Type.Optional(Type.Integer({ minimum: 0, description: 'Migrations Tide has carried out for this VM.' })),
   conditions: Type.Optional(Conditions),
 });
 

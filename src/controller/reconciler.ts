@@ -10,7 +10,9 @@ import { parseDuration } from '../api/schema-helpers.ts';
 import type { ConsolidationPolicy, ConsolidationPolicyStatus, PhysicalHost, PhysicalHostStatus, VirtualMachineMigration, VirtualMachinePlacement, VirtualMachinePlacementStatus } from '../api/types.ts';
 import type { Action, Plan, PlannerPolicy, Snapshot } from '../planner/types.ts';
 import { recordEvent, type ClusterWriter, type ObjectRef } from './cluster.ts';
+import { resolveClaims, withClaimConditions } from './claims.ts';
 import { setCondition } from './conditions.ts';
+import { DEFAULT_TIDE_NAMESPACE, SECRET_OUTSIDE_NAMESPACE, secretsToRead } from './credentials.ts';
 import { Executor, type ActionResult } from './executor.ts';
 import { isFinished, ManualMigrations } from './manual-migrations.ts';
 import type { FinalizerWriter } from './finalizers.ts';
@@ -28,6 +30,11 @@ export interface ResourceCache {
   listPolicies(): ConsolidationPolicy[];
   /** VirtualMachineMigrations (manual-migrations.ts); a cache without them has none. */
   listMigrations?(): VirtualMachineMigration[];
+  /**
+   * A Secret's data as cached by a namespaced informer (undefined: not in the cache). A cache
+   * without it makes the reconciler GET each Secret it needs, every observation.
+   */
+  getSecret?(namespace: string, name: string): Record<string, string> | undefined;
 }
 
 /** What the reconciler reports to metrics and the history store. */
@@ -53,6 +60,8 @@ export interface ReconcilerDeps {
   observeConcurrency?: number;
   /** The leadership fence, awaited right before every command to a host (see Executor). */
   fence?: () => Promise<void>;
+  /** Tide's own namespace, the only one it reads Secrets from (credentials.ts); default tide-system. */
+  namespace?: string;
   /** Writes hosts' finalizers; without it Tide neither protects hosts nor holds their deletion (removal.ts). */
   finalizers?: FinalizerWriter;
 }
@@ -92,6 +101,11 @@ export class Reconciler {
       .sort((a, b) => (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') || a.metadata.name.localeCompare(b.metadata.name))[0];
   }
 
+  /** The placements Tide heeds: one per libvirt domain, the oldest claim (claims.ts). */
+  private managedPlacements(): VirtualMachinePlacement[] {
+    return resolveClaims(this.deps.cache.listPlacements()).managed;
+  }
+
   private governedHosts(policy: ConsolidationPolicy | undefined): PhysicalHost[] {
     const labels = policy?.spec.hostSelector?.matchLabels ?? {};
     return this.deps.cache
@@ -101,17 +115,21 @@ export class Reconciler {
       .filter((h) => Object.entries(labels).every(([k, v]) => h.metadata.labels?.[k] === v));
   }
 
-  private async targetOf(host: PhysicalHost): Promise<HostTarget> {
+  /** How to reach a host, with its credentials; or why Tide refuses to (credentials.ts). */
+  private async targetOf(host: PhysicalHost): Promise<{ target: HostTarget; refused?: string }> {
     const secrets: Record<string, string> = {};
-    const refs = [host.spec.ssh?.secretRef, host.spec.power?.ipmi?.secretRef].filter((r) => r !== undefined);
-    for (const ref of refs) {
+    const wanted = secretsToRead(host.spec, this.deps.namespace ?? DEFAULT_TIDE_NAMESPACE);
+    if ('refused' in wanted) return { target: { name: host.metadata.name, spec: host.spec, secrets }, refused: wanted.refused };
+    const { cache } = this.deps;
+    for (const ref of wanted.secrets) {
       try {
-        Object.assign(secrets, await this.deps.writer.readSecret(ref.namespace, ref.name));
+        if (!cache.getSecret) Object.assign(secrets, await this.deps.writer.readSecret(ref.namespace, ref.name));
+        else Object.assign(secrets, cache.getSecret(ref.namespace, ref.name) ?? notCached());
       } catch (err) {
         this.deps.log.warn(`cannot read Secret ${ref.namespace}/${ref.name} for ${host.metadata.name}: ${(err as Error).message}`);
       }
     }
-    return { name: host.metadata.name, spec: host.spec, secrets };
+    return { target: { name: host.metadata.name, spec: host.spec, secrets } };
   }
 
   private async observeAll(hosts: PhysicalHost[]): Promise<{ targets: Map<string, HostTarget>; observed: Map<string, ObservedHost> }> {
@@ -121,8 +139,16 @@ export class Reconciler {
     for (let i = 0; i < hosts.length; i += limit) {
       await Promise.all(
         hosts.slice(i, i + limit).map(async (host) => {
-          const target = await this.targetOf(host);
+          const { target, refused } = await this.targetOf(host);
           targets.set(host.metadata.name, target);
+          if (refused) {
+            // Not contacted at all: its state is unknown, so it is left out of planning.
+            observed.set(host.metadata.name, {
+              name: host.metadata.name, reachable: false, powerState: 'unknown', domains: [],
+              error: refused, errorReason: SECRET_OUTSIDE_NAMESPACE, observedAtMs: this.deps.clock.now(),
+            });
+            return;
+          }
           try {
             observed.set(host.metadata.name, await this.deps.hypervisor.observeHost(target));
           } catch (err) {
@@ -173,13 +199,16 @@ export class Reconciler {
           .catch((err) => log.warn(`status of ${host.metadata.name} not written: ${(err as Error).message}`)),
       );
     }
-    for (const placement of this.deps.cache.listPlacements()) {
-      const next = placementStatus(placement, observed, nowIso);
+    const claims = resolveClaims(this.deps.cache.listPlacements());
+    const claimed = [...claims.managed.map((placement) => ({ placement, winner: undefined })), ...claims.conflicts];
+    for (const { placement, winner } of claimed) {
+      const statusOf = (p: VirtualMachinePlacement) => withClaimConditions(placementStatus(p, observed, nowIso), p, winner, nowIso);
+      const next = statusOf(placement);
       if (!statusChanged(placement.status, next)) continue;
       const ref = { def: VIRTUAL_MACHINE_PLACEMENT, name: placement.metadata.name, namespace: placement.metadata.namespace };
       writes.push(
         writer
-          .updateStatus<VirtualMachinePlacementStatus>(ref, (current, obj) => placementStatus({ ...(obj as VirtualMachinePlacement), status: current }, observed, nowIso))
+          .updateStatus<VirtualMachinePlacementStatus>(ref, (current, obj) => statusOf({ ...(obj as VirtualMachinePlacement), status: current }))
           .catch((err) => log.warn(`status of ${placement.metadata.namespace}/${placement.metadata.name} not written: ${(err as Error).message}`)),
       );
     }
@@ -214,7 +243,7 @@ export class Reconciler {
         return false;
       }
     };
-    for (const placement of this.deps.cache.listPlacements()) {
+    for (const placement of this.managedPlacements()) {
       const record = placement.status?.migration;
       if (!record || !isUnfinished(record) || this.settledIds.has(record.id)) continue;
       const verdict = settleMigration(placement.spec.domain, record, observed, nowMs, migrationTimeoutMs);
@@ -275,7 +304,7 @@ export class Reconciler {
     await this.lifecycle?.reportSatisfiability(policy, this.deps.cache.listHosts());
     const nowMs = clock.now();
     const hosts = this.governedHosts(policy);
-    const { snapshot, placementByDomain, excluded } = buildSnapshot({ nowMs, hosts, placements: this.deps.cache.listPlacements(), observed });
+    const { snapshot, placementByDomain, excluded } = buildSnapshot({ nowMs, hosts, placements: this.managedPlacements(), observed });
     for (const e of excluded) log.warn(`${e.host} left out of planning: ${e.why}`);
     const plannerPolicyNow = plannerPolicy(policy.spec, nowMs);
     const plan = this.deps.planner(snapshot, plannerPolicyNow);
@@ -313,7 +342,7 @@ export class Reconciler {
     const migrations = this.deps.cache.listMigrations?.() ?? [];
     if (migrations.every(isFinished)) return [];
     const nowMs = this.deps.clock.now();
-    const { snapshot, placementByDomain } = buildSnapshot({ nowMs, hosts: this.governedHosts(policy), placements: this.deps.cache.listPlacements(), observed });
+    const { snapshot, placementByDomain } = buildSnapshot({ nowMs, hosts: this.governedHosts(policy), placements: this.managedPlacements(), observed });
     return this.manual.round({
       migrations,
       placements: this.deps.cache.listPlacements(),
@@ -331,7 +360,7 @@ export class Reconciler {
     await this.lifecycle?.reconcileRemovals({
       hosts: this.deps.cache.listHosts(),
       observed,
-      placements: this.deps.cache.listPlacements(),
+      placements: this.managedPlacements(),
       policy,
       ...(evacuations ? { evacuations } : {}),
     });
@@ -366,6 +395,10 @@ export class Reconciler {
       }))
       .catch((err) => this.deps.log.warn(`policy status not written: ${(err as Error).message}`));
   }
+}
+
+function notCached(): never {
+  throw new Error('not found (the Secret informer of Tide\'s namespace has no such Secret)');
 }
 
 function currentRecordId(status: { migration?: { id: string } } | { powerAction?: { id: string } }): string | undefined {

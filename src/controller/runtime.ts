@@ -24,7 +24,7 @@ export interface RuntimeOptions {
   hypervisor: HypervisorDriver;
   power: PowerDriver;
   log: Logger;
-  /** Namespace for the leader Lease. (Events about cluster-scoped objects go to `default`, as Kubernetes requires.) */
+  /** Tide's own namespace: the leader Lease and the only Secrets it reads. (Events about cluster-scoped objects go to `default`, as Kubernetes requires.) */
   namespace: string;
   identity: string;
   leaderElection: boolean;
@@ -62,6 +62,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
     writer: new KubeClusterWriter(o.kubeConfig, o.identity),
     planner: plan,
     log: o.log,
+    namespace: o.namespace,
     observer: combineObservers(historyObserver(store, o.log), metricsObserver(metrics)),
     observeIntervalMs: o.observeIntervalMs,
     leaderElection,

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
-import { allows, OPERATOR_RULES, ZIGBEE_AGENT_RULES } from '../../src/controller/permissions.ts';
+import { allows, OPERATOR_NAMESPACE_RULES, OPERATOR_RULES, operatorAllows, ZIGBEE_AGENT_RULES } from '../../src/controller/permissions.ts';
 import { KubeHostStore } from '../../src/power/agent/kube-host-store.ts';
 import { MeterDirectory } from '../../src/power/agent/meter-directory.ts';
 import { MeterFreshness } from '../../src/power/agent/meter-freshness.ts';
@@ -25,7 +25,7 @@ test('the operator needs exactly the permissions in permissions.ts, no more and 
     authorize: (request) => {
       if (!enforcing) return true; // the test's own setup and checks
       seen.push(request);
-      const ok = allows(OPERATOR_RULES, request);
+      const ok = operatorAllows('tide-system', request);
       if (!ok) denied.push(request);
       return ok;
     },
@@ -48,13 +48,15 @@ test('the operator needs exactly the permissions in permissions.ts, no more and 
   assert.deepEqual(denied, [], 'no request was refused');
   assert.equal((await world.getJson('vmm', 'by-hand', '-n', 'default')).status?.phase, 'Succeeded');
   const used = new Set(seen.map((r) => `${r.group}/${r.resource}/${r.verb}`));
-  for (const rule of OPERATOR_RULES) {
+  for (const rule of [...OPERATOR_RULES, ...OPERATOR_NAMESPACE_RULES]) {
     for (const group of rule.apiGroups) for (const resource of rule.resources) for (const verb of rule.verbs) {
       const key = `${group}/${resource}/${verb}`;
-      // `create` on the Lease happens once per cluster; `get` on Secrets only for hosts that name one.
+      // `create` on the Lease happens once per cluster.
       assert.ok(used.has(key), `${key} is granted but never used`);
     }
   }
+  // The namespaced rules were used in tide-system only (anywhere else they would have been refused).
+  for (const r of seen) if (allows(OPERATOR_NAMESPACE_RULES, r) && !allows(OPERATOR_RULES, r)) assert.equal(r.namespace, 'tide-system', `${r.verb} ${r.resource}`);
 });
 
 test('the meter agent needs exactly the permissions in permissions.ts', async (t) => {

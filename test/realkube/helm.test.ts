@@ -13,7 +13,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { OPERATOR_RULES } from '../../src/controller/permissions.ts';
+import { OPERATOR_NAMESPACE_RULES, OPERATOR_RULES } from '../../src/controller/permissions.ts';
+import { waitFor } from '../hypervisor/eventually.ts';
 import { grants } from '../install/checks.ts';
 import { REAL_KUBE, ROOT, realTest, startRealApiServer, type RealApiServer } from './envtest.ts';
 
@@ -129,10 +130,19 @@ realTest('helm install into a fresh namespace creates the CRDs, the Deployment, 
   assert.equal(await can('list', 'physicalhosts.tide.dev'), 'yes');
   assert.equal(await can('update', 'virtualmachineplacements.tide.dev', '--subresource=status', '-n', ns), 'yes');
   assert.equal(await can('update', 'virtualmachineplacements.tide.dev', '-n', ns), 'no');
-  assert.equal(await can('create', 'leases.coordination.k8s.io', '-n', ns), 'yes');
   assert.equal(await can('delete', 'physicalhosts.tide.dev'), 'no');
-  assert.equal(await can('get', 'secrets', '-n', ns), 'yes');
-  assert.equal(await can('list', 'secrets', '-n', ns), 'no');
+  // Secrets and the leader Lease: through a Role in the release namespace, nowhere else.
+  assert.deepEqual(grants((await json('get', 'role', 'tide-operator', '-n', ns)).rules), grants(OPERATOR_NAMESPACE_RULES));
+  for (const rule of OPERATOR_NAMESPACE_RULES) {
+    const resource = rule.apiGroups[0] ? `${rule.resources[0]}.${rule.apiGroups[0]}` : rule.resources[0]!;
+    for (const verb of rule.verbs) {
+      assert.equal(await can(verb, resource, '-n', ns), 'yes', `${verb} ${resource} in ${ns}`);
+      assert.equal(await can(verb, resource, '-n', 'default'), 'no', `${verb} ${resource} in default`);
+      assert.equal(await can(verb, resource, '--all-namespaces'), 'no', `${verb} ${resource} cluster-wide`);
+    }
+  }
+  assert.equal(await can('get', 'secrets', '-n', ns), OPERATOR_NAMESPACE_RULES.some((r) => r.resources.includes('secrets') && r.verbs.includes('get')) ? 'yes' : 'no');
+  assert.equal(await can('delete', 'secrets', '-n', ns), 'no');
   // A token for that ServiceAccount can be minted (what later tests run the operator with).
   const token = (await server.kubectlOk(['create', 'token', 'tide-operator', '-n', ns])).trim();
   assert.match(token, /^[\w-]+\.[\w-]+\.[\w-]+$/);
@@ -166,6 +176,8 @@ realTest('helm install into a fresh namespace creates the CRDs, the Deployment, 
   for (const [kind, name] of [['deployment', 'tide-operator'], ['deployment', 'tide-zigbee-agent'], ['serviceaccount', 'tide-operator'], ['service', 'tide-operator-metrics']]) {
     assert.equal((await server.kubectl(['get', kind!, name!, '-n', ns])).code, 1, `${kind}/${name} left behind`);
   }
+  assert.equal((await server.kubectl(['get', 'role', 'tide-operator', '-n', ns])).code, 1, 'role/tide-operator left behind');
+  for (const name of ['tide-view', 'tide-edit']) assert.equal((await server.kubectl(['get', 'clusterrole', name])).code, 1, `clusterrole/${name} left behind`);
   for (const name of ['tide-operator', 'tide-zigbee-agent']) {
     assert.equal((await server.kubectl(['get', 'clusterrole', name])).code, 1, `clusterrole/${name} left behind`);
     assert.equal((await server.kubectl(['get', 'clusterrolebinding', name])).code, 1, `clusterrolebinding/${name} left behind`);
@@ -186,3 +198,37 @@ realTest('two releases side by side: names and ClusterRoles do not collide', asy
   await server.helmOk(['uninstall', 'tide-b', '-n', 'power-b', '--wait']);
 });
 
+
+realTest("people: tide-view and tide-edit are aggregated into Kubernetes' view and edit (by kube-controller-manager), so a viewer reads Tide's resources and an editor manages a namespace's placements, not hosts", async () => {
+  const ns = 'tide-people';
+  await server.helmOk(['install', 'tide', CHART, '-n', ns, '--create-namespace', '--wait=false']);
+  for (const team of ['team-a', 'team-b']) await server.kubectlOk(['create', 'namespace', team]);
+  const bindings = [
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'alice-views' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' }, subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'alice' }] },
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'bob-edits', namespace: 'team-a' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'edit' }, subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'bob' }] },
+  ];
+  await server.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: bindings }) });
+  const as = (user: string, ...args: string[]) => server.kubectl([...args, `--as=${user}`]);
+  const placement = (namespace: string) => JSON.stringify({ apiVersion: 'tide.dev/v1alpha1', kind: 'VirtualMachinePlacement', metadata: { name: 'web', namespace }, spec: { domain: `web-${namespace}` } });
+  await server.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'tide.dev/v1alpha1', kind: 'PhysicalHost', metadata: { name: 'node1' }, spec: { address: '10.0.0.1', capacity: { cpuCores: 4, memoryMiB: 4096 } } }) });
+
+  // The aggregation controller copies the rules into view and edit a moment after the install.
+  await waitFor('view to hold the rules of tide-view', async () => (await as('alice', 'get', 'physicalhosts')).code === 0, 30_000, 200);
+  const view = await json('get', 'clusterrole', 'view');
+  assert.ok(view.rules.some((r: any) => r.apiGroups.includes('tide.dev') && r.resources.includes('physicalhosts')), 'view holds the tide.dev rules');
+  assert.match((await as('alice', 'get', 'physicalhost', 'node1', '-o', 'name')).stdout, /physicalhost.tide.dev\/node1/);
+  assert.equal((await as('alice', 'get', 'virtualmachineplacements', '-A')).code, 0);
+  assert.notEqual((await server.kubectl(['apply', '-f', '-', '--as=alice'], { input: placement('team-a') })).code, 0, 'a viewer creates nothing');
+
+  await waitFor('edit to hold the rules of tide-edit', async () => (await server.kubectl(['apply', '-f', '-', '--as=bob'], { input: placement('team-a') })).code === 0, 30_000, 200);
+  assert.equal((await as('bob', 'get', 'virtualmachineplacement', 'web', '-n', 'team-a')).code, 0, 'an editor reads what it made');
+  assert.equal((await as('bob', 'delete', 'virtualmachineplacement', 'web', '-n', 'team-a')).code, 0, 'and deletes it');
+  const elsewhere = await server.kubectl(['apply', '-f', '-', '--as=bob'], { input: placement('team-b') });
+  assert.match(elsewhere.stderr, /forbidden/, 'not in a namespace it may not edit');
+  assert.match((await as('bob', 'delete', 'physicalhost', 'node1')).stderr, /forbidden/, 'hosts stay with the administrators');
+  assert.equal((await as('bob', 'auth', 'can-i', 'update', 'physicalhosts.tide.dev')).stdout.trim(), 'no');
+
+  await server.kubectlOk(['delete', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: bindings }) });
+  await server.kubectlOk(['delete', 'physicalhost', 'node1']);
+  await server.helmOk(['uninstall', 'tide', '-n', ns, '--wait']);
+});

@@ -13,11 +13,13 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { OPERATOR_RULES } from '../../src/controller/permissions.ts';
+import { GROUP, RESOURCES } from '../../src/api/crds.ts';
+import { OPERATOR_NAMESPACE_RULES, OPERATOR_RULES } from '../../src/controller/permissions.ts';
+import { fieldsWithoutDescription } from '../api/field-descriptions.ts';
 import { REAL_KUBE, ROOT, realTest, startRealApiServer, type RealApiServer } from './envtest.ts';
 
 let server: RealApiServer;
-const CRDS = ['consolidationpolicies.tide.dev', 'physicalhosts.tide.dev', 'virtualmachineplacements.tide.dev'];
+const CRDS = RESOURCES.map((r) => `${r.plural}.${GROUP}`);
 
 before(async () => {
   if (!REAL_KUBE.enabled) return;
@@ -43,7 +45,7 @@ realTest('the CRDs are accepted as generated, served with their short names, cat
   }
   const resources = await server.kubectlOk(['api-resources', '--api-group=tide.dev', '--no-headers']);
   assert.match(resources, /^physicalhosts\s+ph\s+tide\.dev\/v1alpha1\s+false\s+PhysicalHost$/m);
-  assert.match(resources, /^consolidationpolicies\s+\S+\s+tide\.dev\/v1alpha1\s+false\s+ConsolidationPolicy$/m);
+  assert.match(resources, /^consolidationpolicies\s+conspol\s+tide\.dev\/v1alpha1\s+false\s+ConsolidationPolicy$/m);
   assert.match(resources, /^virtualmachineplacements\s+vmp\s+tide\.dev\/v1alpha1\s+true\s+VirtualMachinePlacement$/m);
   // Each CRD file in manifests/crds/ is exactly one CRD and re-applies unchanged.
   const files = readdirSync(join(ROOT, 'manifests/crds')).filter((f) => f.endsWith('.yaml'));
@@ -63,6 +65,48 @@ realTest('kubectl explain reads the CRD schemas from the real server', async () 
   const vmp = await server.kubectlOk(['explain', 'vmp.spec.domain']);
   assert.match(vmp, /FIELD:\s+domain <string>/);
 });
+
+realTest('kubectl explain --recursive: every field of every Tide resource, as the real server publishes it, has a description', async () => {
+  const published = JSON.parse(await server.kubectlOk(['get', '--raw', `/openapi/v3/apis/${GROUP}/v1alpha1`])).components.schemas;
+  for (const def of RESOURCES) {
+    const schema = published[`dev.tide.v1alpha1.${def.kind}`];
+    assert.ok(schema, `${def.kind} is published`);
+    assert.deepEqual(fieldsWithoutDescription(schema, def.kind), [], `${def.kind}: fields without a description on the real server`);
+    // The walk covers every field kubectl explain shows (it reads the same document).
+    const fields = explainedFields(await server.kubectlOk(['explain', def.plural, '--recursive']), def.kind);
+    for (const field of fields) assert.ok(describedAt(schema, field), `${field}: kubectl explain shows it, the walk found no description`);
+    assert.ok(fields.length > 10, `${def.kind}: ${fields.length} fields`);
+  }
+  const port = await server.kubectlOk(['explain', 'ph.spec.ssh.port']);
+  assert.match(port, /DESCRIPTION:\s+SSH port\./);
+});
+
+/** Field paths of `kubectl explain --recursive` (two spaces of indent per level), without metadata's. */
+function explainedFields(text: string, kind: string): string[] {
+  const lines = text.slice(text.indexOf('FIELDS:')).split('\n').slice(1);
+  const stack: string[] = [];
+  const out: string[] = [];
+  for (const line of lines) {
+    const m = /^( +)(\w+)\t?\s*</.exec(line);
+    if (!m) continue;
+    const depth = m[1]!.length / 2 - 1;
+    stack.length = depth;
+    stack.push(m[2]!);
+    if (stack[0] !== 'metadata') out.push(`${kind}.${stack.join('.')}`);
+  }
+  return out;
+}
+
+/** Does the field at `path` (Kind.a.b, arrays stepped through) carry a description in `schema`? */
+function describedAt(schema: any, path: string): boolean {
+  let node = schema;
+  for (const name of path.split('.').slice(1)) {
+    if (node.type === 'array') node = node.items;
+    node = node?.properties?.[name];
+    if (!node) return false;
+  }
+  return Boolean(node.description?.trim());
+}
 
 realTest('the paper example and the GitOps example apply as the README says, with the schema defaults filled in', async () => {
   const paper = join(ROOT, 'manifests/examples/paper/');
@@ -182,11 +226,11 @@ realTest('kubectl apply -k manifests/ installs the whole of it on the real serve
   const admitted = await server.kubectl(['apply', '--dry-run=server', '-f', '-'], { input: JSON.stringify(pod) });
   assert.equal(admitted.code, 0, admitted.stderr);
   assert.doesNotMatch(admitted.stderr, /violate PodSecurity/);
-  // The ClusterRole is what the real authorizer holds the operator's ServiceAccount to: every
-  // call of permissions.ts allowed, and calls it does not list refused.
+  // The ClusterRole and the Role in tide-system are what the real authorizer holds the operator's
+  // ServiceAccount to: every call of permissions.ts allowed, and calls it does not list refused.
   const can = (verb: string, resource: string, ...more: string[]) =>
     server.kubectl(['auth', 'can-i', verb, resource, ...more, '--as=system:serviceaccount:tide-system:tide-operator']).then((r) => r.stdout.trim());
-  for (const rule of OPERATOR_RULES) {
+  for (const rule of [...OPERATOR_RULES, ...OPERATOR_NAMESPACE_RULES]) {
     for (const group of rule.apiGroups) {
       for (const res of rule.resources) {
         const [plural, sub] = res.split('/');
@@ -198,6 +242,8 @@ realTest('kubectl apply -k manifests/ installs the whole of it on the real serve
   assert.equal(await can('delete', 'physicalhosts.tide.dev'), 'no');
   assert.equal(await can('create', 'pods', '-n', 'tide-system'), 'no');
   assert.equal(await can('delete', 'secrets', '-n', 'tide-system'), 'no');
+  assert.equal(await can('list', 'secrets', '-n', 'default'), 'no', 'Secrets only in tide-system');
+  assert.equal(await can('update', 'leases.coordination.k8s.io', '-n', 'default'), 'no', 'the Lease only in tide-system');
   assert.equal(await can('list', 'nodes'), 'no');
   await server.kubectlOk(['delete', '-k', join(ROOT, 'manifests/install'), '--timeout=120s']);
   assert.equal((await server.kubectl(['get', 'namespace', 'tide-system'])).code, 1);

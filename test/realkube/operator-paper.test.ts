@@ -16,7 +16,7 @@ import { loadScenario } from '../../src/sim/scenario.ts';
 import { resourcesOf } from '../controller/harness.ts';
 import { waitFor } from '../hypervisor/eventually.ts';
 import { startMosquitto } from '../power/peers/mosquitto.ts';
-import { OPERATOR_RULES } from '../../src/controller/permissions.ts';
+import { OPERATOR_NAMESPACE_RULES, OPERATOR_RULES } from '../../src/controller/permissions.ts';
 import { forEachInstalledTier, NAMESPACE, serviceAccountKubeconfig, type TideCluster } from './clusters.ts';
 import { noRefusals, startAgentProcess, startOperatorProcess, withLogsOnFailure, type TideProcess } from './tide-processes.ts';
 
@@ -159,6 +159,8 @@ forEachInstalledTier((cluster, tier) => {
       { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace: NAMESPACE } },
       { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name }, rules },
       { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name }, subjects: [{ kind: 'ServiceAccount', name, namespace: NAMESPACE }] },
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name, namespace: NAMESPACE }, rules: OPERATOR_NAMESPACE_RULES },
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name, namespace: NAMESPACE }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name }, subjects: [{ kind: 'ServiceAccount', name, namespace: NAMESPACE }] },
     ];
     await c.kubectlOk(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: rbac }));
     t.after(() => c.kubectlOk(['delete', '-f', '-', '--ignore-not-found'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: rbac })));

@@ -148,7 +148,7 @@ export function ipmiTargetOf(host: HostTarget, power: PowerSpec = powerSpec(host
   if (!power.ipmi) throw new Error('spec.power.ipmi is missing');
   const username = host.secrets?.username;
   const password = host.secrets?.password;
-  const secret = `${power.ipmi.secretRef.namespace}/${power.ipmi.secretRef.name}`;
+  const secret = power.ipmi.secretRef.namespace ? `${power.ipmi.secretRef.namespace}/${power.ipmi.secretRef.name}` : power.ipmi.secretRef.name;
   if (!username || password === undefined) throw new Error(`IPMI Secret ${secret} lacks the keys 'username' and 'password'`);
   return { address: power.ipmi.address, port: power.ipmi.port ?? 623, username, password };
 }
