@@ -210,7 +210,7 @@ test('names: the release name, nameOverride and fullnameOverride name every obje
   const names = async (overrides: Record<string, unknown>, release: string) =>
     (await renderChart({ zigbeeAgent: { enabled: true }, ...overrides }, { name: release, namespace: 'ops' })).map((o) => `${o.kind}/${o.metadata.name}`).sort();
   const expected = (prefix: string) =>
-    ['ClusterRole/P-operator', 'ClusterRole/P-zigbee-agent', 'ClusterRoleBinding/P-operator', 'ClusterRoleBinding/P-zigbee-agent', 'Deployment/P-operator', 'Deployment/P-zigbee-agent', 'Service/P-operator-metrics', 'Service/P-zigbee-agent-metrics', 'ServiceAccount/P-operator', 'ServiceAccount/P-zigbee-agent'].map((n) => n.replace('P', prefix)).sort();
+    ['ClusterRole/P-edit', 'ClusterRole/P-operator', 'ClusterRole/P-view', 'ClusterRole/P-zigbee-agent', 'ClusterRoleBinding/P-operator', 'ClusterRoleBinding/P-zigbee-agent', 'Deployment/P-operator', 'Deployment/P-zigbee-agent', 'Role/P-operator', 'RoleBinding/P-operator', 'Service/P-operator-metrics', 'Service/P-zigbee-agent-metrics', 'ServiceAccount/P-operator', 'ServiceAccount/P-zigbee-agent'].map((n) => n.replace('P', prefix)).sort();
   assert.deepEqual(await names({}, 'tide'), expected('tide'));
   assert.deepEqual(await names({}, 'tide-prod'), expected('tide-prod'));
   assert.deepEqual(await names({}, 'power'), expected('power-tide'));

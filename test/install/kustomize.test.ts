@@ -19,7 +19,7 @@ test('renders every CRD of manifests/crds, the namespace and the operator', asyn
   assert.deepEqual(byKind(objects, 'CustomResourceDefinition').map((c) => c.metadata.name).sort(), crdNames);
   assert.deepEqual(
     objects.map((o) => `${o.kind}/${o.metadata.name}`).filter((k) => !k.startsWith('CustomResourceDefinition/')).sort(),
-    ['ClusterRole/tide-operator', 'ClusterRoleBinding/tide-operator', 'Deployment/tide-operator', 'Namespace/tide-system', 'Service/tide-operator-metrics', 'ServiceAccount/tide-operator'],
+    ['ClusterRole/tide-edit', 'ClusterRole/tide-operator', 'ClusterRole/tide-view', 'ClusterRoleBinding/tide-operator', 'Deployment/tide-operator', 'Namespace/tide-system', 'Role/tide-operator', 'RoleBinding/tide-operator', 'Service/tide-operator-metrics', 'ServiceAccount/tide-operator'],
   );
   for (const o of objects) assert.equal(o.metadata.namespace, CLUSTER_SCOPED.has(o.kind) ? undefined : 'tide-system', `${o.kind}/${o.metadata.name}`);
 });
