@@ -157,6 +157,10 @@ export class ManualMigrations {
       let vmm: VirtualMachineMigration | undefined = cached;
       let placement = placementOf(vmm);
       let verdict = fromRecord(vmm, placement) ?? precheck(vmm, placement, ctx);
+      if (!verdict && slots === 0) {
+        await this.write(vmm, { phase: 'Pending', reason: 'WaitingForSlot', message: `maxConcurrentMigrations (${input.policy!.spec.maxConcurrentMigrations}) migrations are running` });
+        continue;
+      }
       if (!verdict) {
         // About to run it: decide on the objects as the API server has them now. The cache may
         // not show yet that this request already ran (it must never run twice).
@@ -171,10 +175,6 @@ export class ManualMigrations {
       }
       if (verdict) {
         await this.write(vmm, verdict);
-        continue;
-      }
-      if (slots === 0) {
-        await this.write(vmm, { phase: 'Pending', reason: 'WaitingForSlot', message: `maxConcurrentMigrations (${input.policy!.spec.maxConcurrentMigrations}) migrations are running` });
         continue;
       }
       slots--;
@@ -199,18 +199,18 @@ export class ManualMigrations {
 
     const running: Promise<void>[] = [];
     const results = await this.deps.executor.execute({
-        plan,
-        snapshot: input.snapshot,
-        targets: input.targets,
-        hosts: new Map(input.hosts.map((h) => [h.metadata.name, h])),
-        placementByDomain: input.placementByDomain,
-        policy: input.policy!,
-        maxConcurrentMigrations: input.policy!.spec.maxConcurrentMigrations,
-        migrationTimeoutMs: parseDuration(input.policy!.spec.migrationTimeout),
-        ...(input.signal ? { signal: input.signal } : {}),
-        // Running once the intent is recorded: read off the record like every later phase.
-        onMigrationStarted: (action) => running.push(this.refresh(byUid.get(requestUid(action))!)),
-      });
+      plan,
+      snapshot: input.snapshot,
+      targets: input.targets,
+      hosts: new Map(input.hosts.map((h) => [h.metadata.name, h])),
+      placementByDomain: input.placementByDomain,
+      policy: input.policy!,
+      maxConcurrentMigrations: input.policy!.spec.maxConcurrentMigrations,
+      migrationTimeoutMs: parseDuration(input.policy!.spec.migrationTimeout),
+      ...(input.signal ? { signal: input.signal } : {}),
+      // Running once the intent is recorded: read off the record like every later phase.
+      onMigrationStarted: (action) => running.push(this.refresh(byUid.get(requestUid(action))!)),
+    });
     await Promise.all(running);
     for (const r of results) {
       const vmm = byUid.get(requestUid(r.action))!;

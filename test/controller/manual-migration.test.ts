@@ -92,3 +92,51 @@ test('the planner does not move a VM back within its cooldown after a requested 
   const { snapshot: unmarked } = buildSnapshot({ nowMs: T0, hosts: [ph('a'), ph('b')], placements: [vmp('vm-1'), vmp('vm-2'), vmp('vm-3')], observed });
   assert.ok(plan(unmarked, plannerPolicy(policy().spec, T0)).actions.some((a) => a.type === 'migrate' && a.vm === 'vm-1'));
 });
+
+test('a round runs open requests through the executor up to maxConcurrentMigrations, and never runs one the API server shows finished', async () => {
+  const { ManualMigrations } = await import('../../src/controller/manual-migrations.ts');
+  const { silentLogger } = await import('../../src/controller/log.ts');
+  const objects = new Map<string, any>();
+  const key = (ref: { def: { kind: string }; name: string }) => `${ref.def.kind}/${ref.name}`;
+  const put = (o: any) => objects.set(`${o.kind}/${o.metadata.name}`, structuredClone(o));
+  const events: string[] = [];
+  const writer = {
+    async read(ref: any) { return structuredClone(objects.get(key(ref))); },
+    async updateStatus(ref: any, mutate: any) { const o = objects.get(key(ref)); o.status = mutate(structuredClone(o.status ?? {}), o); },
+    async recordEvent(ref: any, _type: string, reason: string) { events.push(`${ref.name}:${reason}`); },
+    async readSecret() { return {}; },
+  };
+  const ran: string[] = [];
+  const executor = {
+    async execute(input: any) {
+      return input.plan.actions.map((action: any) => {
+        ran.push(`${action.vm}→${action.to}`);
+        const p = objects.get(`VirtualMachinePlacement/${action.vm}`);
+        p.status = { migration: record({ from: action.from, to: action.to, requestedBy: action.requestUid }) };
+        return { id: 'x', action, result: 'succeeded', detail: '', startedAtMs: T0, durationMs: 1 };
+      });
+    },
+  };
+  const manual = new ManualMigrations({ clock: { now: () => T0 } as never, writer: writer as never, log: silentLogger, executor: executor as never });
+  const requests = ['vm-1', 'vm-2'].map((vm, i) => ({ ...vmm({ placement: vm, targetHost: 'b' }), metadata: { name: `move-${vm}`, namespace: 'lab', uid: `uid-${vm}`, creationTimestamp: `2026-11-29T11:00:0${i}Z` } }));
+  const placements = [vmp('vm-1'), vmp('vm-2')];
+  [...requests, ...placements].forEach(put);
+  const seen = (name: string, domains: string[]): ObservedHost => ({
+    name, reachable: true, powerState: 'on', observedAtMs: T0, cpuLoadPercent: 0, domains: domains.map((d) => ({ name: d, state: 'running', vcpus: 1, memoryMiB: 512, cpuLoadPercent: 0 })),
+  });
+  const hosts = [ph('a'), ph('b')];
+  const roundWith = (migrations: VirtualMachineMigration[], p = policy({ maxConcurrentMigrations: 1 })) => {
+    const { snapshot, placementByDomain } = buildSnapshot({ nowMs: T0, hosts, placements, observed: new Map([['a', seen('a', ['vm-1', 'vm-2'])], ['b', seen('b', [])]]) });
+    return manual.round({ migrations, placements, hosts, policy: p, snapshot, plannerPolicy: plannerPolicy(p.spec, T0), targets: new Map(), placementByDomain });
+  };
+
+  const results = await roundWith(requests);
+  assert.deepEqual(ran, ['vm-1→b'], 'one slot: one migration');
+  assert.equal(results.length, 1);
+  assert.deepEqual([objects.get('VirtualMachineMigration/move-vm-1').status.phase, objects.get('VirtualMachineMigration/move-vm-2').status.reason], ['Succeeded', 'WaitingForSlot']);
+  assert.deepEqual(events, ['move-vm-2:WaitingForSlot', 'move-vm-1:Migrated']);
+
+  // The cache still shows move-vm-1 open (its status as it was): the API server says finished.
+  await roundWith([requests[0]!], policy({ maxConcurrentMigrations: 2 }));
+  assert.deepEqual(ran, ['vm-1→b'], 'move-vm-1 did not run again');
+});

@@ -78,9 +78,9 @@ forEachInstalledTier((cluster) => {
       assert.deepEqual(reasonsOf('ghost'), ['PlacementNotFound']);
 
       // Later rounds plan around them (cooldown) and never run a finished vmm again.
-      const before = (await c.getJson('conspol', 'default')).status?.lastEvaluationTime;
-      await c.kubectlOk(['patch', 'conspol', 'default', '--type=merge', '-p', '{"spec":{"balanceThresholdPercent":11}}']);
-      await eventually('another plan round', async () => (await c.getJson('conspol', 'default')).status?.lastEvaluationTime !== before);
+      const before = (await c.getJson('consolidationpolicy', 'default')).status?.lastEvaluationTime;
+      await c.kubectlOk(['patch', 'consolidationpolicy', 'default', '--type=merge', '-p', '{"spec":{"balanceThresholdPercent":11}}']);
+      await eventually('another plan round', async () => (await c.getJson('consolidationpolicy', 'default')).status?.lastEvaluationTime !== before);
       for (const vm of ['vm-1', 'vm-2']) {
         const p = await c.getJson('vmp', vm, '-n', 'paper');
         assert.deepEqual([p.status.host, p.status.migrationCount, p.status.migration.reason], ['node200', 1, 'Manual'], `${vm} stays where it was put`);
