@@ -93,16 +93,18 @@ test('the planner does not move a VM back within its cooldown after a requested 
   assert.ok(plan(unmarked, plannerPolicy(policy().spec, T0)).actions.some((a) => a.type === 'migrate' && a.vm === 'vm-1'));
 });
 
-test('a round runs open requests through the executor up to maxConcurrentMigrations, and never runs one the API server shows finished', async () => {
+/** A ManualMigrations over an in-memory API server and an executor that "migrates" at once. */
+async function fakeRound() {
   const { ManualMigrations } = await import('../../src/controller/manual-migrations.ts');
   const { silentLogger } = await import('../../src/controller/log.ts');
   const objects = new Map<string, any>();
-  const key = (ref: { def: { kind: string }; name: string }) => `${ref.def.kind}/${ref.name}`;
-  const put = (o: any) => objects.set(`${o.kind}/${o.metadata.name}`, structuredClone(o));
+  const key = (kind: string, namespace: string | undefined, name: string) => `${kind}/${namespace ?? ''}/${name}`;
+  const put = (o: any) => objects.set(key(o.kind, o.metadata.namespace, o.metadata.name), structuredClone(o));
+  const get = (kind: string, name: string, namespace = 'lab') => objects.get(key(kind, namespace, name));
   const events: string[] = [];
   const writer = {
-    async read(ref: any) { return structuredClone(objects.get(key(ref))); },
-    async updateStatus(ref: any, mutate: any) { const o = objects.get(key(ref)); o.status = mutate(structuredClone(o.status ?? {}), o); },
+    async read(ref: any) { return structuredClone(objects.get(key(ref.def.kind, ref.namespace, ref.name))); },
+    async updateStatus(ref: any, mutate: any) { const o = objects.get(key(ref.def.kind, ref.namespace, ref.name)); o.status = mutate(structuredClone(o.status ?? {}), o); },
     async recordEvent(ref: any, _type: string, reason: string) { events.push(`${ref.name}:${reason}`); },
     async readSecret() { return {}; },
   };
@@ -111,32 +113,52 @@ test('a round runs open requests through the executor up to maxConcurrentMigrati
     async execute(input: any) {
       return input.plan.actions.map((action: any) => {
         ran.push(`${action.vm}→${action.to}`);
-        const p = objects.get(`VirtualMachinePlacement/${action.vm}`);
-        p.status = { migration: record({ from: action.from, to: action.to, requestedBy: action.requestUid }) };
+        const p = input.placementByDomain.get(action.vm);
+        get('VirtualMachinePlacement', p.metadata.name, p.metadata.namespace).status = { migration: record({ from: action.from, to: action.to, requestedBy: action.requestUid }) };
         return { id: 'x', action, result: 'succeeded', detail: '', startedAtMs: T0, durationMs: 1 };
       });
     },
   };
   const manual = new ManualMigrations({ clock: { now: () => T0 } as never, writer: writer as never, log: silentLogger, executor: executor as never });
-  const requests = ['vm-1', 'vm-2'].map((vm, i) => ({ ...vmm({ placement: vm, targetHost: 'b' }), metadata: { name: `move-${vm}`, namespace: 'lab', uid: `uid-${vm}`, creationTimestamp: `2026-11-29T11:00:0${i}Z` } }));
-  const placements = [vmp('vm-1'), vmp('vm-2')];
-  [...requests, ...placements].forEach(put);
   const seen = (name: string, domains: string[]): ObservedHost => ({
     name, reachable: true, powerState: 'on', observedAtMs: T0, cpuLoadPercent: 0, domains: domains.map((d) => ({ name: d, state: 'running', vcpus: 1, memoryMiB: 512, cpuLoadPercent: 0 })),
   });
   const hosts = [ph('a'), ph('b')];
-  const roundWith = (migrations: VirtualMachineMigration[], p = policy({ maxConcurrentMigrations: 1 })) => {
-    const { snapshot, placementByDomain } = buildSnapshot({ nowMs: T0, hosts, placements, observed: new Map([['a', seen('a', ['vm-1', 'vm-2'])], ['b', seen('b', [])]]) });
+  const round = (migrations: VirtualMachineMigration[], placements: VirtualMachinePlacement[], p = policy({ maxConcurrentMigrations: 1 })) => {
+    [...migrations, ...placements].filter((o) => !get(o.kind, o.metadata.name, o.metadata.namespace)).forEach(put);
+    // The managed placements: the oldest claim of each domain (claims.ts); here, the first listed.
+    const managed = placements.filter((x, i) => placements.findIndex((y) => y.spec.domain === x.spec.domain) === i);
+    const { snapshot, placementByDomain } = buildSnapshot({ nowMs: T0, hosts, placements: managed, observed: new Map([['a', seen('a', ['vm-1', 'vm-2'])], ['b', seen('b', [])]]) });
     return manual.round({ migrations, placements, hosts, policy: p, snapshot, plannerPolicy: plannerPolicy(p.spec, T0), targets: new Map(), placementByDomain });
   };
+  return { round, get, events, ran };
+}
 
-  const results = await roundWith(requests);
+const request = (vm: string, i = 0, namespace = 'lab'): VirtualMachineMigration => ({
+  ...vmm({ placement: vm, targetHost: 'b' }),
+  metadata: { name: `move-${vm}`, namespace, uid: `uid-${namespace}-${vm}`, creationTimestamp: `2026-11-29T11:00:0${i}Z` },
+});
+
+test('a round runs open requests through the executor up to maxConcurrentMigrations, and never runs one the API server shows finished', async () => {
+  const { round, get, events, ran } = await fakeRound();
+  const requests = [request('vm-1', 0), request('vm-2', 1)];
+  const results = await round(requests, [vmp('vm-1'), vmp('vm-2')]);
   assert.deepEqual(ran, ['vm-1→b'], 'one slot: one migration');
   assert.equal(results.length, 1);
-  assert.deepEqual([objects.get('VirtualMachineMigration/move-vm-1').status.phase, objects.get('VirtualMachineMigration/move-vm-2').status.reason], ['Succeeded', 'WaitingForSlot']);
+  assert.deepEqual([get('VirtualMachineMigration', 'move-vm-1').status.phase, get('VirtualMachineMigration', 'move-vm-2').status.reason], ['Succeeded', 'WaitingForSlot']);
   assert.deepEqual(events, ['move-vm-2:WaitingForSlot', 'move-vm-1:Migrated']);
 
   // The cache still shows move-vm-1 open (its status as it was): the API server says finished.
-  await roundWith([requests[0]!], policy({ maxConcurrentMigrations: 2 }));
+  await round([requests[0]!], [vmp('vm-1'), vmp('vm-2')], policy({ maxConcurrentMigrations: 2 }));
   assert.deepEqual(ran, ['vm-1→b'], 'move-vm-1 did not run again');
+});
+
+test("a namespace cannot move, through a placement of its own, a VM another namespace's placement claimed first", async () => {
+  const { round, get, ran } = await fakeRound();
+  const owner = vmp('vm-1');
+  const intruder = { ...vmp('vm-1'), metadata: { name: 'vm-1', namespace: 'other', uid: 'p-other' } };
+  await round([request('vm-1', 0, 'other')], [owner, intruder]);
+  assert.deepEqual(ran, []);
+  const refused = get('VirtualMachineMigration', 'move-vm-1', 'other').status;
+  assert.deepEqual([refused.phase, refused.reason, refused.message], ['Failed', 'Conflict', 'vm-1 is claimed by VirtualMachinePlacement lab/vm-1']);
 });
