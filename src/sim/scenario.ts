@@ -149,7 +149,8 @@ function powerModel(p: ScenarioHost['power'], path: (string | number)[], fail: F
   const given = [p.specpower !== undefined, p.table !== undefined, p.idleWatts !== undefined || p.peakWatts !== undefined].filter(Boolean).length;
   if (given !== 1) return fail(path, 'needs exactly one of: idleWatts and peakWatts, specpower, table');
   if (p.specpower !== undefined) {
-    const table = SPECPOWER_TABLES[p.specpower];
+    // Own keys only: "constructor" or "toString" must not find Object.prototype's.
+    const table = Object.hasOwn(SPECPOWER_TABLES, p.specpower) ? SPECPOWER_TABLES[p.specpower] : undefined;
     if (!table) fail([...path, 'specpower'], `names unknown model ${JSON.stringify(p.specpower)} (known: ${Object.keys(SPECPOWER_TABLES).join('; ')})`);
     return tablePower(table, p.specpower);
   }
@@ -199,8 +200,14 @@ function loadTimeline(load: unknown, path: (string | number)[], baseDir: string,
     if (typeof interval !== 'number' || interval <= 0) fail([...path, 'intervalSeconds'], 'must be a number > 0');
     const traceFile = isAbsolute(o.trace) ? o.trace : join(baseDir, o.trace);
     if (!existsSync(traceFile)) fail([...path, 'trace'], `names a file that does not exist: ${traceFile}`);
+    let text: string;
     try {
-      return traceLoad(parseTrace(readFileSync(traceFile, 'utf8'), traceFile), interval as number);
+      text = readFileSync(traceFile, 'utf8');
+    } catch (err) {
+      return fail([...path, 'trace'], `names a file that cannot be read: ${traceFile} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+    try {
+      return traceLoad(parseTrace(text, traceFile), interval as number);
     } catch (err) {
       if (err instanceof TraceError) fail([...path, 'trace'], `is not a valid trace: ${err.message}`);
       throw err;

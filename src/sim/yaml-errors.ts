@@ -25,7 +25,13 @@ export function parseChecked<T>(text: string, file: string, validate: ValidateFu
   const fail: Fail = (path, message, key) => {
     throw makeError(`${where(offsetOf(doc, path, key))}: ${fieldName(path, key)} ${message}`);
   };
-  const data: unknown = doc.toJS();
+  let data: unknown;
+  try {
+    // toJS() refuses a document whose aliases would expand without bound ("billion laughs").
+    data = doc.toJS();
+  } catch (err) {
+    throw makeError(`${file}: invalid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`);
+  }
   if (!validate(data)) {
     const error = validate.errors![0];
     const path = pathOf(error);

@@ -54,6 +54,50 @@ function jsonSortedKeys(value: unknown): string {
   return JSON.stringify(sort(value));
 }
 
+/** How Go's encoding/json names the type of a JSON value it could not unmarshal. */
+function jsonTypeName(value: unknown): string {
+  return Array.isArray(value) ? 'array' : typeof value === 'boolean' ? 'bool' : typeof value;
+}
+
+const STRING_META = ['name', 'generateName', 'namespace', 'uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp'] as const;
+
+/**
+ * What the real server's decoder says about an ObjectMeta of the wrong shape (a number for a
+ * name, labels that are not a string map …), in encoding/json's words; undefined when it decodes.
+ * Built-ins name the field `ObjectMeta.metadata.name`, custom resources `ObjectMeta.name`.
+ */
+function metadataTypeProblem(r: ResourceType, metadata: unknown): string | undefined {
+  if (metadata === undefined || metadata === null) return undefined;
+  if (typeof metadata !== 'object' || Array.isArray(metadata)) {
+    const into = r.custom ? 'Go value' : `Go struct field ${r.kind}.metadata`;
+    return `json: cannot unmarshal ${jsonTypeName(metadata)} into ${into} of type v1.ObjectMeta`;
+  }
+  const meta = metadata as Record<string, unknown>;
+  const field = (key: string) => `Go struct field ObjectMeta.${r.custom ? '' : 'metadata.'}${key}`;
+  const wrong = (key: string, value: unknown, type: string) => `json: cannot unmarshal ${jsonTypeName(value)} into ${field(key)} of type ${type}`;
+  for (const key of STRING_META) {
+    const value = meta[key];
+    if (value !== undefined && value !== null && typeof value !== 'string') return wrong(key, value, 'string');
+  }
+  if (meta.generation !== undefined && meta.generation !== null && !Number.isInteger(meta.generation)) return wrong('generation', meta.generation, 'int64');
+  for (const key of ['labels', 'annotations']) {
+    const map = meta[key];
+    if (map === undefined || map === null) continue;
+    if (typeof map !== 'object' || Array.isArray(map)) return wrong(key, map, 'map[string]string');
+    const bad = Object.values(map).find((v) => typeof v !== 'string' && v !== null);
+    if (bad !== undefined) return wrong(key, bad, 'string');
+  }
+  for (const key of ['finalizers', 'ownerReferences', 'managedFields']) {
+    const list = meta[key];
+    if (list === undefined || list === null) continue;
+    if (!Array.isArray(list)) return wrong(key, list, key === 'finalizers' ? '[]string' : `[]v1.${key === 'ownerReferences' ? 'OwnerReference' : 'ManagedFieldsEntry'}`);
+    const itemType = key === 'finalizers' ? 'string' : 'object';
+    const bad = list.find((item) => (itemType === 'string' ? typeof item !== 'string' : typeof item !== 'object' || item === null || Array.isArray(item)));
+    if (bad !== undefined) return wrong(key, bad, itemType === 'string' ? 'string' : `v1.${key === 'ownerReferences' ? 'OwnerReference' : 'ManagedFieldsEntry'}`);
+  }
+  return undefined;
+}
+
 export class Operations {
   constructor(
     private readonly store: ObjectStore,
@@ -121,6 +165,23 @@ export class Operations {
       throw invalid({ group: r.group, plural: r.plural, kind: r.plural }, name, [fieldError.invalid('metadata.resourceVersion', 0, 'must be specified for an update')]);
     }
     return this.write(r, old, candidate, subresource, opts);
+  }
+
+  /**
+   * The result of a merge, JSON or strategic patch of `name`, checked as the real server decodes
+   * it before anything else: a patch may leave no object, metadata of the wrong type, or no name.
+   */
+  checkPatched(r: ResourceType, name: string, result: unknown): KubeObject {
+    // A strategic `$patch: delete` of the whole object leaves nothing: decoded, an object without a name.
+    const patched = result === undefined ? {} : result;
+    if (typeof patched !== 'object' || patched === null || Array.isArray(patched)) {
+      throw new ApiError(422, 'Invalid', 'the server rejected our request due to an error in our request', {});
+    }
+    const obj = patched as KubeObject;
+    const problem = metadataTypeProblem(r, obj.metadata);
+    if (problem) throw invalid({ group: '', plural: '', kind: '' }, '', [fieldError.invalid('patch', jsonSortedKeys(obj), problem)]);
+    if (!obj.metadata?.name) throw badRequest(`the name of the object (${name} based on URL) was undeterminable: name must be provided`);
+    return obj;
   }
 
   /** Writes a changed object over `old` (PUT and PATCH both end here). */
@@ -264,6 +325,8 @@ export class Operations {
   /** Checks apiVersion/kind/namespace of a request body against the URL; returns a working copy. */
   private checkBody(r: ResourceType, body: KubeObject, namespace: string | undefined): KubeObject {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('the request body must be a JSON object');
+    const problem = metadataTypeProblem(r, body.metadata);
+    if (problem) throw badRequest(`${r.kind} in version "${r.version}" cannot be handled as a ${r.kind}: ${problem}`);
     const obj = structuredClone(body);
     obj.metadata = typeof obj.metadata === 'object' && obj.metadata !== null ? obj.metadata : {};
     const expected = apiVersionOf(r);

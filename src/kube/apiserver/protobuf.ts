@@ -5,7 +5,7 @@
  * which the clients accept. Wire decoding is @bufbuild/protobuf's BinaryReader.
  */
 import { BinaryReader } from '@bufbuild/protobuf/wire';
-import { unsupportedMediaType } from './status.ts';
+import { badRequest, unsupportedMediaType } from './status.ts';
 
 type FieldKind = 'string' | 'bytes' | 'raw' | 'bool' | 'int64' | 'int32' | 'time' | MessageSpec;
 
@@ -140,12 +140,22 @@ function decodeMessage(bytes: Uint8Array, spec: MessageSpec): Record<string, any
 /** Decodes a `k8s\0`-prefixed protobuf body into the JSON object the rest of the server handles. */
 export function decodeProtobufBody(body: Buffer): Record<string, any> {
   if (!body.subarray(0, 4).equals(MAGIC)) throw unsupportedMediaType('protobuf body without the k8s envelope');
-  const envelope = decodeMessage(body.subarray(4), Unknown);
+  const envelope = decoded(body.subarray(4), Unknown, 'its envelope');
   const kind = envelope.typeMeta?.kind as string | undefined;
-  const spec = kind ? BODIES[kind] : undefined;
+  // Own keys only: a kind named "constructor" must not find Object.prototype's.
+  const spec = kind && Object.hasOwn(BODIES, kind) ? BODIES[kind] : undefined;
   if (!spec) {
     throw unsupportedMediaType(`protobuf bodies are only understood for ${Object.keys(BODIES).join(', ')} here (got ${kind ?? 'no kind'}); send JSON`);
   }
-  const obj = decodeMessage(envelope.raw ?? new Uint8Array(), spec);
+  const obj = decoded(envelope.raw ?? new Uint8Array(), spec, `the ${kind} in it`);
   return { apiVersion: envelope.typeMeta.apiVersion, kind, ...obj, ...(kind === 'DeleteOptions' ? {} : { metadata: obj.metadata ?? {} }) };
+}
+
+/** decodeMessage, with damaged bytes (a bad tag, a length past the end) a 400 saying so rather than a 500. */
+function decoded(bytes: Uint8Array, spec: MessageSpec, what: string): Record<string, any> {
+  try {
+    return decodeMessage(bytes, spec);
+  } catch (err) {
+    throw badRequest(`the protobuf body cannot be decoded (${what}): ${(err as Error).message}`);
+  }
 }

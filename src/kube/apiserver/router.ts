@@ -217,7 +217,7 @@ async function handleResource(ctx: RouterContext, req: IncomingMessage, res: Ser
     if (kind === 'apply') return apply(ctx, req, res, query, t, r, namespace, opts);
     const body = await readBody(req);
     const current = ops.get(r, namespace, t.name);
-    const patched = applyPatchBody(r, current, kind, body);
+    const patched = ops.checkPatched(r, t.name, applyPatchBody(r, current, kind, body));
     return sendJson(res, 200, ops.write(r, current, patched, subresource, { ...opts, patched: structuredClone(patched) }), opts.warnings);
   }
   if (method === 'DELETE' && t.name) {

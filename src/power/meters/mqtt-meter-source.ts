@@ -56,7 +56,7 @@ export class MqttMeterSource implements MeterSource {
         const meterId = this.ieeeByName.get(where.name);
         if (online !== null && meterId) this.options.onAvailability?.(meterId, online);
       } else if (where.kind === 'state') {
-        const values = parseDeviceState(payload);
+        const values = parseDeviceState(payload, clock.now());
         if (values.watts === undefined && values.energyWh === undefined) return; // not a meter's message
         const meterId = this.ieeeByName.get(where.name);
         if (!meterId) {

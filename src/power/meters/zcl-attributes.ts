@@ -24,6 +24,8 @@ export const Attr = {
 const REPORT_ATTRIBUTES = 0x0a;
 const READ_ATTRIBUTES_RESPONSE = 0x01;
 const SUCCESS = 0;
+/** Frame control bit: a 2-byte manufacturer code follows, making the header 5 bytes long. */
+const MANUFACTURER_SPECIFIC = 0x04;
 
 /** Attribute id → numeric value, for the attributes a message carried. */
 export type AttributeValues = Map<number, number>;
@@ -36,7 +38,10 @@ interface ReadRecord { attrId: number; status: number; attrData?: unknown }
  * message is some other (valid) ZCL command. Throws when the bytes are not valid ZCL.
  */
 export function decodeAttributeValues(clusterId: number, payload: Buffer): AttributeValues | null {
-  if (payload.length < 3) throw new Error(`ZCL frame of ${payload.length} bytes is shorter than its header`);
+  // Checked here rather than left to the codec, which says so on the console for every such frame
+  // (zigbee-herdsman's logger): a meter sending garbage must not flood the agent's log.
+  const headerLength = payload.length > 0 && (payload[0]! & MANUFACTURER_SPECIFIC) !== 0 ? 5 : 3;
+  if (payload.length < headerLength) throw new Error(`ZCL frame of ${payload.length} bytes is shorter than its ${headerLength}-byte header`);
   const header = Zcl.Header.fromBuffer(payload);
   if (!header) throw new Error('ZCL header is truncated');
   if (header.frameControl.frameType !== Zcl.FrameType.GLOBAL) return null;

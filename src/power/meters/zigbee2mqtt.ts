@@ -38,20 +38,25 @@ export function parseBridgeDevices(payload: string): Map<string, string> {
 export interface StateValues {
   watts?: number;
   energyWh?: number;
-  /** When the device was last heard from, if Zigbee2MQTT adds `last_seen`. */
+  /** When the device was last heard from, if Zigbee2MQTT adds `last_seen`; never later than now. */
   atMs?: number;
 }
 
-/** Power and energy from a device state message; throws when the payload is not a JSON object. */
-export function parseDeviceState(payload: string): StateValues {
+/**
+ * Power and energy from a device state message; throws when the payload is not a JSON object.
+ * A `last_seen` later than `nowMs` (a device or bridge clock ahead, or garbage) counts as now:
+ * a reading stamped in the future would stay fresh, and hide every later one, until that time.
+ */
+export function parseDeviceState(payload: string, nowMs: number): StateValues {
   const state: unknown = JSON.parse(payload);
   if (typeof state !== 'object' || state === null || Array.isArray(state)) throw new Error('device state is not a JSON object');
   const s = state as Record<string, unknown>;
   const out: StateValues = {};
   if (s.power !== undefined && s.power !== null) out.watts = finite(s.power, 'power');
-  if (s.energy !== undefined && s.energy !== null) out.energyWh = finite(s.energy, 'energy') * 1000;
+  if (s.energy !== undefined && s.energy !== null) out.energyWh = finite(s.energy, 'energy', 1000);
   const lastSeen = typeof s.last_seen === 'number' ? s.last_seen : typeof s.last_seen === 'string' ? Date.parse(s.last_seen) : NaN;
-  if (Number.isFinite(lastSeen)) out.atMs = lastSeen;
+  // new Date() holds ±8.64e15 ms: a finite number beyond that would break every later toISOString().
+  if (Number.isFinite(new Date(lastSeen).getTime())) out.atMs = Math.min(lastSeen, nowMs);
   return out;
 }
 
@@ -68,8 +73,11 @@ export function parseAvailability(payload: string): boolean | null {
   return state === 'online' ? true : state === 'offline' ? false : null;
 }
 
-function finite(value: unknown, field: string): number {
+/** `value` (a number, or a number in a string) times `scale`; throws unless that is a finite number. */
+function finite(value: unknown, field: string, scale = 1): number {
   const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
   if (typeof n !== 'number' || !Number.isFinite(n)) throw new Error(`${field} ${JSON.stringify(value)} is not a number`);
-  return n;
+  // kWh → Wh can overflow a double that was finite (energy 1.8e305).
+  if (!Number.isFinite(n * scale)) throw new Error(`${field} ${JSON.stringify(value)} is out of range`);
+  return n * scale;
 }

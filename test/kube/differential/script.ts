@@ -140,6 +140,10 @@ export const script: Step[] = [
   { name: 'merge patch an unknown field, Warn', run: patch('a', MERGE, { spec: { colour: 'Red' } }, { fieldValidation: 'Warn' }) },
   { name: 'merge patch status through the main resource (ignored)', run: patch('a', MERGE, { status: { observedGeneration: 99 } }) },
   { name: 'merge patch of a missing object', run: patch('missing', MERGE, { spec: { size: 1 } }) },
+  // Patches whose result does not decode (found by test/fuzz/apiserver.test.ts: each was a 500).
+  { name: 'merge patch removing metadata', run: patch('a', MERGE, { metadata: null }) },
+  { name: 'json patch removing metadata', run: patch('a', JSON_PATCH, [{ op: 'remove', path: '/metadata' }]) },
+  { name: 'json patch replacing the object with a number', run: patch('a', JSON_PATCH, [{ op: 'replace', path: '', value: 5 }]) },
   {
     name: 'update with the current resourceVersion',
     run: async (c) => {
@@ -202,6 +206,10 @@ export const script: Step[] = [
   { name: 'invalid: name', run: create(widget('Bad_Name', { size: 1 })) },
   { name: 'invalid: kind does not match', run: create({ ...widget('bad', { size: 1 }), kind: 'Gadget' }) },
   { name: 'invalid: not JSON', run: send({ method: 'POST', path: W, body: '{"apiVersion":' }) },
+  // Metadata of the wrong type (found by test/fuzz/apiserver.test.ts: stored as sent, or a 500).
+  { name: 'invalid: a number for a name', run: create(widget('x', { size: 1 }, { name: 5 })) },
+  { name: 'invalid: labels not a map', run: create(widget('bad', { size: 1 }, { labels: 5 })) },
+  { name: 'invalid: metadata not an object', run: create({ ...widget('bad', { size: 1 }), metadata: 'bad' }) },
 
   // Watches.
   {
@@ -264,6 +272,9 @@ export const script: Step[] = [
   { name: 'Secret with stringData', run: send({ method: 'POST', path: `/api/v1/namespaces/${NS}/secrets`, body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'ssh' }, stringData: { key: 'value' } } }) },
   { name: 'Secret with bad base64', run: send({ method: 'POST', path: `/api/v1/namespaces/${NS}/secrets`, body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'bad' }, data: { key: 'not base64!' } } }) },
   { name: 'ConfigMap', run: send({ method: 'POST', path: `/api/v1/namespaces/${NS}/configmaps`, body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg' }, data: { a: 'b' } } }) },
+  { name: 'strategic merge patch deleting the whole ConfigMap', run: send({ method: 'PATCH', path: `/api/v1/namespaces/${NS}/configmaps/cfg`, contentType: 'application/strategic-merge-patch+json', body: { $patch: 'delete' } }) },
+  { name: 'strategic merge patch retaining no keys', run: send({ method: 'PATCH', path: `/api/v1/namespaces/${NS}/configmaps/cfg`, contentType: 'application/strategic-merge-patch+json', body: { $retainKeys: [] } }) },
+  { name: 'ConfigMap with a number for a label', run: send({ method: 'POST', path: `/api/v1/namespaces/${NS}/configmaps`, body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg2', labels: { a: 5 } } } }) },
   {
     name: 'Lease with a millisecond MicroTime',
     run: send({ method: 'POST', path: `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases`, body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'l' }, spec: { holderIdentity: 'a', renewTime: '2026-01-01T00:00:00.123Z' } } }),
