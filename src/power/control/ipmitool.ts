@@ -1,7 +1,8 @@
 /**
  * `ipmitool -I lanplus` as a child process. The password travels in the IPMI_PASSWORD
  * environment variable (`-E`), never on the command line where `ps` would show it, and is
- * never part of an error message; arguments go as an array (execFile, no shell).
+ * never part of an error message (nor is the username, which comes from the same Secret);
+ * arguments go as an array (execFile, no shell).
  */
 import { execFile } from 'node:child_process';
 
@@ -48,7 +49,13 @@ export class IpmiTool {
       'chassis', 'power', action,
     ];
     const run = this.options.run ?? execFileRunner;
-    return run('ipmitool', args, { IPMI_PASSWORD: target.password }, this.options.timeoutMs ?? 30_000);
+    try {
+      return await run('ipmitool', args, { IPMI_PASSWORD: target.password }, this.options.timeoutMs ?? 30_000);
+    } catch (err) {
+      // The runner's message quotes the command line, where -U carries the username from the Secret.
+      const shown = args.map((arg, i) => (args[i - 1] === '-U' ? '***' : arg));
+      throw new Error((err as Error).message.replace(args.join(' '), shown.join(' ')));
+    }
   }
 
   /** The chassis power state the BMC reports. */
