@@ -43,13 +43,18 @@ const sameCondition = (a: Condition | undefined, b: ConditionUpdate) => !!a && a
 export class HostLifecycle {
   constructor(private readonly deps: HostLifecycleDeps) {}
 
-  /** Puts the finalizer on every governed host that lacks it (a host being deleted may not get one). */
+  /**
+   * Puts the finalizer on every governed host that lacks it (a host being deleted may not get one).
+   * All at once: on a fleet's first start that is every host, and the client's rate limit paces them.
+   */
   async protect(hosts: PhysicalHost[]): Promise<void> {
-    for (const host of hosts.filter(needsFinalizer)) {
-      await this.deps.finalizers
-        .updateFinalizers(host.metadata.name, (f, fresh) => (fresh.metadata.deletionTimestamp || f.includes(HOST_FINALIZER) ? f : [...f, HOST_FINALIZER]))
-        .catch((err) => this.deps.log.warn(`finalizer ${HOST_FINALIZER} not added to ${host.metadata.name}: ${(err as Error)?.message ?? err}`));
-    }
+    await Promise.all(
+      hosts.filter(needsFinalizer).map((host) =>
+        this.deps.finalizers
+          .updateFinalizers(host.metadata.name, (f, fresh) => (fresh.metadata.deletionTimestamp || f.includes(HOST_FINALIZER) ? f : [...f, HOST_FINALIZER]))
+          .catch((err) => this.deps.log.warn(`finalizer ${HOST_FINALIZER} not added to ${host.metadata.name}: ${(err as Error)?.message ?? err}`)),
+      ),
+    );
   }
 
   /**
@@ -74,10 +79,14 @@ export class HostLifecycle {
       const ref = { def: PHYSICAL_HOST, name, uid: host.metadata.uid };
       try {
         if (verdict.release) {
+          // Announced only by the round that took the finalizer off: the cache may show the host a
+          // round longer, and that round would say it again.
+          let held = false;
+          await this.deps.finalizers.updateFinalizers(name, (f) => ((held = f.includes(HOST_FINALIZER)), f.filter((x) => x !== HOST_FINALIZER)));
+          if (!held) continue;
           const left = verdict.left.length ? ` (placements left: ${verdict.left.join(', ')})` : '';
           this.deps.log.info(`${verdict.message}${left}`);
           await this.event(ref, verdict.reason === 'ForceRemoved' ? 'Warning' : 'Normal', verdict.reason, verdict.message);
-          await this.deps.finalizers.updateFinalizers(name, (f) => f.filter((x) => x !== HOST_FINALIZER));
           continue;
         }
         if (!round.evacuations && round.policy && !round.policy.spec.dryRun) continue; // only a plan round reports an evacuation

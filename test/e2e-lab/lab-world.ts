@@ -35,6 +35,7 @@ const SECRET = 'lab-ssh';
 
 export interface HostOptions {
   standbyAllowed?: boolean;
+  powerPolicy?: 'Auto' | 'AlwaysOn' | 'Off';
 }
 
 /** One migration as seen from the plan to the end, all times epoch ms. */
@@ -146,6 +147,7 @@ export async function startLabWorld(o: { hosts: string[]; cpuCores: number; obse
               shutdownTimeoutSeconds: 60,
             },
             standbyAllowed: options.standbyAllowed ?? true,
+            ...(options.powerPolicy ? { powerPolicy: options.powerPolicy } : {}),
           },
         };
       },

@@ -38,7 +38,7 @@ export async function events(c: TideCluster, reason: string): Promise<any[]> {
 
 /** Makes the operator plan again (a spec change) and waits until it has: a round that could repeat an Event. */
 export async function anotherPlanRound(c: TideCluster, threshold: number): Promise<void> {
-  const before = (await c.getJson('cpol', 'default')).status?.lastEvaluationTime;
-  await c.kubectlOk(['patch', 'cpol', 'default', '--type=merge', '-p', JSON.stringify({ spec: { balanceThresholdPercent: threshold } })]);
-  await eventually('another plan round', async () => (await c.getJson('cpol', 'default')).status?.lastEvaluationTime !== before);
+  const before = (await c.getJson('consolidationpolicy', 'default')).status?.lastEvaluationTime;
+  await c.kubectlOk(['patch', 'consolidationpolicy', 'default', '--type=merge', '-p', JSON.stringify({ spec: { balanceThresholdPercent: threshold } })]);
+  await eventually('another plan round', async () => (await c.getJson('consolidationpolicy', 'default')).status?.lastEvaluationTime !== before);
 }
