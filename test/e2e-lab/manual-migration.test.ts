@@ -34,6 +34,9 @@ test('kubectl apply of a vmm live-migrates the running guest to the named host',
   await world.apply([{ apiVersion: 'tide.dev/v1alpha1', kind: 'VirtualMachineMigration', metadata: { name: 'move-guest', namespace: VM_NAMESPACE }, spec: { placement: 'guest', targetHost: 'node200' } }]);
   await world.kubectl('wait', '--for=condition=Succeeded', '-n', VM_NAMESPACE, 'vmm/move-guest', '--timeout=120s');
   t.diagnostic(`kubectl apply vmm → Succeeded in ${((Date.now() - began) / 1000).toFixed(1)} s`);
+  const timing = world.migrations.find((m) => m.vm === 'guest' && m.to === 'node200');
+  assert.ok(timing?.driverCalledAtMs && timing.doneAtMs && timing.succeeded, `the driver migrated it: ${JSON.stringify(world.migrations)}`);
+  t.diagnostic(`applied → driver called ${((timing.driverCalledAtMs - began) / 1000).toFixed(1)} s; live migration (driver) ${((timing.doneAtMs - timing.driverCalledAtMs) / 1000).toFixed(1)} s`);
 
   const vmm = await world.getJson('vmm', '-n', VM_NAMESPACE, 'move-guest');
   assert.deepEqual([vmm.status.phase, vmm.status.reason, vmm.status.sourceHost, vmm.status.targetHost], ['Succeeded', 'Migrated', 'node100', 'node200']);
