@@ -2,10 +2,29 @@
  * Round observers that turn what the reconciler does into Prometheus metrics, and a way to
  * hand the reconciler several observers at once.
  */
-import { isObservable } from '../api/drivers.ts';
-import type { TideMetrics } from '../metrics/tide-metrics.ts';
+import { isObservable, type ObservedHost } from '../api/drivers.ts';
+import type { PhysicalHost } from '../api/types.ts';
+import type { HostObservation, TideMetrics } from '../metrics/tide-metrics.ts';
 import { powerStateWord } from './status.ts';
 import type { RoundObserver } from './reconciler.ts';
+
+/** What a round saw of each host, as the metrics and the energy tally take it. */
+export function hostObservations(hosts: PhysicalHost[], observed: Map<string, ObservedHost>): HostObservation[] {
+  return hosts.map((h) => {
+    const o = observed.get(h.metadata.name);
+    const watts = h.spec.meter ? h.status?.watts : o?.watts ?? h.status?.watts;
+    // A host whose observation failed has unknown VMs and load: no series, rather than 0.
+    const full = isObservable(o) ? o : undefined;
+    return {
+      name: h.metadata.name,
+      powerState: powerStateWord(h, o),
+      ...(watts !== undefined ? { watts } : {}),
+      ...(full?.cpuLoadPercent !== undefined ? { cpuLoadPercent: full.cpuLoadPercent } : {}),
+      ...(full ? { vms: full.domains.filter((d) => d.state !== 'shutoff').length } : {}),
+      ...(h.spec.power?.idleWatts !== undefined ? { idleWatts: h.spec.power.idleWatts } : {}),
+    };
+  });
+}
 
 export function metricsObserver(metrics: TideMetrics): RoundObserver {
   const migrationTimers = new Map<string, (result: 'succeeded' | 'failed') => void>();
@@ -20,23 +39,7 @@ export function metricsObserver(metrics: TideMetrics): RoundObserver {
       endRound = undefined;
     },
     onObserved(hosts, observed, nowMs) {
-      metrics.observeHosts(
-        nowMs,
-        hosts.map((h) => {
-          const o = observed.get(h.metadata.name);
-          const watts = h.spec.meter ? h.status?.watts : o?.watts ?? h.status?.watts;
-          // A host whose observation failed has unknown VMs and load: no series, rather than 0.
-          const full = isObservable(o) ? o : undefined;
-          return {
-            name: h.metadata.name,
-            powerState: powerStateWord(h, o),
-            ...(watts !== undefined ? { watts } : {}),
-            ...(full?.cpuLoadPercent !== undefined ? { cpuLoadPercent: full.cpuLoadPercent } : {}),
-            ...(full ? { vms: full.domains.filter((d) => d.state !== 'shutoff').length } : {}),
-            ...(h.spec.power?.idleWatts !== undefined ? { idleWatts: h.spec.power.idleWatts } : {}),
-          };
-        }),
-      );
+      metrics.observeHosts(nowMs, hostObservations(hosts, observed));
     },
     onPlanned(plan) {
       for (const a of plan.actions) metrics.countPlannedAction(a.type, a.reason);

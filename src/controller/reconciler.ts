@@ -23,6 +23,9 @@ import { plannerPolicy } from './policy.ts';
 import { buildSnapshot } from './snapshot.ts';
 import { beingRemoved } from './removal.ts';
 import { hostStatus, placementStatus, statusChanged } from './status.ts';
+import { EnergyTally } from '../report/energy.ts';
+import type { HostObservation } from '../metrics/tide-metrics.ts';
+import { hostObservations } from './observers.ts';
 
 export interface ResourceCache {
   listHosts(): PhysicalHost[];
@@ -78,6 +81,8 @@ export class Reconciler {
    * for a moment; this keeps them from being settled (and announced) twice.
    */
   private readonly settledIds = new Set<string>();
+  /** For the policy status: energy saved since this process started (src/report/energy.ts). */
+  private readonly energy = new EnergyTally();
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.executor = new Executor({
@@ -177,6 +182,7 @@ export class Reconciler {
       await this.removals(observed, policy); // lets go of hosts that may go; reports wait only in plan rounds
     }
     this.deps.observer?.onObserved?.(hosts, observed, nowMs);
+    if (policy) await this.writePolicyEnergy(policy, hostObservations(hosts, observed), nowMs);
     const overloaded = hosts
       .map((h) => observed.get(h.metadata.name))
       .filter((o): o is ObservedHost => isObservable(o) && (o!.cpuLoadPercent ?? 0) > threshold)
@@ -364,6 +370,20 @@ export class Reconciler {
       policy,
       ...(evacuations ? { evacuations } : {}),
     });
+  }
+
+  /**
+   * The policy's Watts column and energy saved, kept current every observation (a decision
+   * round may be far off): written when they changed, one request at most per round.
+   */
+  private async writePolicyEnergy(policy: ConsolidationPolicy, readings: HostObservation[], nowMs: number): Promise<void> {
+    this.energy.observe(nowMs, readings);
+    const clusterWatts = Math.round(readings.reduce((sum, h) => sum + (h.watts ?? 0), 0) * 10) / 10;
+    const energySavedWh = Math.round(this.energy.savedWh * 10) / 10;
+    if (policy.status?.clusterWatts === clusterWatts && policy.status?.energySavedWh === energySavedWh) return;
+    await this.deps.writer
+      .updateStatus<ConsolidationPolicyStatus>({ def: CONSOLIDATION_POLICY, name: policy.metadata.name }, (s) => ({ ...s, clusterWatts, energySavedWh }))
+      .catch((err) => this.deps.log.warn(`policy status not written: ${(err as Error).message}`));
   }
 
   private async recordPlan(policy: ConsolidationPolicy, plan: Plan, snapshot: Snapshot, nowMs: number, lines: string[]): Promise<void> {

@@ -1,18 +1,26 @@
 /**
  * Every Prometheus metric the operator exports, in one place, on a registry of its own (never
  * prom-client's global one, so tests and embedded uses do not collide). Names follow the
- * Prometheus conventions: `tide_` prefix, base units in the name (seconds, watts, watt-hours,
- * a 0–1 ratio), `_total` on counters. docs/metrics.md lists them.
+ * Prometheus conventions: `tide_` prefix, base units in the name (seconds, watts, joules,
+ * a 0–1 ratio), `_total` on counters. Label values are the words of Tide's CRDs (a host's
+ * `status.powerState`, a power action's `type`, a migration's `phase`), so a query reads like
+ * `kubectl get`. docs/metrics.md lists them.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { intervalEnergy } from '../report/energy.ts';
+import { EnergyTally } from '../report/energy.ts';
 import type { StoreStats } from '../store/types.ts';
 
 export type HostPowerState = 'on' | 'off' | 'booting' | 'shutting-down' | 'unknown';
-const POWER_STATES: HostPowerState[] = ['on', 'off', 'booting', 'shutting-down', 'unknown'];
+/** PhysicalHost `status.powerState` for each word the controller observes in. */
+const POWER_STATE_LABEL: Record<HostPowerState, string> = { on: 'On', off: 'Off', booting: 'PoweringOn', 'shutting-down': 'PoweringOff', unknown: 'Unknown' };
 
 export type ActionType = 'migrate' | 'power-on' | 'power-off' | 'alert';
 export type ActionResult = 'succeeded' | 'failed' | 'skipped' | 'dry-run';
+/** A power action's `type` in PhysicalHost status, and the same casing for the others. */
+const ACTION_TYPE_LABEL: Record<ActionType, string> = { migrate: 'Migrate', 'power-on': 'PowerOn', 'power-off': 'PowerOff', alert: 'Alert' };
+/** The `phase` words of migrations and power actions, and the same casing for the others. */
+const RESULT_LABEL: Record<ActionResult, string> = { succeeded: 'Succeeded', failed: 'Failed', skipped: 'Skipped', 'dry-run': 'DryRun' };
+const JOULES_PER_WATT_HOUR = 3600;
 
 /** What the controller observed of one host in a reconcile round. */
 export interface HostObservation {
@@ -42,10 +50,14 @@ export class TideMetrics {
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
     registers: [this.registry],
   });
+  /**
+   * Registered at the end of the first round, not before: an unlabelled gauge reads 0 until set,
+   * and a standby replica's 0 ("last round in 1970") would trip every staleness alert.
+   */
   private readonly reconcileLast = new Gauge({
     name: 'tide_last_reconcile_timestamp_seconds',
-    help: 'Unix time the last reconcile round ended.',
-    registers: [this.registry],
+    help: 'Unix time the last reconcile round ended (absent until this replica has run one).',
+    registers: [],
   });
   private readonly actions = new Counter({
     name: 'tide_actions_total',
@@ -101,13 +113,13 @@ export class TideMetrics {
     registers: [this.registry],
   });
   private readonly energyUsed = new Counter({
-    name: 'tide_energy_consumed_watt_hours_total',
-    help: 'Energy used by the managed hosts since the operator started, in watt-hours.',
+    name: 'tide_energy_consumed_joules_total',
+    help: 'Energy used by the managed hosts since the operator started, in joules.',
     registers: [this.registry],
   });
   private readonly energySaved = new Counter({
-    name: 'tide_energy_saved_watt_hours_total',
-    help: 'Energy saved against keeping all hosts powered on (an off host would have drawn its idle power), in watt-hours.',
+    name: 'tide_energy_saved_joules_total',
+    help: 'Energy saved against keeping all hosts powered on (an off host would have drawn its idle power), in joules.',
     registers: [this.registry],
   });
   private readonly leader = new Gauge({
@@ -116,8 +128,9 @@ export class TideMetrics {
     registers: [this.registry],
   });
 
-  /** The previous round's observation per host, for integrating energy between rounds. */
-  private previous = new Map<string, { atMs: number; host: HostObservation; idleWatts?: number }>();
+  /** Energy between rounds, each host's previous reading held (src/report/energy.ts). */
+  private readonly energy = new EnergyTally();
+  private readonly observedHosts = new Set<string>();
 
   constructor(options: TideMetricsOptions = {}) {
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
@@ -127,7 +140,7 @@ export class TideMetrics {
       labelNames: ['version'] as const,
       registers: [this.registry],
     }).set({ version: options.version ?? 'unknown' }, 1);
-    for (const state of POWER_STATES) this.hosts.set({ power_state: state }, 0);
+    for (const state of Object.values(POWER_STATE_LABEL)) this.hosts.set({ power_state: state }, 0);
     this.leader.set(0);
     this.migrationsInProgress.set(0);
   }
@@ -137,16 +150,17 @@ export class TideMetrics {
     const end = this.reconcileDuration.startTimer();
     return (result) => {
       end({ result });
+      if (!this.registry.getSingleMetric('tide_last_reconcile_timestamp_seconds')) this.registry.registerMetric(this.reconcileLast);
       this.reconcileLast.set(Date.now() / 1000);
     };
   }
 
   countPlannedAction(type: ActionType, reason: string): void {
-    this.plannedActions.inc({ type, reason });
+    this.plannedActions.inc({ type: ACTION_TYPE_LABEL[type], reason });
   }
 
   countAction(type: ActionType, result: ActionResult): void {
-    this.actions.inc({ type, result });
+    this.actions.inc({ type: ACTION_TYPE_LABEL[type], result: RESULT_LABEL[result] });
   }
 
   /** Call when a migration starts; call the returned function when it ends. */
@@ -155,7 +169,7 @@ export class TideMetrics {
     const end = this.migrationDuration.startTimer();
     return (result) => {
       this.migrationsInProgress.dec();
-      end({ result });
+      end({ result: RESULT_LABEL[result] });
     };
   }
 
@@ -169,27 +183,25 @@ export class TideMetrics {
    * until now (see src/report/energy.ts: the same accounting as `tide report`).
    */
   observeHosts(atMs: number, hosts: HostObservation[]): void {
-    const counts = new Map<HostPowerState, number>(POWER_STATES.map((s) => [s, 0]));
-    const next = new Map<string, { atMs: number; host: HostObservation; idleWatts?: number }>();
+    const counts = new Map(Object.values(POWER_STATE_LABEL).map((s) => [s, 0]));
     let clusterWatts = 0;
     for (const host of hosts) {
-      counts.set(host.powerState, (counts.get(host.powerState) ?? 0) + 1);
-      const prev = this.previous.get(host.name);
-      if (prev && atMs > prev.atMs) {
-        const e = intervalEnergy(prev.host, atMs - prev.atMs, prev.idleWatts);
-        this.energyUsed.inc(e.usedWh);
-        if (e.allOnWh > e.usedWh) this.energySaved.inc(e.allOnWh - e.usedWh);
-      }
-      next.set(host.name, { atMs, host, idleWatts: host.idleWatts ?? learnIdle(prev?.idleWatts, host) });
+      const state = POWER_STATE_LABEL[host.powerState];
+      counts.set(state, (counts.get(state) ?? 0) + 1);
       setOrRemove(this.hostWatts, host.name, host.watts);
       setOrRemove(this.hostLoad, host.name, host.cpuLoadPercent === undefined ? undefined : host.cpuLoadPercent / 100);
       setOrRemove(this.hostVms, host.name, host.vms);
       clusterWatts += host.watts ?? 0;
     }
-    for (const name of this.previous.keys()) {
-      if (!next.has(name)) for (const g of [this.hostWatts, this.hostLoad, this.hostVms]) g.remove({ host: name });
+    const added = this.energy.observe(atMs, hosts);
+    this.energyUsed.inc(added.usedWh * JOULES_PER_WATT_HOUR);
+    this.energySaved.inc(added.savedWh * JOULES_PER_WATT_HOUR);
+    const names = new Set(hosts.map((h) => h.name));
+    for (const name of this.observedHosts) {
+      if (!names.has(name)) for (const g of [this.hostWatts, this.hostLoad, this.hostVms]) g.remove({ host: name });
     }
-    this.previous = next;
+    this.observedHosts.clear();
+    for (const name of names) this.observedHosts.add(name);
     for (const [state, n] of counts) this.hosts.set({ power_state: state }, n);
     this.clusterWatts.set(clusterWatts);
   }
@@ -219,10 +231,4 @@ export class TideMetrics {
 function setOrRemove(gauge: Gauge<'host'>, host: string, value: number | undefined): void {
   if (value === undefined) gauge.remove({ host });
   else gauge.set({ host }, value);
-}
-
-/** Without a configured idle power, the lowest reading seen while on stands in for it. */
-function learnIdle(previous: number | undefined, host: HostObservation): number | undefined {
-  if (host.powerState !== 'on' || host.watts === undefined) return previous;
-  return previous === undefined ? host.watts : Math.min(previous, host.watts);
 }

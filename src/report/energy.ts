@@ -9,7 +9,7 @@
  * the paper's linear power model (P = Pidle + (Pmax − Pidle) · load) the same load spread over
  * more hosts costs exactly their idle power more, so this is the energy consolidation saved.
  */
-import type { HostPoint, IdleWattsSource } from './model.ts';
+import type { HostPoint, IdleWattsSource, PointPowerState } from './model.ts';
 
 const MS_PER_HOUR = 3_600_000;
 
@@ -24,6 +24,52 @@ export function intervalEnergy(point: Pick<HostPoint, 'powerState' | 'watts'>, d
   const used = (point.watts ?? 0) * hours;
   const allOn = point.powerState === 'off' && idleWatts !== undefined ? idleWatts * hours : used;
   return { usedWh: used, allOnWh: allOn };
+}
+
+/** One host as a round observed it, for the live tally. */
+export interface HostReading {
+  name: string;
+  powerState: PointPowerState;
+  watts?: number;
+  /** The host's idle power from its PhysicalHost spec; otherwise the lowest reading seen while on. */
+  idleWatts?: number;
+}
+
+/**
+ * The live side of this accounting, round after round (the operator's metrics and its
+ * ConsolidationPolicy status): each host's previous reading held until the next round.
+ */
+export class EnergyTally {
+  /** Totals since the tally started, in watt-hours. */
+  usedWh = 0;
+  savedWh = 0;
+  private previous = new Map<string, { atMs: number; host: HostReading; idleWatts?: number }>();
+
+  /** Adds the energy since each host's previous reading; returns what this round added. Hosts not given are forgotten. */
+  observe(atMs: number, hosts: readonly HostReading[]): IntervalEnergy & { savedWh: number } {
+    const added = { usedWh: 0, allOnWh: 0, savedWh: 0 };
+    const next = new Map<string, { atMs: number; host: HostReading; idleWatts?: number }>();
+    for (const host of hosts) {
+      const prev = this.previous.get(host.name);
+      if (prev && atMs > prev.atMs) {
+        const e = intervalEnergy(prev.host, atMs - prev.atMs, prev.idleWatts);
+        added.usedWh += e.usedWh;
+        added.allOnWh += e.allOnWh;
+        added.savedWh += Math.max(0, e.allOnWh - e.usedWh);
+      }
+      next.set(host.name, { atMs, host, idleWatts: host.idleWatts ?? learnIdle(prev?.idleWatts, host) });
+    }
+    this.previous = next;
+    this.usedWh += added.usedWh;
+    this.savedWh += added.savedWh;
+    return added;
+  }
+}
+
+/** Without a configured idle power, the lowest reading seen while on stands in for it. */
+function learnIdle(previous: number | undefined, host: HostReading): number | undefined {
+  if (host.powerState !== 'on' || host.watts === undefined) return previous;
+  return previous === undefined ? host.watts : Math.min(previous, host.watts);
 }
 
 /**

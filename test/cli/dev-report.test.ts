@@ -46,16 +46,25 @@ test('tide dev consolidates the paper cluster, kubectl sees node100 off, tide re
   let metrics = '';
   const value = (line: RegExp) => Number(line.exec(metrics)?.[1]);
   // The metrics follow the observation rounds (every 30 simulated seconds); saving accrues from the second one with node100 off.
-  for (let i = 0; i < 60 && !(value(/^tide_cluster_power_watts (\S+)$/m) === 58 && value(/^tide_energy_saved_watt_hours_total (\S+)$/m) > 0); i++) {
+  for (let i = 0; i < 60 && !(value(/^tide_cluster_power_watts (\S+)$/m) === 58 && value(/^tide_energy_saved_joules_total (\S+)$/m) > 0); i++) {
     metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     await new Promise((r) => setTimeout(r, 250));
   }
-  assert.equal(value(/^tide_actions_total\{type="migrate",result="succeeded"\} (\S+)$/m), 4);
-  assert.equal(value(/^tide_actions_total\{type="power-off",result="succeeded"\} (\S+)$/m), 1);
-  assert.equal(value(/^tide_hosts\{power_state="off"\} (\S+)$/m), 1);
+  assert.equal(value(/^tide_actions_total\{type="Migrate",result="Succeeded"\} (\S+)$/m), 4);
+  assert.equal(value(/^tide_actions_total\{type="PowerOff",result="Succeeded"\} (\S+)$/m), 1);
+  assert.equal(value(/^tide_hosts\{power_state="Off"\} (\S+)$/m), 1);
   assert.equal(value(/^tide_cluster_power_watts (\S+)$/m), 58);
-  assert.ok(value(/^tide_energy_saved_watt_hours_total (\S+)$/m) > 0, 'energy saved against all hosts on');
+  assert.ok(value(/^tide_energy_saved_joules_total (\S+)$/m) > 0, 'energy saved against all hosts on');
   assert.ok(value(/^tide_reconcile_duration_seconds_count\{result="success"\} (\S+)$/m) >= 1);
+
+  // The policy's status behind its Watts column, and the energy saved, from the same accounting.
+  let policy: { status?: { clusterWatts?: number; energySavedWh?: number } } = {};
+  for (let i = 0; i < 60 && !(policy.status?.clusterWatts === 58 && policy.status.energySavedWh! > 0); i++) {
+    policy = JSON.parse((await run('kubectl', ['--kubeconfig', kubeconfig, 'get', 'consolidationpolicy', 'default', '-o', 'json'], { env })).stdout);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  assert.equal(policy.status?.clusterWatts, 58, JSON.stringify(policy.status));
+  assert.ok(policy.status!.energySavedWh! > 0, JSON.stringify(policy.status));
 
   const code = await new Promise<number | null>((resolve) => dev.on('exit', resolve));
   assert.equal(code, 0, output);

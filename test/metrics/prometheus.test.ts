@@ -97,9 +97,9 @@ test('Prometheus scrapes host watts and action counters from the metrics server'
 
     await waitFor('Prometheus to be ready', 45_000, async () => ((await fetch(`${api}/-/ready`)).ok ? true : undefined), () => log);
     assert.equal(await waitFor('node1 watts', 30_000, () => valueOf('tide_host_power_watts{host="node1"}'), () => log), 123.5);
-    assert.equal(await valueOf('tide_actions_total{type="migrate",result="succeeded"}'), 3);
-    assert.equal(await valueOf('tide_actions_total{type="power-off",result="failed"}'), 1);
-    assert.equal(await valueOf('tide_hosts{power_state="off"}'), 1);
+    assert.equal(await valueOf('tide_actions_total{type="Migrate",result="Succeeded"}'), 3);
+    assert.equal(await valueOf('tide_actions_total{type="PowerOff",result="Failed"}'), 1);
+    assert.equal(await valueOf('tide_hosts{power_state="Off"}'), 1);
     assert.equal(await valueOf('tide_host_cpu_load_ratio{host="node1"}'), 0.42);
     assert.equal(await valueOf('up{job="tide"}'), 1);
 
@@ -110,7 +110,7 @@ test('Prometheus scrapes host watts and action counters from the metrics server'
     ]);
     metrics.countAction('power-on', 'succeeded');
     await waitFor('the new watts', 30_000, async () => ((await valueOf('tide_host_power_watts{host="node1"}')) === 180 ? true : undefined), () => log);
-    await waitFor('the power-on counter', 30_000, () => valueOf('tide_actions_total{type="power-on",result="succeeded"}'), () => log);
+    await waitFor('the power-on counter', 30_000, () => valueOf('tide_actions_total{type="PowerOn",result="Succeeded"}'), () => log);
     assert.equal(await valueOf('tide_cluster_power_watts'), 290);
 
     // Every query of the Grafana dashboard is valid PromQL (Prometheus itself parses it).

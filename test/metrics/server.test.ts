@@ -13,7 +13,7 @@ test('serves /metrics, /healthz and a readiness the controller sets', async () =
     const res = await fetch(url('/metrics'));
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
-    assert.match(await res.text(), /^tide_actions_total\{type="power-on",result="succeeded"\} 1$/m);
+    assert.match(await res.text(), /^tide_actions_total\{type="PowerOn",result="Succeeded"\} 1$/m);
     assert.equal((await fetch(url('/healthz'))).status, 200);
     assert.equal((await fetch(url('/readyz'))).status, 503);
     ready = true;

@@ -85,7 +85,7 @@ test('watts from a serial meter appear in the host status, in kubectl get and in
   assert.match(row, /^node-a\s+\S*\s+\S*\s+234\.5\s/);
   const metrics = await waitFor('/metrics', async () => { const m = await scrape(); return m.includes('tide_host_power_watts{host="node-b"}') && m; });
   assert.match(metrics, /^tide_host_power_watts\{host="node-a"\} 234\.5$/m);
-  assert.match(metrics, /^tide_host_energy_watt_hours_total\{host="node-b"\} 250000$/m);
+  assert.match(metrics, /^tide_host_energy_joules_total\{host="node-b"\} 900000000$/m); // 250 kWh
   assert.match(metrics, /^tide_meter_frames_rejected_total\{source="serial",reason="unknown_device"\} 1$/m);
 });
 

@@ -47,6 +47,7 @@ realTest('helm lint --strict passes, under the defaults and under every feature 
     zigbeeAgent: { enabled: true, source: 'mqtt', mqtt: { url: 'mqtt://broker:1883', existingSecret: 'login' } },
     podDisruptionBudget: { enabled: true },
     serviceMonitor: { enabled: true },
+    prometheusRule: { enabled: true, labels: { release: 'kube-prometheus-stack' } },
     imagePullSecrets: [{ name: 'regcred' }],
     history: { mongodb: { existingSecret: 'tide-mongodb' } },
   });

@@ -32,7 +32,7 @@ export interface ZigbeeAgentOptions {
 
 export class ZigbeeAgent {
   private readonly watts: Gauge<'host'>;
-  private readonly energy: Gauge<'host'>;
+  private readonly energy: Counter<'host'>;
   private readonly fresh: Gauge<'host'>;
   private readonly readings: Counter<'source'>;
   private readonly lastWritten = new Map<string, string>();
@@ -45,7 +45,7 @@ export class ZigbeeAgent {
   constructor(private readonly o: ZigbeeAgentOptions) {
     const registers = [o.registry];
     this.watts = new Gauge({ name: 'tide_host_power_watts', help: "Host power from its meter, in watts (absent while the meter's reading is stale).", labelNames: ['host'], registers });
-    this.energy = new Gauge({ name: 'tide_host_energy_watt_hours_total', help: 'Cumulative energy the host\'s meter reports, in watt-hours.', labelNames: ['host'], registers });
+    this.energy = new Counter({ name: 'tide_host_energy_joules_total', help: 'Cumulative energy the host\'s meter reports, in joules.', labelNames: ['host'], registers });
     this.fresh = new Gauge({ name: 'tide_host_meter_fresh', help: '1 while the host\'s meter reading is fresh, else 0.', labelNames: ['host'], registers });
     this.readings = new Counter({ name: 'tide_meter_readings_total', help: 'Meter readings received, by source.', labelNames: ['source'], registers });
   }
@@ -147,7 +147,11 @@ export class ZigbeeAgent {
   private export(host: string, view: MeterView): void {
     if (view.fresh && view.watts !== undefined) this.watts.set({ host }, view.watts);
     else this.watts.remove({ host });
-    if (view.energyWh !== undefined) this.energy.set({ host }, view.energyWh);
+    // The meter's own running total: a counter (a meter reset reads as a counter reset), exported as read.
+    if (view.energyWh !== undefined) {
+      this.energy.remove({ host });
+      this.energy.inc({ host }, view.energyWh * 3600);
+    }
     this.fresh.set({ host }, view.fresh ? 1 : 0);
   }
 
