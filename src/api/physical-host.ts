@@ -5,6 +5,18 @@ import { Conditions, SecretReference, StringEnum, withCel } from './schema-helpe
 const MAC_ADDRESS = '^([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}$';
 /** Host names and IP addresses only: this string ends up in SSH and virsh invocations. */
 const HOST_ADDRESS = '^[A-Za-z0-9]([A-Za-z0-9.:-]{0,251}[A-Za-z0-9])?$';
+/** A URI parameter libvirt reads, with a value that cannot pass for an option (no leading `-`). */
+const LIBVIRT_PARAM = '(keyfile|known_hosts|known_hosts_verify|no_verify|no_tty|sshauth|mode|proxy|pkipath|socket)=[A-Za-z0-9._/][A-Za-z0-9._/,-]*';
+/**
+ * libvirt URIs, e.g. qemu+ssh://user@host:port/system?keyfile=…: the QEMU driver over the
+ * transports that run no program of the URI's choosing. Refused: `qemu+ext` and the `command`
+ * and `netcat` parameters (each runs a program — on the host itself, or, in a migration URI, on
+ * the source host as libvirtd), any other parameter, and a host or value starting with `-`.
+ * names.ts checks the same pattern again before a URI reaches virsh.
+ */
+export const LIBVIRT_URI_PATTERN =
+  '^qemu(\\+(ssh|tcp|tls|unix|libssh|libssh2))?://([a-z_][a-z0-9_-]{0,31}@)?(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)?(:[0-9]{1,5})?/[A-Za-z0-9._/-]*' +
+  `(\\?${LIBVIRT_PARAM}(&${LIBVIRT_PARAM})*)?$`;
 
 
 export const PhysicalHostSpec = withCel(Type.Object(
@@ -19,11 +31,11 @@ export const PhysicalHostSpec = withCel(Type.Object(
     ),
     libvirt: Type.Optional(
       Type.Object({
-        uri: Type.String({ default: 'qemu:///system', pattern: '^[a-z0-9+]+://[A-Za-z0-9.:@/_-]*(\\?[A-Za-z0-9=&._/-]*)?$', description: 'libvirt URI on the host itself (virsh runs there over SSH).' }),
+        uri: Type.String({ default: 'qemu:///system', pattern: LIBVIRT_URI_PATTERN, description: 'libvirt URI on the host itself (virsh runs there over SSH).' }),
         migrationAddress: Type.Optional(Type.String({ pattern: HOST_ADDRESS, description: 'Address other hosts send migration traffic to, if not `address`.' })),
         migrationUri: Type.Optional(
           Type.String({
-            pattern: '^[a-z0-9+]+://[A-Za-z0-9.:@/_\\[\\]-]*(\\?[A-Za-z0-9=&._/-]*)?$',
+            pattern: LIBVIRT_URI_PATTERN,
             description: "libvirt URI a source host's libvirtd uses to reach this host's libvirtd in a peer-to-peer migration (default qemu+ssh://<migrationAddress or address>/system).",
           }),
         ),

@@ -2,12 +2,13 @@
  * Allow-lists for every string from a resource that reaches a remote command line. Anything
  * outside them is refused before a connection is even opened; what passes is quoted as well.
  */
+import { LIBVIRT_URI_PATTERN } from '../api/physical-host.ts';
 import { DOMAIN_NAME_PATTERN } from '../api/vm-placement.ts';
 import { HypervisorError } from './errors.ts';
 
 const DOMAIN_NAME = new RegExp(DOMAIN_NAME_PATTERN);
-/** qemu+ssh://user@host:port/system?param=value — no quotes, spaces, `;`, `$`, backticks. */
-const LIBVIRT_URI = /^[a-z0-9+]+:\/\/([a-z_][a-z0-9_-]{0,31}@)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]*)(:[0-9]{1,5})?\/[A-Za-z0-9._\/-]*(\?[A-Za-z0-9=&._\/-]*)?$/;
+/** qemu+ssh://user@host:port/system?param=value — the CRD's pattern (no `ext` transport, no `command`/`netcat`, no leading `-`). */
+const LIBVIRT_URI = new RegExp(LIBVIRT_URI_PATTERN);
 /** The data transport of a migration: tcp://host[:port] (or rdma, unix is not routable). */
 const MIGRATION_DATA_URI = /^(tcp|rdma):\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?$/;
 const HOST_ADDRESS = /^[A-Za-z0-9]([A-Za-z0-9.:-]{0,251}[A-Za-z0-9])?$/;
