@@ -15,11 +15,21 @@ export interface ObjectRef {
   namespace?: string;
 }
 
+/**
+ * A status write's target with the object as the informer cache has it. updateStatus tries that
+ * object first, with its resourceVersion, instead of GETting it: if the cache was current the
+ * write costs one request, not two; if it was stale the server answers 409 and the write is
+ * retried on a fresh GET, so a stale cache can cost a request but never overwrite a change.
+ */
+export interface CachedRef extends ObjectRef {
+  cached?: Resource<unknown, unknown>;
+}
+
 export type EventType = 'Normal' | 'Warning';
 
 export interface ClusterWriter {
   /** Applies `mutate` to the object's current status and writes it; retries on conflict. */
-  updateStatus<S>(ref: ObjectRef, mutate: (status: S, obj: Resource<unknown, S>) => S): Promise<void>;
+  updateStatus<S>(ref: CachedRef, mutate: (status: S, obj: Resource<unknown, S>) => S): Promise<void>;
   recordEvent(ref: ObjectRef & { uid?: string }, type: EventType, reason: string, message: string, action?: string): Promise<void>;
   readSecret(namespace: string, name: string): Promise<Record<string, string>>;
   /**
@@ -87,9 +97,9 @@ export class KubeClusterWriter implements ClusterWriter {
       : this.custom.replaceClusterCustomObjectStatus(base));
   }
 
-  async updateStatus<S>(ref: ObjectRef, mutate: (status: S, obj: Resource<unknown, S>) => S): Promise<void> {
+  async updateStatus<S>(ref: CachedRef, mutate: (status: S, obj: Resource<unknown, S>) => S): Promise<void> {
     for (let attempt = 0; ; attempt++) {
-      const obj = (await this.get(ref)) as Resource<unknown, S>;
+      const obj = (attempt === 0 && ref.cached?.metadata.resourceVersion ? ref.cached : await this.get(ref)) as Resource<unknown, S>;
       const status = mutate(structuredClone((obj.status ?? {}) as S), obj);
       try {
         await this.replaceStatus(ref, { ...obj, status });

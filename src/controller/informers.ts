@@ -3,7 +3,7 @@
  * (no list call per round), and a signal when something a user changed (a spec, an object
  * added or deleted) asks for a new decision. Status-only updates — most of them ours — do not.
  */
-import { CustomObjectsApi, makeInformer, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, makeInformer, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache, type V1Secret } from '@kubernetes/client-node';
 import { CONSOLIDATION_POLICY, GROUP, PHYSICAL_HOST, specWithDefaults, VERSION, VIRTUAL_MACHINE_MIGRATION, VIRTUAL_MACHINE_PLACEMENT, type ResourceDefinition } from '../api/crds.ts';
 import type { ConsolidationPolicy, PhysicalHost, VirtualMachineMigration, VirtualMachinePlacement } from '../api/types.ts';
 import { FORCE_REMOVE_ANNOTATION } from './removal.ts';
@@ -35,6 +35,19 @@ export const DEFAULT_WATCH_RESTART_MS = 5 * 60_000;
 export interface InformerOptions {
   /** Restart each watch after this long, jittered up to twice it (default 5 min). */
   watchRestartMs?: number;
+  /**
+   * Tide's own namespace: the Secrets there (SSH and IPMI credentials) are cached by one
+   * namespaced informer, instead of a GET per host per round. Without it, no Secret is cached.
+   */
+  secretNamespace?: string;
+}
+
+/** A Secret's data, decoded (stringData is never stored, but a cache fed by hand may have it). */
+export function secretData(secret: V1Secret): Record<string, string> {
+  const data: Record<string, string> = {};
+  for (const [key, value] of Object.entries(secret.data ?? {})) data[key] = Buffer.from(value, 'base64').toString('utf8');
+  for (const [key, value] of Object.entries(secret.stringData ?? {})) data[key] = value;
+  return data;
 }
 
 export class ResourceInformers {
@@ -42,6 +55,7 @@ export class ResourceInformers {
   private readonly placements: Cached;
   private readonly policies: Cached;
   private readonly migrations: Cached;
+  private readonly secrets?: Cached;
   private stopped = false;
   private readonly restartTimers: NodeJS.Timeout[] = [];
   /** Failed starts in a row per kind, for the restart delay; reset only by an answer from the API server. */
@@ -60,6 +74,14 @@ export class ResourceInformers {
     this.placements = make(VIRTUAL_MACHINE_PLACEMENT);
     this.policies = make(CONSOLIDATION_POLICY);
     this.migrations = make(VIRTUAL_MACHINE_MIGRATION);
+    const namespace = options.secretNamespace;
+    if (namespace) {
+      const core = kubeConfig.makeApiClient(CoreV1Api);
+      const list = this.listing('Secret', () => core.listNamespacedSecret({ namespace }));
+      this.secrets = makeInformer<KubernetesObject>(kubeConfig, `/api/v1/namespaces/${namespace}/secrets`, list as never);
+      // A changed Secret is read at the next observation; it asks for no decision.
+      this.wire('Secret', this.secrets, false);
+    }
   }
 
   /**
@@ -75,7 +97,12 @@ export class ResourceInformers {
     };
   }
 
-  private wire(kind: string, informer: Informer<KubernetesObject>): void {
+  private get all(): [string, Cached][] {
+    const all: [string, Cached][] = [['PhysicalHost', this.hosts], ['VirtualMachinePlacement', this.placements], ['ConsolidationPolicy', this.policies], ['VirtualMachineMigration', this.migrations]];
+    return this.secrets ? [...all, ['Secret', this.secrets]] : all;
+  }
+
+  private wireChanges(kind: string, informer: Informer<KubernetesObject>): void {
     const changed = (obj: KubernetesObject) => this.events.onSpecChange(kind, obj.metadata?.name ?? '');
     informer.on('add', changed);
     informer.on('delete', changed);
@@ -89,6 +116,10 @@ export class ResourceInformers {
       if (generations.get(key) !== generation) changed(obj);
       generations.set(key, generation);
     });
+  }
+
+  private wire(kind: string, informer: Informer<KubernetesObject>, asksForDecisions = true): void {
+    if (asksForDecisions) this.wireChanges(kind, informer);
     // Any object seen means the API server answered (a watch resumed without a list).
     for (const verb of ['add', 'update', 'delete'] as const) informer.on(verb, () => this.failures.set(kind, 0));
     // client-node re-lists by itself on 410 Gone; any other error stops the informer, so
@@ -106,10 +137,9 @@ export class ResourceInformers {
   }
 
   async start(): Promise<void> {
-    await Promise.all([this.hosts.start(), this.placements.start(), this.policies.start(), this.migrations.start()]);
-    for (const [kind, informer] of [['PhysicalHost', this.hosts], ['VirtualMachinePlacement', this.placements], ['ConsolidationPolicy', this.policies], ['VirtualMachineMigration', this.migrations]] as const) {
-      this.scheduleRestart(kind, informer);
-    }
+    const all = this.all;
+    await Promise.all(all.map(([, informer]) => informer.start()));
+    for (const [kind, informer] of all) this.scheduleRestart(kind, informer);
   }
 
   private scheduleRestart(kind: string, informer: Cached): void {
@@ -129,7 +159,7 @@ export class ResourceInformers {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const timer of this.restartTimers.splice(0)) clearTimeout(timer);
-    await Promise.all([this.hosts.stop(), this.placements.stop(), this.policies.stop(), this.migrations.stop()]);
+    await Promise.all(this.all.map(([, informer]) => informer.stop()));
   }
 
   listHosts(): PhysicalHost[] {
@@ -146,5 +176,15 @@ export class ResourceInformers {
 
   listMigrations(): VirtualMachineMigration[] {
     return withDefaults(VIRTUAL_MACHINE_MIGRATION, this.migrations.list());
+  }
+
+  /**
+   * A Secret's data from the cache; undefined when it is not there, or when it lies outside
+   * Tide's namespace, the only one whose Secrets Tide may read.
+   */
+  getSecret(namespace: string, name: string): Record<string, string> | undefined {
+    if (!this.secrets || namespace !== this.options.secretNamespace) return undefined;
+    const secret = this.secrets.get(name, namespace) as V1Secret | undefined;
+    return secret ? secretData(secret) : undefined;
   }
 }

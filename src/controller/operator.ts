@@ -15,6 +15,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Clock } from '../api/clock.ts';
 import { parseDuration } from '../api/schema-helpers.ts';
+import { DEFAULT_TIDE_NAMESPACE } from './credentials.ts';
 import { KubeFinalizerWriter } from './finalizers.ts';
 import { ResourceInformers } from './informers.ts';
 import { LeaderElector, NotLeaderError, type LeaderElectionOptions } from './leader-election.ts';
@@ -66,7 +67,7 @@ export class Operator {
         this.term?.queue.add('plan');
       },
       onError: (kind, err) => log.warn(`watch on ${kind} failed, restarting: ${(err as Error)?.message ?? err}`),
-    });
+    }, { secretNamespace: options.namespace ?? DEFAULT_TIDE_NAMESPACE });
     const elector = options.leaderElection
       ? new LeaderElector(options.kubeConfig, options.leaderElection, {
           onStartedLeading: () => {

@@ -15,6 +15,8 @@ import { KubeClusterWriter } from './cluster.ts';
 import { historyObserver } from './history.ts';
 import type { LeaderElectionOptions } from './leader-election.ts';
 import type { Logger } from './log.ts';
+import type { RoundObserver } from './reconciler.ts';
+import { tunedKubeConfig } from './kube-client.ts';
 import { combineObservers, metricsObserver } from './observers.ts';
 import { Operator } from './operator.ts';
 
@@ -37,6 +39,15 @@ export interface RuntimeOptions {
   store: StoreSelection;
   version?: string;
   onLostLeadership?: () => void;
+  /** Client-side rate limit of every API request (kube-client.ts; defaults 50 and 100). */
+  kubeQps?: number;
+  kubeBurst?: number;
+  /** Told of every API request as it leaves (method, URL): the fleet benchmark counts them. */
+  onKubeRequest?: (method: string, url: string) => void;
+  /** Hosts observed at once (default 16). */
+  observeConcurrency?: number;
+  /** One more observer of the rounds, next to the history store and the metrics (benchmarks). */
+  observer?: RoundObserver;
 }
 
 export interface Runtime {
@@ -47,7 +58,9 @@ export interface Runtime {
   stop(): Promise<void>;
 }
 
-export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
+export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
+  const kubeConfig = tunedKubeConfig(options.kubeConfig, { qps: options.kubeQps, burst: options.kubeBurst, onRequest: options.onKubeRequest });
+  const o = { ...options, kubeConfig };
   const store = await openHistoryStore({ ...o.store, log: o.store.log ?? o.log });
   const metrics = new TideMetrics({ version: o.version });
   metrics.watchStore(store);
@@ -63,8 +76,9 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
     planner: plan,
     log: o.log,
     namespace: o.namespace,
-    observer: combineObservers(historyObserver(store, o.log), metricsObserver(metrics)),
+    observer: combineObservers(historyObserver(store, o.log), metricsObserver(metrics), o.observer),
     observeIntervalMs: o.observeIntervalMs,
+    ...(o.observeConcurrency ? { observeConcurrency: o.observeConcurrency } : {}),
     leaderElection,
     onLeadershipChange: (leading) => metrics.setLeader(leading),
     onLostLeadership: o.onLostLeadership,
@@ -88,6 +102,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
       await o.hypervisor.close();
       await metricsServer.stop();
       await store.close();
+      kubeConfig.destroy();
     },
   };
 }

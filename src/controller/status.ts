@@ -48,7 +48,11 @@ export function hostStatus(
   // Only a full answer from libvirt says which VMs run; otherwise they are unknown, not none.
   const full = isObservable(observed) ? observed : undefined;
   const running = full?.domains.filter((d) => d.state !== 'shutoff');
-  const load = on ? full?.cpuLoadPercent : undefined;
+  const measured = on ? full?.cpuLoadPercent : undefined;
+  // The load shown: the one already written while the new one stays in its band and on the
+  // same side of Th1 (so the Overloaded condition and its message change only when it does).
+  const over = (l: number | undefined) => l !== undefined && l > overloadThresholdPercent;
+  const load = measured === undefined ? undefined : over(measured) === over(previous.cpuLoadPercent) ? banded(previous.cpuLoadPercent, round(measured), LOAD_BAND_POINTS) : round(measured);
   const conditions: ConditionUpdate[] = [
     reachableCondition(host.metadata.name, observed, powerState),
     {
@@ -86,11 +90,15 @@ export function hostStatus(
     delete status.vmCount;
     delete status.vms;
   }
-  if (load !== undefined) status.cpuLoadPercent = round(load);
+  if (load !== undefined) status.cpuLoadPercent = load;
   else delete status.cpuLoadPercent;
-  if (on && full?.memoryUsedMiB !== undefined) status.memoryUsedMiB = Math.round(full.memoryUsedMiB);
+  if (on && full?.memoryUsedMiB !== undefined) {
+    status.memoryUsedMiB = banded(previous.memoryUsedMiB, Math.round(full.memoryUsedMiB), RELATIVE_BAND * host.spec.capacity.memoryMiB);
+  }
   // A host's own meter (written by the zigbee agent) wins over a driver's reading.
-  if (!host.spec.meter && observed?.watts !== undefined) status.watts = Math.round(observed.watts * 10) / 10;
+  if (!host.spec.meter && observed?.watts !== undefined) {
+    status.watts = banded(previous.watts, Math.round(observed.watts * 10) / 10, WATTS_BAND);
+  }
   if (observed) status.lastObservedTime = new Date(observed.observedAtMs).toISOString();
   return status;
 }
@@ -117,13 +125,10 @@ export function placementStatus(
   nowIso: string,
 ): VirtualMachinePlacementStatus {
   const previous = placement.status ?? {};
-  let found: { host: string; domain: ObservedHost['domains'][number] } | undefined;
-  // Hosts whose VMs are unknown (not observable, and not known to be off): the domain may run there.
-  const unseen: string[] = [];
-  for (const [host, obs] of observed) {
-    if (!isObservable(obs) && obs.powerState !== 'off') unseen.push(host);
-    const domain = obs.domains.find((d) => d.name === placement.spec.domain);
-    if (domain && (!found || domain.state === 'running' || domain.state === 'migrating')) found = { host, domain };
+  const { byDomain, unseen } = indexOf(observed);
+  let found: Sighting | undefined;
+  for (const seen of byDomain.get(placement.spec.domain) ?? []) {
+    if (!found || seen.domain.state === 'running' || seen.domain.state === 'migrating') found = seen;
   }
   const allObserved = unseen.length === 0;
   const migrating = previous.migration?.phase === 'Running' || previous.migration?.phase === 'Pending';
@@ -154,7 +159,7 @@ export function placementStatus(
               ? `domain ${placement.spec.domain} ${previous.host ? 'was last seen on' : 'is pinned to'} ${unmanaged}, which is not a PhysicalHost Tide governs (deleted, or outside the policy's hostSelector): Tide cannot see it there, does not count it as gone and does not move it`
               : allObserved
               ? `domain ${placement.spec.domain} not found on any host`
-              : `domain ${placement.spec.domain} not found on the hosts that could be observed; ${unseen.sort().join(', ')} cannot be observed`,
+              : `domain ${placement.spec.domain} not found on the hosts that could be observed; ${[...unseen].sort().join(', ')} cannot be observed`,
         },
         {
           type: 'Migrating',
@@ -171,10 +176,43 @@ export function placementStatus(
     status.host = found.host;
     status.vcpus = found.domain.vcpus;
     status.memoryMiB = found.domain.memoryMiB;
-    status.cpuLoadPercent = round(found.domain.cpuLoadPercent);
+    status.cpuLoadPercent = banded(previous.host === found.host ? previous.cpuLoadPercent : undefined, round(found.domain.cpuLoadPercent), LOAD_BAND_POINTS);
     status.lastObservedTime = new Date(observed.get(found.host)!.observedAtMs).toISOString();
   }
   return status;
+}
+
+type Sighting = { host: string; domain: ObservedHost['domains'][number] };
+interface ObservedIndex {
+  /** Domain name → where it was seen, in the order of `observed`. */
+  byDomain: Map<string, Sighting[]>;
+  /** Hosts whose VMs are unknown (not observable, and not known to be off): any domain may run there. */
+  unseen: string[];
+  /** The map's size when indexed: a map grown or shrunk since is indexed again. */
+  size: number;
+}
+
+/**
+ * One index per observation round, built on first use: every placement looks its domain up in
+ * it, instead of scanning every domain of every host (100,000 placements × 10,000 hosts).
+ * A round's map is complete before any placement status is computed from it.
+ */
+const indexes = new WeakMap<Map<string, ObservedHost>, ObservedIndex>();
+function indexOf(observed: Map<string, ObservedHost>): ObservedIndex {
+  let index = indexes.get(observed);
+  if (index?.size === observed.size) return index;
+  index = { byDomain: new Map(), unseen: [], size: observed.size };
+  for (const [host, obs] of observed) {
+    if (!isObservable(obs) && obs.powerState !== 'off') index.unseen.push(host);
+    for (const domain of obs.domains) {
+      const list = index.byDomain.get(domain.name);
+      // Only the first sighting of a domain on one host counts (as Array.find did).
+      if (!list) index.byDomain.set(domain.name, [{ host, domain }]);
+      else if (!list.some((s) => s.host === host)) list.push({ host, domain });
+    }
+  }
+  indexes.set(observed, index);
+  return index;
 }
 
 const DOMAIN_STATE = { running: 'Running', migrating: 'Migrating', paused: 'Paused', shutoff: 'Stopped', other: 'Unknown' } as const;
@@ -188,6 +226,24 @@ export function powerStateWord(host: PhysicalHost, observed: ObservedHost | unde
 
 function round(value: number): number {
   return Math.round(value * 10) / 10;
+}
+
+/**
+ * Status bands. A status write costs the API server and etcd a full object version, so the
+ * figures that move with every observation are written only when they leave their band around
+ * the value already written: a host's or VM's CPU load by LOAD_BAND_POINTS (or crossing Th1),
+ * a host's memory by RELATIVE_BAND of its capacity, a driver's watts (no meter) by WATTS_BAND.
+ * Within its band a figure in status may lag the truth by up to that much;
+ * the exact figures of every observation go to the metrics and the history store, and liveness
+ * (when a host was last observed) to the metrics, never alone to a status write.
+ */
+export const LOAD_BAND_POINTS = 5;
+export const RELATIVE_BAND = 0.05;
+export const WATTS_BAND = 1;
+
+/** `written` while `next` stays within `band` of it (strictly), else `next`. */
+export function banded(written: number | undefined, next: number, band: number): number {
+  return written !== undefined && Math.abs(next - written) < band ? written : next;
 }
 
 /** Did anything but the observation timestamps change? Decides whether a status write is worth it. */

@@ -25,6 +25,8 @@ export interface LibvirtSshDriverOptions {
   commandTimeoutMs?: number;
   /** How often a running migration's job info is polled for progress (default 500 ms). */
   progressPollMs?: number;
+  /** SSH connections kept open at most, least recently used closed first (default 1024; ssh-pool.ts). */
+  maxConnections?: number;
   clock?: Clock;
 }
 
@@ -37,7 +39,7 @@ export class LibvirtSshDriver implements HypervisorDriver {
   private readonly progressPollMs: number;
 
   constructor(options: LibvirtSshDriverOptions = {}) {
-    this.pool = new SshPool({ connectTimeoutMs: options.connectTimeoutMs });
+    this.pool = new SshPool({ connectTimeoutMs: options.connectTimeoutMs, maxConnections: options.maxConnections });
     this.clock = options.clock ?? systemClock;
     this.sampleIntervalMs = options.sampleIntervalMs ?? 1000;
     this.hostLoad = options.hostLoad ?? 'procStat';
@@ -95,6 +97,11 @@ export class LibvirtSshDriver implements HypervisorDriver {
       },
       request,
     );
+  }
+
+  /** SSH connections open now (at most maxConnections once the commands running have ended). */
+  get openConnections(): number {
+    return this.pool.size;
   }
 
   close(): Promise<void> {

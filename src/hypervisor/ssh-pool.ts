@@ -1,6 +1,8 @@
 /**
  * One SSH connection per host, opened on first use, reused by every command (each command is
- * an exec channel on it), dropped when it breaks and opened again on the next command.
+ * an exec channel on it), dropped when it breaks and opened again on the next command. At most
+ * `maxConnections` stay open: past that, the least recently used idle ones are closed (a fleet
+ * of 10,000 hosts would otherwise hold 10,000 connections, their buffers and file descriptors).
  * The server's host key is checked against the host's known_hosts before authentication;
  * an unknown, changed or revoked key ends the handshake and is reported as such.
  */
@@ -26,6 +28,8 @@ export interface SshPoolOptions {
   keepaliveIntervalMs?: number;
   /** Longest reply kept, per stream; a host that sends more is treated as misbehaving. */
   maxReplyBytes?: number;
+  /** Connections kept open at most (default 1024); busy ones are never closed for this. */
+  maxConnections?: number;
 }
 
 const HOST_KEY_MESSAGES: Record<Exclude<HostKeyVerdict, 'trusted'>, [HypervisorError['reason'], string]> = {
@@ -39,27 +43,55 @@ export class SshPool {
   private readonly connectTimeoutMs: number;
   private readonly keepaliveIntervalMs: number;
   private readonly maxReplyBytes: number;
+  private readonly maxConnections: number;
+  /** Commands running per connection: a busy connection is not closed to make room. */
+  private readonly busy = new Map<string, number>();
   private closed = false;
 
   constructor(options: SshPoolOptions = {}) {
     this.connectTimeoutMs = options.connectTimeoutMs ?? 20_000;
     this.keepaliveIntervalMs = options.keepaliveIntervalMs ?? 10_000;
     this.maxReplyBytes = options.maxReplyBytes ?? 8 * 1024 * 1024;
+    this.maxConnections = options.maxConnections ?? 1024;
+  }
+
+  /** Open (or opening) connections. */
+  get size(): number {
+    return this.connections.size;
   }
 
   /** Runs one command line on the host. Retries once on a fresh connection if the pooled one is dead. */
   async exec(endpoint: HostEndpoint, command: string, options: ExecOptions): Promise<ExecResult> {
     if (this.closed) throw new HypervisorError('Unreachable', `host ${endpoint.host}: the driver is closed`, endpoint.host);
-    const fresh = !this.connections.has(endpoint.poolKey);
-    const pending = this.connection(endpoint);
-    const client = await pending;
+    const key = endpoint.poolKey;
+    this.busy.set(key, (this.busy.get(key) ?? 0) + 1);
     try {
-      return await this.run(client, endpoint, command, options);
-    } catch (error) {
-      if (fresh || !(error instanceof ChannelError)) throw error;
-      this.forget(endpoint.poolKey, pending);
-      client.end();
-      return this.run(await this.connection(endpoint), endpoint, command, options);
+      const fresh = !this.connections.has(key);
+      const pending = this.connection(endpoint);
+      const client = await pending;
+      try {
+        return await this.run(client, endpoint, command, options);
+      } catch (error) {
+        if (fresh || !(error instanceof ChannelError)) throw error;
+        this.forget(key, pending);
+        client.end();
+        return await this.run(await this.connection(endpoint), endpoint, command, options);
+      }
+    } finally {
+      const left = this.busy.get(key)! - 1;
+      if (left > 0) this.busy.set(key, left);
+      else this.busy.delete(key);
+      this.trim();
+    }
+  }
+
+  /** Closes the least recently used idle connections beyond maxConnections. */
+  private trim(): void {
+    for (const [key, pending] of this.connections) {
+      if (this.connections.size <= this.maxConnections) return;
+      if (this.busy.has(key)) continue;
+      this.connections.delete(key);
+      pending.then((client) => client.end(), () => undefined);
     }
   }
 
@@ -72,7 +104,12 @@ export class SshPool {
 
   private connection(endpoint: HostEndpoint): Promise<Client> {
     const existing = this.connections.get(endpoint.poolKey);
-    if (existing) return existing;
+    if (existing) {
+      // Most recently used last: trim() closes from the front.
+      this.connections.delete(endpoint.poolKey);
+      this.connections.set(endpoint.poolKey, existing);
+      return existing;
+    }
     let pending: Promise<Client> | undefined;
     const forgetThis = () => pending && this.forget(endpoint.poolKey, pending);
     pending = this.connect(endpoint, forgetThis);

@@ -86,6 +86,26 @@ test('one pooled connection per host serves every command', { timeout: 60_000 },
   }
 });
 
+test('past maxConnections the least recently used idle connection is closed, and reopened when needed', { timeout: 60_000 }, async () => {
+  const bounded = new LibvirtSshDriver({ sampleIntervalMs: 200, maxConnections: 1 });
+  try {
+    const before100 = acceptedLogins('node100');
+    const before200 = acceptedLogins('node200');
+    assert.equal((await bounded.observeHost(lab.target('node100'))).reachable, true);
+    assert.equal((await bounded.observeHost(lab.target('node200'))).reachable, true);
+    assert.equal(bounded.openConnections, 1, 'node100 was closed to make room for node200');
+    assert.equal((await bounded.observeHost(lab.target('node100'))).reachable, true);
+    assert.equal(acceptedLogins('node100') - before100, 2, 'node100 logged in again');
+    assert.equal(acceptedLogins('node200') - before200, 1);
+    // Two at once on two hosts: neither busy connection is closed under the other's command.
+    const both = await Promise.all([bounded.observeHost(lab.target('node100')), bounded.observeHost(lab.target('node200'))]);
+    assert.deepEqual(both.map((o) => o.error), [undefined, undefined]);
+    assert.equal(bounded.openConnections, 1);
+  } finally {
+    await bounded.close();
+  }
+});
+
 test('a dropped connection is replaced by a new one on the next command', { timeout: 60_000 }, async () => {
   const fresh = new LibvirtSshDriver({ sampleIntervalMs: 200 });
   try {

@@ -4,6 +4,7 @@ import { systemClock, type Clock } from '../../api/clock.ts';
 import { parseDuration } from '../../api/schema-helpers.ts';
 import type { HypervisorDriver, PowerDriver } from '../../api/drivers.ts';
 import { createLogger } from '../../controller/log.ts';
+import { DEFAULT_KUBE_BURST, DEFAULT_KUBE_QPS } from '../../controller/kube-client.ts';
 import { realDrivers } from '../../controller/real-drivers.ts';
 import { startRuntime } from '../../controller/runtime.ts';
 import { defaultDataDir } from '../../store/open-store.ts';
@@ -30,6 +31,8 @@ flags:
   --leader-elect          elect a leader among replicas on a Lease (default true; --no-leader-elect)
   --lease-duration D      (default 15s)   --renew-deadline D (default 10s)   --retry-period D (default 2s)
   --observe-interval D    how often every host is observed (default 30s)
+  --kube-qps N            API requests per second, sustained (default 50; client-go's token bucket)
+  --kube-burst N          API requests at once after a quiet spell (default 100)
   --metrics-port N        /metrics, /healthz, /readyz (default 8080)
   --metrics-address A     (default 0.0.0.0)
   --data-dir DIR          embedded history store (default .tide/history); MONGODB_URI selects MongoDB
@@ -62,6 +65,8 @@ export const command: CliCommand = {
         'renew-deadline': { type: 'string', default: '10s' },
         'retry-period': { type: 'string', default: '2s' },
         'observe-interval': { type: 'string', default: '30s' },
+        'kube-qps': { type: 'string', default: String(DEFAULT_KUBE_QPS) },
+        'kube-burst': { type: 'string', default: String(DEFAULT_KUBE_BURST) },
         'metrics-port': { type: 'string', default: '8080' },
         'metrics-address': { type: 'string', default: '0.0.0.0' },
         'data-dir': { type: 'string' },
@@ -84,6 +89,10 @@ export const command: CliCommand = {
     const renewDeadlineMs = duration('renew-deadline', values['renew-deadline']!);
     // A deposed leader must have stopped before a standby may take over (docs/operator.md).
     if (renewDeadlineMs >= leaseDurationMs) throw new UserError('--renew-deadline must be shorter than --lease-duration');
+    const kubeQps = Number(values['kube-qps']);
+    if (!(kubeQps > 0) || !Number.isFinite(kubeQps)) throw new UserError(`--kube-qps: expected a positive number, got '${values['kube-qps']}'`);
+    const kubeBurst = Number(values['kube-burst']);
+    if (!Number.isInteger(kubeBurst) || kubeBurst < 1) throw new UserError(`--kube-burst: expected a whole number ≥ 1, got '${values['kube-burst']}'`);
 
     const kubeConfig = loadKubeConfig(values.kubeconfig);
 
@@ -113,6 +122,8 @@ export const command: CliCommand = {
         renewDeadlineMs,
         retryPeriodMs: duration('retry-period', values['retry-period']!),
         observeIntervalMs: duration('observe-interval', values['observe-interval']!),
+        kubeQps,
+        kubeBurst,
         metricsPort,
         metricsHost: values['metrics-address'],
         store: { dataDir: values['data-dir'] ?? defaultDataDir() },
