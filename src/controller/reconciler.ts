@@ -198,7 +198,7 @@ export class Reconciler {
       if (!statusChanged(host.status, next)) continue;
       writes.push(
         writer
-          .updateStatus<PhysicalHostStatus>({ def: PHYSICAL_HOST, name: host.metadata.name }, (current, obj) =>
+          .updateStatus<PhysicalHostStatus>({ def: PHYSICAL_HOST, name: host.metadata.name, cached: host }, (current, obj) =>
             // Recompute on the fresh object so fields others own (watts, MeterFresh) are kept.
             hostStatus({ ...(obj as PhysicalHost), status: current }, observed.get(host.metadata.name), threshold, nowIso),
           )
@@ -211,7 +211,7 @@ export class Reconciler {
       const statusOf = (p: VirtualMachinePlacement) => withClaimConditions(placementStatus(p, observed, nowIso), p, winner, nowIso);
       const next = statusOf(placement);
       if (!statusChanged(placement.status, next)) continue;
-      const ref = { def: VIRTUAL_MACHINE_PLACEMENT, name: placement.metadata.name, namespace: placement.metadata.namespace };
+      const ref = { def: VIRTUAL_MACHINE_PLACEMENT, name: placement.metadata.name, namespace: placement.metadata.namespace, cached: placement };
       writes.push(
         writer
           .updateStatus<VirtualMachinePlacementStatus>(ref, (current, obj) => statusOf({ ...(obj as VirtualMachinePlacement), status: current }))
