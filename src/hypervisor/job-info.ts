@@ -29,7 +29,9 @@ export function parseJobInfo(output: string, host: string, command: string): Job
   };
   const total = field('data_total');
   const remaining = field('data_remaining');
-  const percent = total && remaining !== undefined && remaining <= total ? (100 * (total - remaining)) / total : undefined;
+  // Clamped: with totals beyond 2^53 the division can come out a hair above 100, which the
+  // status schema (progressPercent ≤ 100) would refuse.
+  const percent = total && remaining !== undefined && remaining <= total ? Math.min(100, (100 * (total - remaining)) / total) : undefined;
   return { active, elapsedMs: field('time_elapsed'), percent };
 }
 

@@ -142,6 +142,12 @@ test('domjobinfo and domstate replies: a job, a state, or a BadReply', () => {
   );
 });
 
+test('domjobinfo regression: a huge data_total does not give a progress above 100 %', () => {
+  // Counterexample found above: percent 100.00000000000001, which status.migration.progressPercent (maximum 100) refuses.
+  const reply = 'Job type:         2\ntime_elapsed:     1234\ndata_total:       999999999999999999999991000\ndata_remaining:   600\n';
+  assert.equal(parseJobInfo(reply, HOST, 'virsh domjobinfo').percent, 100);
+});
+
 test('known_hosts from a Secret: entries or an InvalidSpec naming the Secret and the line', () => {
   const key = Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from('ssh-ed25519'), Buffer.from([0, 0, 0, 32]), Buffer.alloc(32, 7)]).toString('base64');
   const valid = `# lab hosts\n@revoked old.lab ssh-ed25519 ${key}\nnode-7,10.0.0.7 ssh-ed25519 ${key}\n[node-7]:2222 ssh-ed25519 ${key} comment\n|1|c2FsdA==|aGFzaA== ssh-ed25519 ${key}\n`;
