@@ -7,12 +7,14 @@
  *
  *   --strategies a,b     which strategies (default: every registered one)
  *   --out FILE           JSON output (default: bench/planetlab/results.json)
- *   --reference FILE     CloudSim's own figures to print beside ours (default: the
- *                        cloudsim-reference.json two folders above the first day, if present)
+ *   --reference FILE     CloudSim's own figures to print beside ours (default: a
+ *                        cloudsim-reference.json two folders above the first day, else the one
+ *                        in this folder)
  *   --realistic          Tide's realistic mode: memory enforced, idle hosts with VMs draw power
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { readTraceDir } from '../../src/sim/trace.ts';
 import { runTrace } from '../../src/sim/datacentre/run-trace.ts';
@@ -64,7 +66,8 @@ for (const dir of positionals) {
   }
 }
 console.log(markdownTable(rows));
-const referenceFile = values.reference ?? join(dirname(dirname(resolve(positionals[0]))), 'cloudsim-reference.json');
+const besideDays = join(dirname(dirname(resolve(positionals[0]))), 'cloudsim-reference.json');
+const referenceFile = values.reference ?? (existsSync(besideDays) ? besideDays : fileURLToPath(new URL('cloudsim-reference.json', import.meta.url)));
 let reference: BenchRow[] = [];
 if (!values.realistic && existsSync(referenceFile)) {
   reference = referenceRows(JSON.parse(readFileSync(referenceFile, 'utf8')), [...oracle.keys()], oracle);

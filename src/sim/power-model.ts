@@ -15,7 +15,7 @@ export interface PowerModel {
 
 /**
  * SPECpower tables CloudSim uses for its PlanetLab experiments (copied from
- * ../shared/data/power-models.json; source: Cloudslab/cloudsim PowerModelSpecPowerHpProLiantMl110G4Xeon3040
+ * bench/planetlab/power-models.json; source: Cloudslab/cloudsim PowerModelSpecPowerHpProLiantMl110G4Xeon3040
  * and …G5Xeon3075).
  */
 export const SPECPOWER_TABLES: Readonly<Record<string, readonly number[]>> = {
