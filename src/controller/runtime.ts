@@ -19,6 +19,7 @@ import type { RoundObserver } from './reconciler.ts';
 import { tunedKubeConfig } from './kube-client.ts';
 import { combineObservers, metricsObserver } from './observers.ts';
 import { Operator } from './operator.ts';
+import { measuredSavingsWriter } from './savings-status.ts';
 
 export interface RuntimeOptions {
   kubeConfig: KubeConfig;
@@ -67,22 +68,25 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const leaderElection: LeaderElectionOptions | undefined = o.leaderElection
     ? { namespace: o.namespace, name: 'tide-operator', identity: o.identity, leaseDurationMs: o.leaseDurationMs, renewDeadlineMs: o.renewDeadlineMs, retryPeriodMs: o.retryPeriodMs }
     : undefined;
+  const writer = new KubeClusterWriter(o.kubeConfig, o.identity);
   const operator = new Operator({
     kubeConfig: o.kubeConfig,
     clock: o.clock,
     hypervisor: o.hypervisor,
     power: o.power,
-    writer: new KubeClusterWriter(o.kubeConfig, o.identity),
+    writer,
     planner: plan,
     log: o.log,
     namespace: o.namespace,
-    observer: combineObservers(historyObserver(store, o.log), metricsObserver(metrics), o.observer),
+    // The operator is made below; its policy is asked for only once a saving is measured.
+    observer: combineObservers(historyObserver(store, o.log, { onMeasured: (host, m) => onMeasured(host, m) }), metricsObserver(metrics), o.observer),
     observeIntervalMs: o.observeIntervalMs,
     ...(o.observeConcurrency ? { observeConcurrency: o.observeConcurrency } : {}),
     leaderElection,
     onLeadershipChange: (leading) => metrics.setLeader(leading),
     onLostLeadership: o.onLostLeadership,
   });
+  const onMeasured = measuredSavingsWriter(writer, () => operator.reconciler.activePolicy(), o.log);
   let metricsServer: MetricsServer | undefined;
   try {
     metricsServer = await startMetricsServer({ port: o.metricsPort, host: o.metricsHost, registry: metrics.registry, isReady: () => operator.ready });

@@ -13,7 +13,7 @@ export async function storeToReportInput(
     (hosts[s.host] ??= []).push({ atMs: s.atMs, powerState: s.powerState, watts: s.watts, cpuLoadPercent: s.cpuLoadPercent });
   }
   const actions = (await store.actions(range)).map((r) => ({
-    atMs: r.atMs, ...r.action, result: r.result,
+    atMs: r.atMs, ...r.action, result: r.result, ...(r.measuredSaving ? { measuredSaving: r.measuredSaving } : {}),
   }));
   // The window is what was asked for, clipped to what was observed (an open-ended query
   // should not stretch the charts to the far future).

@@ -1,3 +1,5 @@
+import type { MeasuredSaving, PredictedSaving } from '../store/types.ts';
+
 /**
  * What a report is made from, whatever the source (history store or `tide simulate --json`),
  * and what it concludes. Times are epoch ms for store data; for a simulation they are ms since
@@ -24,6 +26,9 @@ export interface ReportAction {
   host?: string;
   /** pending / succeeded / failed / skipped, when the source knows. */
   result?: string;
+  /** Power-offs from the history store: the saving predicted, and the one measured afterwards. */
+  predictedSaving?: PredictedSaving;
+  measuredSaving?: MeasuredSaving;
 }
 
 export interface ReportInput {

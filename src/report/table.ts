@@ -1,6 +1,7 @@
 /** The report as plain text for the terminal. */
 import { describeAction, formatDuration, formatEnergy, formatPercent, formatTime } from './format.ts';
 import type { Report } from './model.ts';
+import { savingsSummary } from './savings.ts';
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
@@ -49,6 +50,27 @@ export function renderTable(report: Report): string {
       ['time', 'action', 'reason', 'result', 'why'],
       report.actions.map((a) => [t(a.atMs), describeAction(a), a.reason, a.result ?? '', a.message && a.message !== a.reason ? a.message : '']),
     ));
+  }
+  const savings = savingsSummary(report.actions);
+  if (savings.rows.length > 0) {
+    out.push('', 'savings per power-off, predicted (idle watts over the window) and measured (meter readings while off):');
+    out.push(table(
+      ['time', 'host', 'predicted', 'measured', 'idle → off (measured)', 'off', 'until'],
+      savings.rows.map(({ action: a }) => {
+        const p = a.predictedSaving;
+        const m = a.measuredSaving;
+        return [
+          t(a.atMs),
+          a.host ?? '?',
+          p ? `${formatEnergy(p.energyWh)} (${p.watts.toFixed(0)} W × ${formatDuration(p.windowMs)})` : '–',
+          m ? formatEnergy(m.energyWh) : 'not yet',
+          m ? `${m.idleWatts.toFixed(1)} W (${m.idleWattsSource}) → ${m.offWatts.toFixed(1)} W` : '',
+          m ? formatDuration(m.offMs) : '',
+          m ? (m.ended === 'host-on' ? 'host back on' : 'window end') : '',
+        ];
+      }),
+    ));
+    out.push(`total over the ${savings.compared} power-off(s) measured: predicted ${formatEnergy(savings.predictedWh)}, measured ${formatEnergy(savings.measuredWh)}`);
   }
   return out.join('\n') + '\n';
 }

@@ -27,6 +27,7 @@ import {
   type DecisionRecord,
   type HistoryStore,
   type HostSample,
+  type MeasuredSaving,
   type StoredAction,
   type StoreOptions,
   type StoreStats,
@@ -38,7 +39,10 @@ const HOUR_MS = 3_600_000;
 /** Data directories this process holds open for writing (the LOCK file alone cannot tell). */
 const openHere = new Set<string>();
 
-type ActionLine = ({ k: 'action' } & ActionRecord) | ({ k: 'outcome'; id: string } & ActionOutcome);
+type ActionLine =
+  | ({ k: 'action' } & ActionRecord)
+  | ({ k: 'outcome'; id: string } & ActionOutcome)
+  | { k: 'measured'; id: string; measuredSaving: MeasuredSaving };
 type StoredDecision = DecisionRecord & { id: string };
 
 /** Another process (or this one) writes to the data directory: one writer per store. */
@@ -149,6 +153,14 @@ class EmbeddedStore implements HistoryStore {
     Object.assign(record, outcome);
   }
 
+  async recordMeasuredSaving(id: string, measuredSaving: MeasuredSaving): Promise<void> {
+    this.assertWritable();
+    const record = this.actionsById.get(id);
+    if (!record) throw new Error(`history store ${this.dir}: no action with id ${id}`);
+    await this.appendHistory(this.actionsFile, [{ k: 'measured', id, measuredSaving }]);
+    record.measuredSaving = measuredSaving;
+  }
+
   async hostSamples(range: TimeRange, host?: string): Promise<HostSample[]> {
     const all = await this.readSamples<HostSample>('host', range);
     return host === undefined ? all : all.filter((s) => s.host === host);
@@ -221,9 +233,10 @@ class EmbeddedStore implements HistoryStore {
         const { k: _k, ...record } = line;
         this.actionsById.set(record.id, record);
       } else {
-        const { k: _k, id, ...outcome } = line;
+        // Outcome and measured-saving lines fold their fields into the record they name.
+        const { k: _k, id, ...fields } = line;
         const record = this.actionsById.get(id);
-        if (record) Object.assign(record, outcome);
+        if (record) Object.assign(record, fields);
       }
     }
     this.decisionList = (await readJsonLines<StoredDecision>(this.decisionsFile)).values;

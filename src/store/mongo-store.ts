@@ -28,6 +28,7 @@ import {
   type DecisionRecord,
   type HistoryStore,
   type HostSample,
+  type MeasuredSaving,
   type StoredAction,
   type StoreOptions,
   type StoreStats,
@@ -298,6 +299,12 @@ class MongoStore implements HistoryStore {
   async recordActionOutcome(id: string, outcome: ActionOutcome): Promise<void> {
     this.assertWritable();
     const { matchedCount } = await this.actionsColl.updateOne({ _id: id }, { $set: { ...outcome } });
+    if (matchedCount === 0) throw new Error(`history store (MongoDB): no action with id ${id}`);
+  }
+
+  async recordMeasuredSaving(id: string, measuredSaving: MeasuredSaving): Promise<void> {
+    this.assertWritable();
+    const { matchedCount } = await this.actionsColl.updateOne({ _id: id }, { $set: { measuredSaving } });
     if (matchedCount === 0) throw new Error(`history store (MongoDB): no action with id ${id}`);
   }
 

@@ -20,6 +20,9 @@ export interface HostSample {
   cpuLoadPercent?: number;
   memoryUsedMiB?: number;
   vmCount?: number;
+  /** The host's capacity (spec.capacity), so `tide simulate --from-store` can rebuild it. */
+  cpuCores?: number;
+  memoryCapacityMiB?: number;
 }
 
 /** One observation of a VM on the host it ran on. */
@@ -30,6 +33,7 @@ export interface VmSample {
   /** Percentage of the VM's own vCPUs. */
   cpuLoadPercent: number;
   memoryMiB?: number;
+  vcpus?: number;
 }
 
 /**
@@ -44,6 +48,37 @@ export interface StoredAction {
   from?: string;
   to?: string;
   host?: string;
+  /** Power-offs: what the decision expected powering the host off to save (src/savings). */
+  predictedSaving?: PredictedSaving;
+}
+
+/** A saving as predicted when the host was powered off: its idle watts over the next window. */
+export interface PredictedSaving {
+  /** Watts the host draws on and idle (its spec's idleWatts), no longer drawn while off. */
+  watts: number;
+  /** The window the prediction covers, from the power-off. */
+  windowMs: number;
+  /** watts × window, in watt-hours. */
+  energyWh: number;
+}
+
+/** A saving as the hosts' meters showed it afterwards (src/savings/measure.ts). */
+export interface MeasuredSaving {
+  /** The span measured: from the power-off to the host's return or the window's end. */
+  fromMs: number;
+  toMs: number;
+  /** Time in that span the host was off with a meter reading (the only time counted). */
+  offMs: number;
+  /** The watts the host drew on and idle, from its own readings before the power-off. */
+  idleWatts: number;
+  /** Where idleWatts came from: fitted / lowest on reading (meter), or the spec when no reading. */
+  idleWattsSource: 'fitted' | 'lowest-on-reading' | 'spec';
+  /** Average watts read while off (standby draw). */
+  offWatts: number;
+  /** (idleWatts − off reading) integrated over offMs, in watt-hours. */
+  energyWh: number;
+  /** Why the span ended: the host came back on, or the window ran out. */
+  ended: 'host-on' | 'window-end';
 }
 
 /** One planning round: what the planner was asked and what it answered. */
@@ -54,6 +89,8 @@ export interface DecisionRecord {
   summary: string;
   actions: StoredAction[];
   dryRun?: boolean;
+  /** The sum of the plan's power-offs' predicted savings, when it powers hosts off. */
+  predictedSaving?: PredictedSaving;
 }
 
 export type ActionResult = 'pending' | 'succeeded' | 'failed' | 'skipped';
@@ -78,6 +115,8 @@ export interface ActionRecord {
   finishedAtMs?: number;
   error?: string;
   runningOn?: string | null;
+  /** Power-offs: the saving the meters showed, recorded when the host came back or the window ended. */
+  measuredSaving?: MeasuredSaving;
 }
 
 export interface TimeRange {
@@ -108,6 +147,8 @@ export interface HistoryStore {
    */
   recordAction(action: StoredAction, atMs: number, decisionId?: string): Promise<string>;
   recordActionOutcome(id: string, outcome: ActionOutcome): Promise<void>;
+  /** Records what a power-off action saved, as measured (rejects for an unknown id). */
+  recordMeasuredSaving(id: string, measured: MeasuredSaving): Promise<void>;
 
   /** Samples with fromMs ≤ atMs < toMs, oldest first (ties in append order). */
   hostSamples(range: TimeRange, host?: string): Promise<HostSample[]>;

@@ -18,7 +18,8 @@ import type { DatacentreSetup, HostType, VmType } from './setup.ts';
 import { hostTypeOf } from './setup.ts';
 import { tablePower, type PowerModel } from '../power-model.ts';
 
-export type InitialPlacement = 'power-aware' | 'first-fit';
+/** A strategy, or the host index of each VM (where a recorded history had them). */
+export type InitialPlacement = 'power-aware' | 'first-fit' | readonly number[];
 
 /** The VMs do not fit on the hosts (too few hosts for the traces): the user's to fix. */
 export class PlacementError extends Error {
@@ -44,6 +45,12 @@ function fits(slot: Slot, vm: VmType): boolean {
 
 /** Host index for each VM (in order); throws when a VM fits nowhere, naming it. */
 export function placeInitially(setup: DatacentreSetup, vmTypes: readonly VmType[], how: InitialPlacement, names?: readonly string[]): number[] {
+  if (typeof how !== 'string') {
+    if (how.length !== vmTypes.length || how.some((h) => !Number.isInteger(h) || h < 0 || h >= setup.hostCount)) {
+      throw new PlacementError(`initial placement: expected a host index (0–${setup.hostCount - 1}) for each of the ${vmTypes.length} VMs`);
+    }
+    return [...how];
+  }
   const slots: Slot[] = Array.from({ length: setup.hostCount }, (_, i) => {
     const type = hostTypeOf(setup, i);
     return { type, power: tablePower(type.watts, type.model), capacity: type.coreMips * type.cores, usedMips: 0, usedMiB: 0 };

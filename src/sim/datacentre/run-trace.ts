@@ -18,6 +18,8 @@ export interface TraceRunOptions {
   /** Policy fields to change from the planner's defaults (strategy comes from `strategy`). */
   policy?: Partial<PlannerPolicy>;
   initialPlacement?: InitialPlacement;
+  /** Epoch ms of simulated time 0 (snapshots' clock; a what-if over history starts at its window). */
+  epochMs?: number;
   /** Called after each round, e.g. to print progress. */
   onRound?: (k: number, migrations: number) => void;
   /** Called with every plan and the snapshot it was made from (tests check invariants). */
@@ -37,7 +39,7 @@ export interface TraceRunResult extends RunMetrics {
 
 export function runTrace(traces: readonly Trace[], opts: TraceRunOptions): TraceRunResult {
   const setup = opts.setup ?? CLOUDSIM_SETUP;
-  const dc = new TraceDatacentre(traces, setup, opts.initialPlacement ?? 'power-aware');
+  const dc = new TraceDatacentre(traces, setup, opts.initialPlacement ?? 'power-aware', opts.epochMs ?? 0);
   const policy: PlannerPolicy = { ...DEFAULT_POLICY, minHostsOn: 0, ...opts.policy, strategy: opts.strategy };
   const recorder = new MetricsRecorder(setup.cloudsimCompat);
   let planningTotal = 0;

@@ -40,6 +40,10 @@ export interface DatacentreSetup {
   cloudsimCompat: boolean;
   /** Share of a VM's demand it loses while it migrates (CloudSim: 10 %). */
   migrationDegradation: number;
+  /** Host names (default host-0, host-1, …): a what-if over Tide's history keeps the real ones. */
+  hostNames?: readonly string[];
+  /** Indexes of hosts that start powered off (realistic mode; default: every host on). */
+  hostsOffAtStart?: readonly number[];
 }
 
 const G4 = 'HP ProLiant ML110 G4 (Xeon 3040)';

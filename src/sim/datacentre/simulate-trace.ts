@@ -7,10 +7,11 @@
  */
 import { basename, resolve } from 'node:path';
 import { num } from '../../planner/explain.ts';
-import type { Action, StrategyName } from '../../planner/types.ts';
+import type { Action, Plan, PlannerPolicy, Snapshot, StrategyName } from '../../planner/types.ts';
 import { oracleEnergy } from '../oracle/oracle.ts';
 import type { Trace } from '../trace.ts';
 import { allocateHost } from './allocation.ts';
+import type { InitialPlacement } from './placement.ts';
 import { runTrace, type TraceRunResult } from './run-trace.ts';
 import { CLOUDSIM_SETUP, type DatacentreSetup } from './setup.ts';
 import type { TraceDatacentre } from './trace-datacentre.ts';
@@ -21,6 +22,13 @@ export interface TraceSimulationOptions {
   durationSeconds?: number;
   /** Enforce memory, keep idle VMs, charge idle watts (Tide's realistic mode); default CloudSim's. */
   realistic?: boolean;
+  /** A data centre of its own instead of CloudSim's (hosts, durationSeconds and realistic are then unused). */
+  setup?: DatacentreSetup;
+  policy?: Partial<PlannerPolicy>;
+  initialPlacement?: InitialPlacement;
+  epochMs?: number;
+  /** Called with every plan and the snapshot it was made from. */
+  onPlan?: (snapshot: Snapshot, plan: Plan) => void;
 }
 
 export interface TraceSimulation {
@@ -34,7 +42,7 @@ export interface TraceSimulation {
 }
 
 export function simulateTraces(dir: string, traces: readonly Trace[], opts: TraceSimulationOptions): TraceSimulation {
-  const setup: DatacentreSetup = {
+  const setup: DatacentreSetup = opts.setup ?? {
     ...CLOUDSIM_SETUP,
     hostCount: opts.hosts ?? CLOUDSIM_SETUP.hostCount,
     durationSeconds: opts.durationSeconds ?? CLOUDSIM_SETUP.durationSeconds,
@@ -45,9 +53,13 @@ export function simulateTraces(dir: string, traces: readonly Trace[], opts: Trac
   const result = runTrace(traces, {
     strategy: opts.strategy,
     setup,
-    onPlan: (_snapshot, plan) => {
+    ...(opts.policy ? { policy: opts.policy } : {}),
+    ...(opts.initialPlacement ? { initialPlacement: opts.initialPlacement } : {}),
+    ...(opts.epochMs !== undefined ? { epochMs: opts.epochMs } : {}),
+    onPlan: (snapshot, plan) => {
       for (const action of plan.actions) actions.push({ action, atSeconds: round * setup.intervalSeconds });
       round++;
+      opts.onPlan?.(snapshot, plan);
     },
   });
   const oracle = oracleEnergy(traces, setup);

@@ -79,7 +79,9 @@ export class TraceDatacentre {
     const placement = placeInitially(setup, types, initialPlacement, traces.map((t) => t.name));
     this.hosts = Array.from({ length: setup.hostCount }, (_, i) => {
       const type = hostTypeOf(setup, i);
-      return { index: i, name: `host-${i}`, type, power: tablePower(type.watts, type.model), capacityMips: type.coreMips * type.cores, powerState: 'on', resident: [], incoming: [], wasActive: true };
+      const off = setup.hostsOffAtStart?.includes(i) ?? false;
+      const name = setup.hostNames?.[i] ?? `host-${i}`;
+      return { index: i, name, type, power: tablePower(type.watts, type.model), capacityMips: type.coreMips * type.cores, powerState: off ? 'off' : 'on', resident: [], incoming: [], wasActive: !off };
     });
     this.vms = traces.map((trace, i) => {
       const host = this.hosts[placement[i]];
