@@ -41,6 +41,11 @@ export class SimClock implements Clock {
     });
   }
 
+  /** When the next sleeper wakes (epoch ms; Infinity: nobody sleeps). Lets a driver step from wake-up to wake-up. */
+  nextWakeAt(): number {
+    return this.sleepers[0]?.atMs ?? Infinity;
+  }
+
   /** Moves time to `t` at once, waking every sleeper due on the way (synchronously). */
   advanceTo(t: number): void {
     while (this.sleepers.length && this.sleepers[0].atMs <= t) {
