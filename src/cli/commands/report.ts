@@ -62,6 +62,8 @@ async function loadInput(values: Record<string, string | string[] | boolean | un
     }
     return { ...input, window: { fromMs: time('since', 'elapsed'), toMs: time('until', 'elapsed') } };
   }
+  // Flags first: a mistyped --since is reported as such, whatever the store.
+  const range = { fromMs: time('since', 'wall') ?? 0, toMs: time('until', 'wall') ?? Number.MAX_SAFE_INTEGER };
   const mongodbUri = (values.mongodb as string | undefined) ?? (values.store ? undefined : process.env.MONGODB_URI);
   const dataDir = (values.store as string | undefined) ?? defaultDataDir();
   if (!mongodbUri && !existsSync(dataDir)) {
@@ -73,7 +75,6 @@ async function loadInput(values: Record<string, string | string[] | boolean | un
   }
   const store = await openHistoryStore({ mongodbUri: mongodbUri ?? '', dataDir, readOnly: true });
   try {
-    const range = { fromMs: time('since', 'wall') ?? 0, toMs: time('until', 'wall') ?? Number.MAX_SAFE_INTEGER };
     return await storeToReportInput(store, range, mongodbUri ? 'MongoDB history' : `history in ${dataDir}`, threshold);
   } finally {
     await store.close();
