@@ -145,11 +145,14 @@ export class HostLifecycle {
 
   private async clearEvacuation(ref: ObjectRef & { uid?: string }, host: PhysicalHost): Promise<void> {
     try {
+      // Decided on the object as the server has it: a cache a write behind would end it twice.
+      let had = false;
       await this.deps.writer.updateStatus<PhysicalHostStatus>(ref, (s) => {
+        had = !!s.evacuation || !!findCondition(s.conditions, 'Evacuated');
         const { evacuation: _, ...rest } = s;
         return { ...rest, conditions: (s.conditions ?? []).filter((c) => c.type !== 'Evacuated') };
       });
-      await this.event(ref, 'Normal', 'EvacuationEnded', `${host.metadata.name} is neither in maintenance nor to be kept off: it takes VMs again`);
+      if (had) await this.event(ref, 'Normal', 'EvacuationEnded', `${host.metadata.name} is neither in maintenance nor to be kept off: it takes VMs again`);
     } catch (err) {
       this.deps.log.warn(`evacuation status of ${host.metadata.name} not cleared: ${(err as Error)?.message ?? err}`);
     }
