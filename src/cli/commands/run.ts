@@ -33,6 +33,7 @@ flags:
   --observe-interval D    how often every host is observed (default 30s)
   --kube-qps N            API requests per second, sustained (default 50; client-go's token bucket)
   --kube-burst N          API requests at once after a quiet spell (default 100)
+  --observe-concurrency N hosts observed at once (default 16; each observation takes ≥ 1 s)
   --metrics-port N        /metrics, /healthz, /readyz (default 8080)
   --metrics-address A     (default 0.0.0.0)
   --data-dir DIR          embedded history store (default .tide/history); MONGODB_URI selects MongoDB
@@ -67,6 +68,7 @@ export const command: CliCommand = {
         'observe-interval': { type: 'string', default: '30s' },
         'kube-qps': { type: 'string', default: String(DEFAULT_KUBE_QPS) },
         'kube-burst': { type: 'string', default: String(DEFAULT_KUBE_BURST) },
+        'observe-concurrency': { type: 'string', default: '16' },
         'metrics-port': { type: 'string', default: '8080' },
         'metrics-address': { type: 'string', default: '0.0.0.0' },
         'data-dir': { type: 'string' },
@@ -93,6 +95,8 @@ export const command: CliCommand = {
     if (!(kubeQps > 0) || !Number.isFinite(kubeQps)) throw new UserError(`--kube-qps: expected a positive number, got '${values['kube-qps']}'`);
     const kubeBurst = Number(values['kube-burst']);
     if (!Number.isInteger(kubeBurst) || kubeBurst < 1) throw new UserError(`--kube-burst: expected a whole number ≥ 1, got '${values['kube-burst']}'`);
+    const observeConcurrency = Number(values['observe-concurrency']);
+    if (!Number.isInteger(observeConcurrency) || observeConcurrency < 1) throw new UserError(`--observe-concurrency: expected a whole number ≥ 1, got '${values['observe-concurrency']}'`);
 
     const kubeConfig = loadKubeConfig(values.kubeconfig);
 
@@ -124,6 +128,7 @@ export const command: CliCommand = {
         observeIntervalMs: duration('observe-interval', values['observe-interval']!),
         kubeQps,
         kubeBurst,
+        observeConcurrency,
         metricsPort,
         metricsHost: values['metrics-address'],
         store: { dataDir: values['data-dir'] ?? defaultDataDir() },
