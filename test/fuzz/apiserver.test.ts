@@ -183,6 +183,13 @@ test('protobuf regression: a body with a damaged tag is a 400 saying so, not a 5
   assert.match(res.body.message, /^the protobuf body cannot be decoded \(its envelope\): /);
 });
 
+test('JSON patch regression: a move from under a missing parent is a 422, not a 500', async () => {
+  // Counterexample found by a FUZZ_RUNS=1000 run: fast-json-patch's validation threw a TypeError ("reading 'capacity'").
+  const res = await sendChecked({ method: 'PATCH', path: TARGETS[2]!.object, contentType: 'application/json-patch+json', body: [{ op: 'move', path: '', from: '/spec/capacity/cpuCores' }] });
+  assert.equal(res.code, 422);
+  assert.equal(res.body.message, 'the server rejected our request due to an error in our request');
+});
+
 test('after the fuzzing the server still serves: the objects can be read and a valid patch applies', async () => {
   const res = await sendChecked({ method: 'PATCH', path: TARGETS[2]!.object, contentType: 'application/merge-patch+json', body: { data: { after: 'fuzz' } } });
   if (res.code === 404) {

@@ -86,8 +86,10 @@ export function applyPatchBody(resource: ResourceType, current: KubeObject, kind
       if (!Array.isArray(body)) throw badRequest('json patch body must be a JSON array of operations');
       // The real server says no more than this about a JSON patch that does not apply.
       const rejected = () => new ApiError(422, 'Invalid', 'the server rejected our request due to an error in our request', {});
-      if (validateJsonPatch(body as any, current)) throw rejected();
+      // Both inside the try: fast-json-patch's validation itself throws a TypeError for a `move`
+      // or `copy` from a path under a missing parent (found by test/fuzz/apiserver.test.ts).
       try {
+        if (validateJsonPatch(body as any, current)) throw rejected();
         return applyPatch(structuredClone(current), body as any, false, true).newDocument as KubeObject;
       } catch {
         throw rejected();

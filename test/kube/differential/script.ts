@@ -144,6 +144,7 @@ export const script: Step[] = [
   { name: 'merge patch removing metadata', run: patch('a', MERGE, { metadata: null }) },
   { name: 'json patch removing metadata', run: patch('a', JSON_PATCH, [{ op: 'remove', path: '/metadata' }]) },
   { name: 'json patch replacing the object with a number', run: patch('a', JSON_PATCH, [{ op: 'replace', path: '', value: 5 }]) },
+  { name: 'json patch moving from under a missing parent', run: patch('a', JSON_PATCH, [{ op: 'move', path: '/spec/size', from: '/spec/x/y' }]) },
   {
     name: 'update with the current resourceVersion',
     run: async (c) => {
