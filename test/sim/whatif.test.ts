@@ -1,6 +1,11 @@
 /** The what-if over Tide's own history: records to a trace data centre, and its checks. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../../src/cli/main.ts';
+import { openEmbeddedStore } from '../../src/store/embedded-store.ts';
 import { fittedPowerTable, historyDatacentre, observationInterval } from '../../src/sim/whatif/history-trace.ts';
 import { whatIf } from '../../src/sim/whatif/whatif.ts';
 import type { HostSample, VmSample } from '../../src/store/types.ts';
@@ -60,4 +65,56 @@ test('bad history: an empty window, a single observation, a malformed record (na
   assert.throws(() => historyDatacentre(h.hostSamples, badVm, all), /VM sample #1 \("vm-a" at .*\): cpuLoadPercent 140 is not a percentage/);
   const old = h.hostSamples.map(({ cpuCores: _c, memoryCapacityMiB: _m, ...s }) => s);
   assert.throws(() => historyDatacentre(old, h.vmSamples, all), /host a: its samples carry no capacity/);
+});
+
+async function tide(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const { log, error } = console;
+  console.log = (...parts: unknown[]) => void out.push(parts.join(' ') + '\n');
+  console.error = (...parts: unknown[]) => void err.push(parts.join(' ') + '\n');
+  try {
+    return { code: await main(args), stdout: out.join(''), stderr: err.join('') };
+  } finally {
+    Object.assign(console, { log, error });
+  }
+}
+
+test('tide simulate --from-store: one clear line for no store, not a store, an empty store, an empty window; a replay of a written store', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tide-whatif-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const cases: [string[], RegExp][] = [
+    [['--from-store', join(dir, 'nowhere')], /no history store at .*nowhere/],
+    [['--from-store', dir], /is not a Tide history store \(no history\/ or samples\/ in it\)/],
+  ];
+  const storeDir = join(dir, 'store');
+  mkdirSync(storeDir);
+  await (await openEmbeddedStore(storeDir)).close();
+  cases.push([['--from-store', storeDir], /the history store is empty/]);
+  for (const [args, expected] of cases) {
+    const r = await tide('simulate', ...args);
+    assert.equal(r.code, 2, args.join(' '));
+    assert.match(r.stderr, expected);
+  }
+  const store = await openEmbeddedStore(storeDir);
+  const h = history(30);
+  store.appendHostSamples(h.hostSamples);
+  store.appendVmSamples(h.vmSamples);
+  await store.close();
+  const empty = await tide('simulate', '--from-store', storeDir, '--until', '2026-10-01T00:00Z');
+  assert.equal(empty.code, 2);
+  assert.match(empty.stderr, /no observation recorded in this window \(the store holds 2026-11-01T00:00:00.000Z → 2026-11-01T00:29:00.000Z\)/);
+  const policy = join(dir, 'policy.yaml');
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(policy, 'apiVersion: tide.dev/v1alpha1\nkind: ConsolidationPolicy\nmetadata: { name: p }\nspec: { strategy: paper, consolidationThresholdPercent: 1 }\n');
+  const strict = await tide('simulate', '--from-store', storeDir, '--policy', policy, '--json');
+  assert.equal(strict.code, 0, strict.stderr);
+  // Th2 of 1 %: the two hosts' load never fits on one, so nothing moves.
+  assert.equal(JSON.parse(strict.stdout).migrations, 0);
+  const loose = await tide('simulate', '--from-store', storeDir, '--json');
+  assert.equal(JSON.parse(loose.stdout).migrations, 1);
+  writeFileSync(policy, 'kind: ConsolidationPolicy\nspec: { overloadThresholdPercent: 180 }\n');
+  const bad = await tide('simulate', '--from-store', storeDir, '--policy', policy);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--policy .*policy.yaml: spec.overloadThresholdPercent: /);
 });

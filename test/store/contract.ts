@@ -132,6 +132,31 @@ export function storeContract(name: string, newLocation: () => Promise<StoreLoca
         }
       }));
 
+    test('a power-off keeps its predicted saving, gains its measured one, and both survive re-opening', () =>
+      withStore(async (store, location) => {
+        const predictedSaving = { watts: 69, windowMs: HOUR, energyWh: 69 };
+        const measured = { fromMs: base + 5, toMs: base + 5 + HOUR, offMs: HOUR - 60_000, idleWatts: 68.5, idleWattsSource: 'fitted' as const, offWatts: 4, energyWh: 63.4, ended: 'window-end' as const };
+        const decisionId = await store.recordDecision({ atMs: base, strategy: 'paper', summary: 'consolidate', actions: [{ ...powerOff, predictedSaving }], predictedSaving });
+        const id = await store.recordAction({ ...powerOff, predictedSaving }, base + 1, decisionId);
+        await store.recordActionOutcome(id, { result: 'succeeded', finishedAtMs: base + 5 });
+        await store.recordMeasuredSaving(id, measured);
+        await assert.rejects(store.recordMeasuredSaving('no-such-id', measured), /no-such-id/);
+        const range = { fromMs: base, toMs: base + HOUR };
+        const check = async (s: HistoryStore) => {
+          const [action] = await s.actions(range);
+          assert.deepEqual([action.action.predictedSaving, action.measuredSaving, action.result], [predictedSaving, measured, 'succeeded']);
+          assert.deepEqual((await s.decisions(range))[0].predictedSaving, predictedSaving);
+        };
+        await check(store);
+        await store.close();
+        const reopened = await location.open();
+        try {
+          await check(reopened);
+        } finally {
+          await reopened.close();
+        }
+      }));
+
     test('a full buffer drops the oldest samples, counts them, and never drops actions', () =>
       withStore(
         async (store) => {

@@ -5,9 +5,10 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Value } from '@sinclair/typebox/value';
 import { parse } from 'yaml';
-import { CONSOLIDATION_POLICY, specWithDefaults } from '../../api/crds.ts';
+import { CONSOLIDATION_POLICY, customResourceDefinition } from '../../api/crds.ts';
+import { CustomResourceValidator } from '../../kube/apiserver/validation/custom-resource.ts';
+import type { KubeObject } from '../../kube/apiserver/types.ts';
 import type { ConsolidationPolicySpec } from '../../api/types.ts';
 import { plannerPolicy } from '../../controller/policy.ts';
 import type { PlannerPolicy } from '../../planner/types.ts';
@@ -44,8 +45,13 @@ export function readPolicyFile(file: string, atMs: number): PlannerPolicy {
   }
   const obj = (doc ?? {}) as { kind?: unknown; spec?: unknown };
   if (obj.kind !== undefined && obj.kind !== 'ConsolidationPolicy') throw new HistoryError(`--policy ${file}: kind ${JSON.stringify(obj.kind)}, expected ConsolidationPolicy`);
-  const spec = specWithDefaults<ConsolidationPolicySpec>(CONSOLIDATION_POLICY, obj.kind ? obj.spec : doc);
-  const error = Value.Errors(CONSOLIDATION_POLICY.spec, spec).First();
-  if (error) throw new HistoryError(`--policy ${file}: spec${error.path.replaceAll('/', '.')}: ${error.message}`);
+  // Checked and defaulted as the API server would (the embedded server's validator).
+  const crd = customResourceDefinition(CONSOLIDATION_POLICY) as { spec: { versions: { schema: { openAPIV3Schema: unknown } }[] } };
+  const validator = new CustomResourceValidator(crd.spec.versions[0].schema.openAPIV3Schema as ConstructorParameters<typeof CustomResourceValidator>[0]);
+  const resource = { apiVersion: 'tide.dev/v1alpha1', kind: 'ConsolidationPolicy', metadata: { name: 'what-if' }, spec: obj.kind ? obj.spec : doc } as KubeObject;
+  validator.pruneAndDefault(resource);
+  const [cause] = validator.validate(resource);
+  if (cause) throw new HistoryError(`--policy ${file}: ${cause.field}: ${cause.message}`);
+  const spec = resource.spec as ConsolidationPolicySpec;
   return plannerPolicy(spec, atMs);
 }
