@@ -13,6 +13,8 @@ import { randomUUID } from 'node:crypto';
 import { MongoClient } from 'mongodb';
 import { openMongoStore, type MongoStoreOptions } from '../../src/store/mongo-store.ts';
 import type { HistoryStore } from '../../src/store/types.ts';
+import { readHistory } from '../../src/sim/whatif/load.ts';
+import { whatIf } from '../../src/sim/whatif/whatif.ts';
 import { storeContract } from './contract.ts';
 import { FERRETDB_VERSION, mongoTier, startFerretDB, type RunningServer } from './mongo-server.ts';
 
@@ -116,6 +118,32 @@ if (tier.kind === 'skip') {
       const again = await open(dbName);
       await again.store.close();
       assert.equal(again.warnings.length, warnings.length);
+    }));
+
+  test('a what-if replays a MongoDB history store (--mongodb URI, the database named in its path)', () =>
+    withDb(async (dbName) => {
+      const { store } = await open(dbName);
+      const t0 = Date.now() - 2 * HOUR;
+      try {
+        // Two half-idle 4-core hosts, one VM each, observed every minute for 30 minutes.
+        for (let k = 0; k < 30; k++) {
+          const atMs = t0 + k * 60_000;
+          for (const [host, load] of [['a', 10], ['b', 30]] as const) {
+            store.appendHostSamples([{ host, atMs, powerState: 'on', watts: 60 + load, cpuLoadPercent: load / 2 + (k % 2) * 10, cpuCores: 4, memoryCapacityMiB: 8192 }]);
+            store.appendVmSamples([{ vm: `vm-${host}`, host, atMs, cpuLoadPercent: load, vcpus: 2, memoryMiB: 1024 }]);
+          }
+        }
+      } finally {
+        await store.close();
+      }
+      const url = new URL(uri);
+      url.pathname = `/${dbName}`;
+      const range = { fromMs: 0, toMs: Number.MAX_SAFE_INTEGER };
+      const history = await readHistory({ mongodbUri: url.toString() }, range);
+      const r = whatIf(history, { strategy: 'paper', range, source: 'MongoDB' });
+      assert.deepEqual([r.window.hosts, r.window.vms, r.window.intervalSeconds], [2, 2, 60]);
+      assert.equal(r.migrations, 1);
+      assert.equal(r.actual.energyWh, 80); // 70 W + 90 W for 30 minutes
     }));
 
   test('a read-only store (tide report) creates nothing, reads beside the writer and refuses writes', () =>
