@@ -376,7 +376,9 @@ class MongoStore implements HistoryStore {
   }
 
   private async findSamples(coll: Collection<SampleDoc>, range: TimeRange, meta: Document): Promise<SampleDoc[]> {
-    const filter = { ...meta, at: { $gte: new Date(range.fromMs), $lt: new Date(range.toMs) } };
+    // A bound past the latest Date (an open-ended query's MAX_SAFE_INTEGER) is an invalid Date, which matches nothing.
+    const date = (ms: number) => new Date(Math.min(Math.max(ms, -LAST_DATE_MS), LAST_DATE_MS));
+    const filter = { ...meta, at: { $gte: date(range.fromMs), $lt: date(range.toMs) } };
     return coll.find(filter).sort({ at: 1 }).toArray();
   }
 
@@ -398,6 +400,9 @@ class MongoStore implements HistoryStore {
     if (vms.length > 0) await this.vmSamplesColl.insertMany(vms, { ordered: true });
   }
 }
+
+/** The latest time a JavaScript Date holds. */
+const LAST_DATE_MS = 8.64e15;
 
 function rangeFilter(range: TimeRange): Document {
   return { atMs: { $gte: range.fromMs, $lt: range.toMs } };

@@ -16,11 +16,7 @@ import { openHistoryStore } from '../../store/open-store.ts';
 import { HistoryError } from './history-trace.ts';
 import type { History } from './whatif.ts';
 
-/** The latest time a JavaScript Date holds: MongoDB queries by Date, and a later bound is an invalid Date. */
-const LAST_DATE_MS = 8.64e15;
-
-export async function readHistory(where: { dataDir?: string; mongodbUri?: string }, asked: { fromMs: number; toMs: number }): Promise<History & { lastStrategy?: string }> {
-  const range = { fromMs: Math.max(0, asked.fromMs), toMs: Math.min(asked.toMs, LAST_DATE_MS) };
+export async function readHistory(where: { dataDir?: string; mongodbUri?: string }, range: { fromMs: number; toMs: number }): Promise<History & { lastStrategy?: string }> {
   if (!where.mongodbUri) {
     const dir = where.dataDir!;
     if (!existsSync(dir)) throw new HistoryError(`no history store at ${dir} (give the --data-dir 'tide run' or 'tide dev' wrote to)`);
@@ -30,7 +26,7 @@ export async function readHistory(where: { dataDir?: string; mongodbUri?: string
   try {
     const [hostSamples, vmSamples, actions, decisions] = await Promise.all([store.hostSamples(range), store.vmSamples(range), store.actions(range), store.decisions(range)]);
     if (hostSamples.length === 0 && vmSamples.length === 0) {
-      const everything = await store.hostSamples({ fromMs: 0, toMs: LAST_DATE_MS });
+      const everything = await store.hostSamples({ fromMs: 0, toMs: Number.MAX_SAFE_INTEGER });
       throw new HistoryError(everything.length === 0 ? 'the history store is empty: no observation was ever recorded in it' : `no observation recorded in this window (the store holds ${new Date(everything[0].atMs).toISOString()} → ${new Date(everything[everything.length - 1].atMs).toISOString()})`);
     }
     return { hostSamples, vmSamples, actions, lastStrategy: decisions[decisions.length - 1]?.strategy };
