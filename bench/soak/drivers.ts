@@ -39,16 +39,23 @@ export type MigrationStarted = (migration: SimMigration) => void;
 
 const hang = <T>(): Promise<T> => new Promise<T>(() => {});
 
-/** An abort signal that follows `signal` only while the process lives. */
-function livingSignal(signal: AbortSignal | undefined, proc: ProcessHooks): AbortSignal | undefined {
-  if (!signal) return undefined;
+/**
+ * An abort signal that follows `signal` only while the process lives, for the duration of `call`
+ * (the listener on the long-lived term signal is removed when the call ends).
+ */
+async function withLivingSignal<T>(signal: AbortSignal | undefined, proc: ProcessHooks, call: (living: AbortSignal | undefined) => Promise<T>): Promise<T> {
+  if (!signal) return call(undefined);
   const controller = new AbortController();
   const follow = () => {
     if (!proc.dead) controller.abort(signal.reason);
   };
   if (signal.aborted) follow();
   else signal.addEventListener('abort', follow, { once: true });
-  return controller.signal;
+  try {
+    return await call(controller.signal);
+  } finally {
+    signal.removeEventListener('abort', follow);
+  }
 }
 
 export class SoakHypervisor implements HypervisorDriver {
@@ -94,7 +101,7 @@ export class SoakHypervisor implements HypervisorDriver {
     const bandwidth = model.bandwidthMbps;
     // A crawling link: the migration's duration is fixed as it starts, so restore at once.
     if (fault === 'timeout') model.bandwidthMbps = 0.01;
-    const outcome = this.inner.migrate({ ...request, signal: livingSignal(request.signal, proc) });
+    const outcome = withLivingSignal(request.signal, proc, (signal) => this.inner.migrate({ ...request, signal }));
     model.bandwidthMbps = bandwidth;
     const started = dc.vms.get(request.domain)?.migration;
     if (started && started !== before) {
@@ -140,7 +147,7 @@ export class SoakPower implements PowerDriver {
     const timedOut = () => new PowerActionError(target.name, 'on', `${target.name} did not come up within ${timeoutMs / 1000} s`);
     if (wake?.kind === 'fail') {
       faults.injected('wake-fail'); // the magic packet is lost: the host never boots
-      await clock.sleep(timeoutMs, livingSignal(signal, proc)).catch(() => {});
+      await withLivingSignal(signal, proc, (living) => clock.sleep(timeoutMs, living)).catch(() => {});
       if (proc.dead) return hang();
       throw timedOut();
     }
@@ -151,7 +158,7 @@ export class SoakPower implements PowerDriver {
       booted.catch(() => {}); // a late boot that fails is seen by observing the host
       result = Promise.race([booted, clock.sleep(timeoutMs).then(() => Promise.reject(timedOut()))]);
     } else {
-      result = this.inner.powerOn(target, livingSignal(signal, proc));
+      result = withLivingSignal(signal, proc, (living) => this.inner.powerOn(target, living));
     }
     await result.catch((err) => (proc.dead ? undefined : Promise.reject(err)));
     if (proc.dead) return hang();
@@ -165,7 +172,7 @@ export class SoakPower implements PowerDriver {
       faults.injected('ssh-drop');
       throw new PowerActionError(target.name, 'off', `ssh ${target.name}: connection reset by peer (injected)`);
     }
-    const result = this.inner.powerOff(target, livingSignal(signal, proc));
+    const result = withLivingSignal(signal, proc, (living) => this.inner.powerOff(target, living));
     if (faults.killAt === 'mid-power-off' && this.clock.dc.hosts.get(target.name)?.powerState === 'shutting-down') {
       faults.killAt = undefined;
       faults.injected('operator-kill-mid-power-off');

@@ -1,6 +1,6 @@
 /**
- * The soak's data centre: H hosts and V VMs whose loads change every 20 simulated minutes
- * (drawn from the seed), one VM pinned and one doNotMigrate, and the policy Tide runs it by.
+ * The soak's data centre: H hosts and V VMs whose loads change every 20 simulated minutes by
+ * default (drawn from the seed), one VM pinned and one doNotMigrate, and the policy Tide runs it by.
  */
 import type { LoadTimeline } from '../../src/sim/load.ts';
 import { linearPower } from '../../src/sim/power-model.ts';
@@ -15,16 +15,26 @@ export interface LoadFreeze {
   atSeconds?: number;
 }
 
-function periodicLoad(seed: number, index: number, freeze: LoadFreeze): LoadTimeline {
-  const level = (period: number) => {
-    const rng = new Rng((seed * 7919 + index * 104_729 + period * 15_485_863) >>> 0);
-    const r = rng.next();
-    return r < 0.12 ? 60 + 35 * rng.next() : 45 * rng.next();
+/** How VM loads change: every `periodSeconds`, a share `hotShare` of VMs runs at 60–95 %, the rest at 0–45 %. */
+export interface LoadPattern {
+  periodSeconds: number;
+  hotShare: number;
+  /** Hosts (the last ones) that start switched off, empty: the first wake-ups come sooner. */
+  offHosts?: number;
+}
+
+export const DEFAULT_LOAD: LoadPattern = { periodSeconds: LOAD_PERIOD_S, hotShare: 0.12 };
+
+function periodicLoad(seed: number, index: number, freeze: LoadFreeze, pattern: LoadPattern): LoadTimeline {
+  const period = pattern.periodSeconds;
+  const level = (n: number) => {
+    const rng = new Rng((seed * 7919 + index * 104_729 + n * 15_485_863) >>> 0);
+    return rng.next() < pattern.hotShare ? 60 + 35 * rng.next() : 45 * rng.next();
   };
-  const periodAt = (s: number) => Math.floor((freeze.atSeconds !== undefined ? Math.min(s, freeze.atSeconds) : s) / LOAD_PERIOD_S);
+  const periodAt = (s: number) => Math.floor((freeze.atSeconds !== undefined ? Math.min(s, freeze.atSeconds) : s) / period);
   return {
     at: (s) => Math.round(level(periodAt(s))),
-    nextChange: (s) => (freeze.atSeconds !== undefined && s >= freeze.atSeconds ? Infinity : (Math.floor(s / LOAD_PERIOD_S) + 1) * LOAD_PERIOD_S),
+    nextChange: (s) => (freeze.atSeconds !== undefined && s >= freeze.atSeconds ? Infinity : (Math.floor(s / period) + 1) * period),
   };
 }
 
@@ -38,10 +48,12 @@ export interface SoakPolicy {
 
 export const SOAK_POLICY: SoakPolicy = { minHostsOn: 2, migrationCooldownS: 300, powerCooldownS: 300, evaluationIntervalS: 60, migrationTimeoutS: 180 };
 
-export function soakScenario(seed: number, hosts: number, vms: number, freeze: LoadFreeze): Scenario {
+export function soakScenario(seed: number, hosts: number, vms: number, freeze: LoadFreeze, load: LoadPattern = DEFAULT_LOAD): Scenario {
   if (!(hosts >= 2)) throw new Error(`--hosts must be at least 2, got ${hosts}`);
   if (!(vms >= 2)) throw new Error(`--vms must be at least 2, got ${vms}`);
   const hostNames = Array.from({ length: hosts }, (_, i) => `host-${i + 1}`);
+  const onHosts = hosts - (load.offHosts ?? 0);
+  if (onHosts < SOAK_POLICY.minHostsOn) throw new Error(`${load.offHosts} hosts off leaves fewer than minHostsOn ${SOAK_POLICY.minHostsOn} on`);
   return {
     name: 'soak',
     description: `chaos soak: ${hosts} hosts, ${vms} VMs`,
@@ -64,17 +76,17 @@ export function soakScenario(seed: number, hosts: number, vms: number, freeze: L
       offWatts: 5,
       bootSeconds: 60,
       shutdownSeconds: 30,
-      powerState: 'on',
+      powerState: i < onHosts ? ('on' as const) : ('off' as const),
       standbyAllowed: true,
       maintenance: false,
       meterId: simMeterId(i),
     })),
     vms: Array.from({ length: vms }, (_, i) => ({
       name: `vm-${i + 1}`,
-      host: hostNames[i % hosts],
+      host: hostNames[i % onHosts],
       vcpus: 2,
       memoryMiB: 2048,
-      load: periodicLoad(seed, i, freeze),
+      load: periodicLoad(seed, i, freeze, load),
       ...(i === 0 ? { pinnedHost: hostNames[0] } : {}),
       doNotMigrate: i === 1,
     })),

@@ -31,7 +31,7 @@ import { createDataCentre } from '../../src/sim/run.ts';
 import { noApiFaults, startFaultProxy } from './api-proxy.ts';
 import type { DriverFaults } from './drivers.ts';
 import { faultSchedule, FAULT_KINDS, type FaultEvent, type FaultKind } from './faults.ts';
-import { SOAK_POLICY, soakScenario, type LoadFreeze } from './fleet.ts';
+import { SOAK_POLICY, soakScenario, type LoadFreeze, type LoadPattern } from './fleet.ts';
 import { checkFleet, checkMigrationStart, vmsLost, type FleetRules, type Violation } from './invariants.ts';
 import { SoakMeterSource, type MeterFaults } from './meters.ts';
 import { OperatorProcess } from './process.ts';
@@ -51,7 +51,13 @@ export interface SoakOptions {
   convergeRounds?: number;
   /** Ends the fault phase early once this much wall time has passed (the result says how many rounds ran). */
   maxWallSeconds?: number;
-  /** Rounds between faults on average (default 12). */
+  /** How VM loads change (fleet.ts; default every 20 minutes, one VM in eight hot). */
+  load?: LoadPattern;
+  /**
+   * Up to this many extra fault rounds while a one-shot fault (a kill point, a migration or
+   * wake-up fault) still waits for an action to hit (default 0: those left are dropped).
+   */
+  drainRounds?: number;
   meanGap?: number;
   /** The faults to inject instead of the seed's schedule (shrinking runs a subset). */
   faults?: FaultEvent[];
@@ -102,7 +108,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const schedule = o.faults ?? faultSchedule(o.seed, o.rounds, o.meanGap);
   const rng = new Rng(o.seed);
   const freeze: LoadFreeze = {};
-  const scenario = soakScenario(o.seed, hostsCount, vmsCount, freeze);
+  const scenario = soakScenario(o.seed, hostsCount, vmsCount, freeze, o.load);
   const dc = createDataCentre(scenario);
   const clock = new SimClock(dc);
   const counts: Record<string, number> = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0]));
@@ -280,7 +286,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
         return;
       case 'meter-garbage':
       case 'meter-silent':
-        return openWindow(f.kind, f, () => (meterFaults.mode = f.kind === 'meter-garbage' ? 'garbage' : 'silent'), () => (meterFaults.mode = 'ok'));
+        // At least six rounds: meters are read every 30 s.
+        return openWindow(f.kind, { ...f, rounds: Math.max(6, f.rounds) }, () => (meterFaults.mode = f.kind === 'meter-garbage' ? 'garbage' : 'silent'), () => (meterFaults.mode = 'ok'));
       case 'api-409':
         return openWindow(f.kind, f, () => (apiFaults.conflict = 0.3), () => (apiFaults.conflict = 0));
       case 'api-500':
@@ -343,6 +350,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
         o.progress?.(`round ${round}: the wall budget of ${o.maxWallSeconds} s is spent`);
         faultRounds = round;
       }
+      const pending = driverFaults.killAt !== undefined || driverFaults.migrations.length > 0 || driverFaults.wakes.length > 0;
+      if (round === faultRounds && pending && round < o.rounds + (o.drainRounds ?? 0) && !(o.maxWallSeconds !== undefined && Date.now() - wallStart > o.maxWallSeconds * 1000)) faultRounds++;
       if (round === faultRounds) {
         // The faults stop: every window closes, nothing stays armed, one operator runs on.
         for (const w of windows.splice(0)) w.end();
