@@ -30,7 +30,7 @@ test('the operator: 2 replicas, leader election in its namespace, probes, image 
   assert.equal((deployment.spec as any).replicas, 2);
   const [container] = podSpecOf(deployment).containers;
   assert.equal(container.image, `tide-operator:${version}`);
-  assert.deepEqual(container.args, ['run', '--namespace=$(POD_NAMESPACE)', '--leader-elect', '--metrics-port=8080', '--log-format=json']);
+  assert.deepEqual(container.args, ['run', '--namespace=$(POD_NAMESPACE)', '--leader-elect', '--metrics-port=8080', '--log-format=json', '--kube-qps=50', '--kube-burst=100']);
   assert.deepEqual(container.env.find((e: any) => e.name === 'POD_NAMESPACE').valueFrom, { fieldRef: { fieldPath: 'metadata.namespace' } });
   assert.equal(container.livenessProbe.httpGet.path, '/healthz');
   assert.equal(container.readinessProbe.httpGet.path, '/readyz');

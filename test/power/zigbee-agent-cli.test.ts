@@ -10,7 +10,7 @@ test('bad flags are refused with a UserError naming the flag', async () => {
     [['--mqtt', 'http://broker'], /--mqtt: expected mqtt:\/\/HOST:PORT/],
     [['--serial', '/dev/null', '--stale-after', '10 minutes'], /--stale-after: invalid duration '10 minutes'/],
     [['--serial', '/dev/null', '--stale-after', '100ms'], /--stale-after: at least 1s/],
-    [['--serial', '/dev/null', '--kubeconfig', '/nonexistent/kubeconfig'], /--kubeconfig: no file \/nonexistent\/kubeconfig/],
+    [['--serial', '/dev/null', '--kubeconfig', '/nonexistent/kubeconfig'], /--kubeconfig: no such file \/nonexistent\/kubeconfig/],
     [['--serial', '/dev/null', '--frobnicate'], /Unknown option '--frobnicate'/],
   ];
   for (const [args, message] of cases) {
