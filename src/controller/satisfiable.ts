@@ -18,7 +18,10 @@ export function satisfiability(policy: ConsolidationPolicy, allHosts: PhysicalHo
   const hosts = allHosts.filter((h) => !h.metadata.deletionTimestamp);
   const governed = selectedBy(policy, hosts);
   const maintenance = governed.filter((h) => h.spec.maintenance).length;
-  const usable = governed.length - maintenance;
+  // powerPolicy Off keeps a host off (once empty): it can never be one of the minHostsOn.
+  const keptOff = governed.filter((h) => !h.spec.maintenance && h.spec.powerPolicy === 'Off').length;
+  const notInMaintenance = governed.length - maintenance;
+  const usable = notInMaintenance - keptOff;
   const minHostsOn = policy.spec.minHostsOn;
   const labels = Object.entries(policy.spec.hostSelector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
   const no = (reason: string, message: string): ConditionUpdate => ({ type: 'Satisfiable', status: 'False', reason, message });
@@ -27,11 +30,11 @@ export function satisfiability(policy: ConsolidationPolicy, allHosts: PhysicalHo
       ? `hostSelector ${labels.join(',')} selects none of the ${hosts.length} PhysicalHosts: Tide governs no host`
       : 'there is no PhysicalHost: Tide governs no host');
   }
-  if (usable === 0) {
+  if (notInMaintenance === 0) {
     return no('AllHostsInMaintenance', `all ${governed.length} governed host${governed.length === 1 ? ' is' : 's are'} in maintenance: Tide places no VM and powers no host`);
   }
   if (minHostsOn > usable) {
-    return no('MinHostsOnUnreachable', `minHostsOn ${minHostsOn} > ${usable} governed host${usable === 1 ? '' : 's'} not in maintenance (${governed.length} governed, ${maintenance} in maintenance): Tide never powers a host off`);
+    return no('MinHostsOnUnreachable', `minHostsOn ${minHostsOn} > ${usable} governed host${usable === 1 ? '' : 's'} ${keptOff ? 'that may stay on' : 'not in maintenance'} (${governed.length} governed, ${maintenance} in maintenance${keptOff ? `, ${keptOff} kept off by powerPolicy Off` : ''}): Tide never powers a host off`);
   }
   return { type: 'Satisfiable', status: 'True', reason: 'Satisfiable', message: `minHostsOn ${minHostsOn} ≤ ${usable} governed host${usable === 1 ? '' : 's'} not in maintenance (${governed.length} governed)` };
 }

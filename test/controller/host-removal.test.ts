@@ -120,6 +120,11 @@ test('Satisfiable: minHostsOn above the governed hosts, a selector that selects 
   assert.deepEqual([selected.status, selected.reason], ['True', 'Satisfiable']);
   // A host being deleted is no host to count on.
   assert.equal(satisfiability(policy({ minHostsOn: 2 }), [host('a'), host('b', { deleting: true })]).reason, 'MinHostsOnUnreachable');
+  // Nor is one that powerPolicy Off keeps off.
+  const off = { ...host('b'), spec: { ...host('b').spec, powerPolicy: 'Off' as const } };
+  const keptOff = satisfiability(policy({ minHostsOn: 2 }), [host('a'), off]);
+  assert.deepEqual([keptOff.reason, keptOff.message], ['MinHostsOnUnreachable', 'minHostsOn 2 > 1 governed host that may stay on (2 governed, 0 in maintenance, 1 kept off by powerPolicy Off): Tide never powers a host off']);
+  assert.equal(satisfiability(policy({ minHostsOn: 1 }), [host('a'), off]).reason, 'Satisfiable');
 });
 
 test('a placement whose last host Tide does not govern is Unknown (HostUnmanaged), keeps its host and size, never NotFound', () => {
