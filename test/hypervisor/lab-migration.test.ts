@@ -36,6 +36,11 @@ const destroy = (host: string, domain: string) => lab.exec(host, 'virsh', '-c', 
 
 test('a running guest is live-migrated node100 → node200, with progress, and observed on both ends', { timeout: 180_000 }, async (t) => {
   await lab.startGuest('node100', { name: 'mig-ok', loadPercent: 20 });
+  // Let the guest kernel finish booting first (a few seconds under TCG). Migrated a second or
+  // two after `virsh start`, a guest was once found shut off on the destination after a
+  // completed migration — a panic in early boot (panic=-1, on_reboot=destroy) is the likely
+  // cause. This test is about migrating a running guest, not a booting one.
+  await new Promise((resolve) => setTimeout(resolve, 8_000));
   const progress: number[] = [];
   const outcome = await driver.migrate({
     domain: 'mig-ok',
