@@ -10,26 +10,13 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { main } from '../../src/cli/main.ts';
+import { tideInProcess } from './in-process.ts';
 
 const TIDE = fileURLToPath(new URL('../../bin/tide.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'tide-cli-sim-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Runs `tide ARGS` through main(), capturing what it prints. */
-async function tide(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const { log, error } = console;
-  console.log = (...parts: unknown[]) => void out.push(parts.join(' ') + '\n');
-  console.error = (...parts: unknown[]) => void err.push(parts.join(' ') + '\n');
-  try {
-    const code = await main(args);
-    return { code, stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    Object.assign(console, { log, error });
-  }
-}
+const tide = tideInProcess;
 
 function tideProcess(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

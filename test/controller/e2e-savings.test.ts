@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../../src/cli/main.ts';
+import { tideWritingStdout } from '../cli/in-process.ts';
 import { startDev } from '../../src/cli/dev/start-dev.ts';
 import { silentLogger } from '../../src/controller/log.ts';
 import { loadScenario } from '../../src/sim/scenario.ts';
@@ -18,22 +18,7 @@ import { SAVING_WINDOW_MS } from '../../src/savings/predict.ts';
 import { eventually } from './harness.ts';
 
 
-async function tide(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const { log, error } = console;
-  console.log = (...parts: unknown[]) => void out.push(parts.join(' ') + '\n');
-  console.error = (...parts: unknown[]) => void err.push(parts.join(' ') + '\n');
-  const write = process.stdout.write;
-  process.stdout.write = ((chunk: string) => (out.push(String(chunk)), true)) as typeof process.stdout.write;
-  try {
-    const code = await main(args);
-    return { code, stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    Object.assign(console, { log, error });
-    process.stdout.write = write;
-  }
-}
+const tide = tideWritingStdout;
 
 test('a power-off records its predicted saving, then the measured one; tide report shows both; a what-if replays the store', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'tide-savings-'));

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../../src/cli/main.ts';
+import { tideInProcess } from '../cli/in-process.ts';
 import { openEmbeddedStore } from '../../src/store/embedded-store.ts';
 import { fittedPowerTable, historyDatacentre, observationInterval } from '../../src/sim/whatif/history-trace.ts';
 import { whatIf } from '../../src/sim/whatif/whatif.ts';
@@ -67,18 +67,7 @@ test('bad history: an empty window, a single observation, a malformed record (na
   assert.throws(() => historyDatacentre(old, h.vmSamples, all), /host a: its samples carry no capacity/);
 });
 
-async function tide(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const { log, error } = console;
-  console.log = (...parts: unknown[]) => void out.push(parts.join(' ') + '\n');
-  console.error = (...parts: unknown[]) => void err.push(parts.join(' ') + '\n');
-  try {
-    return { code: await main(args), stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    Object.assign(console, { log, error });
-  }
-}
+const tide = tideInProcess;
 
 test('tide simulate --from-store: one clear line for no store, not a store, an empty store, an empty window; a replay of a written store', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'tide-whatif-'));
