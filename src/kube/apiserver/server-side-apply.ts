@@ -89,7 +89,9 @@ export interface ApplyRequest {
 export function parseApplyBody(text: string): KubeObject {
   let obj: unknown;
   try {
-    obj = parse(text, { version: '1.1' });
+    // logLevel 'error': a client's odd YAML (an unknown `%` directive) is its error, answered
+    // as a 400 below, not a warning on the server's console.
+    obj = parse(text, { version: '1.1', logLevel: 'error' });
   } catch (err) {
     throw badRequest(`error decoding YAML: ${(err as Error).message}`);
   }
