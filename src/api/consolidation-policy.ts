@@ -37,6 +37,13 @@ export const ConsolidationPolicySpec = withCel(
       offPeakWindows: Type.Optional(Type.Array(OffPeakWindow, { maxItems: 32, description: 'When set, consolidation and power-off only happen inside these windows; balancing and power-on always may.' })),
       timeZone: Type.String({ default: 'UTC', maxLength: 64, pattern: '^[A-Za-z0-9_+/-]+$', description: 'IANA time zone of offPeakWindows, e.g. Europe/Berlin.' }),
       dryRun: Type.Boolean({ default: false, description: 'Plan and report, but carry nothing out.' }),
+      // Optional in the type (the API server fills the defaults in): specs written before these
+      // fields existed, and the tests' hand-made ones, stay valid.
+      approval: Type.Optional(StringEnum(['Automatic', 'Manual'] as const, {
+        default: 'Automatic',
+        description: "Automatic: each round's plan is carried out at once. Manual: each round's plan becomes a ConsolidationPlan in Tide's namespace, carried out only once its spec.approved is true (kubectl patch, GitOps, `tide approve`) and only if it still holds then. dryRun wins over both.",
+      })),
+      planHistoryLimit: Type.Optional(Type.Integer({ default: 10, minimum: 0, maximum: 1000, description: 'Finished ConsolidationPlans (Succeeded, Failed, Superseded) of this policy kept; older ones are deleted, oldest first.' })),
       hostSelector: Type.Optional(
         Type.Object({
           matchLabels: StringMap({ description: 'Labels a PhysicalHost must carry to be governed by this policy.' }),

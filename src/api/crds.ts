@@ -6,6 +6,7 @@
  */
 import { Type, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { ConsolidationPlanSpec, ConsolidationPlanStatus } from './consolidation-plan.ts';
 import { ConsolidationPolicySpec, ConsolidationPolicyStatus } from './consolidation-policy.ts';
 import { PhysicalHostSpec, PhysicalHostStatus } from './physical-host.ts';
 import { VirtualMachineMigrationSpec, VirtualMachineMigrationStatus } from './vm-migration.ts';
@@ -120,7 +121,35 @@ export const CONSOLIDATION_POLICY: ResourceDefinition = {
   ],
 };
 
-export const RESOURCES = [PHYSICAL_HOST, VIRTUAL_MACHINE_PLACEMENT, CONSOLIDATION_POLICY, VIRTUAL_MACHINE_MIGRATION] as const;
+/**
+ * Namespaced, in Tide's own namespace: a plan powers hosts off, so approving one is for whoever
+ * may edit that namespace (a RoleBinding there delegates it, without rights on the cluster's
+ * hosts), GitOps tools sync namespaced objects as they sync any application, and the operator
+ * needs rights on plans in its namespace only (a Role, not a ClusterRole). Plans elsewhere are
+ * never read. Short name `cplan`: `cp` would read as `kubectl cp`.
+ */
+export const CONSOLIDATION_PLAN: ResourceDefinition = {
+  kind: 'ConsolidationPlan',
+  plural: 'consolidationplans',
+  singular: 'consolidationplan',
+  shortNames: ['cplan'],
+  scope: 'Namespaced',
+  spec: ConsolidationPlanSpec,
+  status: ConsolidationPlanStatus,
+  description: "One decision round's proposal under a ConsolidationPolicy with approval Manual: its actions with their reasons, the predicted savings and SLA risk; carried out only once spec.approved is true and only while it still holds.",
+  printerColumns: [
+    { name: 'Policy', type: 'string', jsonPath: '.status.policy' },
+    { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
+    { name: 'Approved', type: 'boolean', jsonPath: '.spec.approved' },
+    { name: 'Watts Saved', type: 'number', jsonPath: '.status.prediction.wattsSaved', description: 'Predicted.' },
+    { name: 'Risk (hosts > Th1)', type: 'string', jsonPath: '.status.prediction.hostsOverThreshold', description: 'Predicted.' },
+    { name: 'Summary', type: 'string', jsonPath: '.status.summary', priority: 1 },
+    { name: 'Reason', type: 'string', jsonPath: '.status.reason' },
+    AGE,
+  ],
+};
+
+export const RESOURCES = [PHYSICAL_HOST, VIRTUAL_MACHINE_PLACEMENT, CONSOLIDATION_POLICY, VIRTUAL_MACHINE_MIGRATION, CONSOLIDATION_PLAN] as const;
 
 /** The whole-object schema of a resource (what the API server validates a request body against). */
 export function resourceSchema(def: ResourceDefinition): Record<string, unknown> {

@@ -1,4 +1,5 @@
 /** The custom resources as TypeScript sees them (types derived from the schemas, never hand-kept). */
+import type { ConsolidationPlanSpec, ConsolidationPlanStatus } from './consolidation-plan.ts';
 import type { ConsolidationPolicySpec, ConsolidationPolicyStatus } from './consolidation-policy.ts';
 import type { PhysicalHostSpec, PhysicalHostStatus } from './physical-host.ts';
 import type { VirtualMachineMigrationSpec, VirtualMachineMigrationStatus } from './vm-migration.ts';
@@ -29,9 +30,11 @@ export type PhysicalHost = Resource<PhysicalHostSpec, PhysicalHostStatus> & { ki
 export type VirtualMachinePlacement = Resource<VirtualMachinePlacementSpec, VirtualMachinePlacementStatus> & { kind: 'VirtualMachinePlacement' };
 export type VirtualMachineMigration = Resource<VirtualMachineMigrationSpec, VirtualMachineMigrationStatus> & { kind: 'VirtualMachineMigration' };
 export type ConsolidationPolicy = Resource<ConsolidationPolicySpec, ConsolidationPolicyStatus> & { kind: 'ConsolidationPolicy' };
+export type ConsolidationPlan = Resource<ConsolidationPlanSpec, ConsolidationPlanStatus> & { kind: 'ConsolidationPlan' };
 
-export type { PhysicalHostSpec, PhysicalHostStatus, PowerActionRecord } from './physical-host.ts';
+export type { PhysicalHostSpec, PhysicalHostStatus, PowerActionRecord, WakeAttempt } from './physical-host.ts';
 export type { VirtualMachinePlacementSpec, VirtualMachinePlacementStatus, MigrationRecord } from './vm-placement.ts';
 export type { VirtualMachineMigrationSpec, VirtualMachineMigrationStatus, VirtualMachineMigrationPhase } from './vm-migration.ts';
 export type { ConsolidationPolicySpec, ConsolidationPolicyStatus, OffPeakWindow } from './consolidation-policy.ts';
+export type { ConsolidationPlanSpec, ConsolidationPlanStatus, PlanPhase, PlannedAction, PlanPrediction } from './consolidation-plan.ts';
 export type { Condition } from './schema-helpers.ts';

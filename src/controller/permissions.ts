@@ -23,19 +23,25 @@ export const OPERATOR_RULES: PermissionRule[] = [
 
 /**
  * What the operator may do in its own namespace only (a Role, not a ClusterRole): read the
- * Secrets that PhysicalHosts name (a host may name no Secret elsewhere: credentials.ts), and hold
- * the leader Lease.
+ * Secrets that PhysicalHosts name (a host may name no Secret elsewhere: credentials.ts), hold
+ * the leader Lease, and keep the ConsolidationPlans (they live in this namespace only).
  */
 export const OPERATOR_NAMESPACE_RULES: PermissionRule[] = [
   // Read through one informer on this namespace (informers.ts), never a GET per host per round.
   { apiGroups: [''], resources: ['secrets'], verbs: ['list', 'watch'] },
   { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+  // ConsolidationPlans (plans.ts): proposed (create), read fresh and watched for approvals,
+  // superseded and carried out (status), and the oldest finished ones deleted. Never the spec:
+  // approving is a person's.
+  { apiGroups: ['tide.dev'], resources: ['consolidationplans'], verbs: ['get', 'list', 'watch', 'create', 'delete'] },
+  { apiGroups: ['tide.dev'], resources: ['consolidationplans/status'], verbs: ['update'] },
 ];
 
 /**
  * The roles for people, aggregated into Kubernetes' own `view` and `edit` (ClusterRoles
  * tide-view and tide-edit): whoever may view a namespace may read Tide's resources; whoever may
- * edit one may create and change the namespaced ones, a team's VMs. PhysicalHosts and the
+ * edit one may create and change the namespaced ones, a team's VMs — and, in Tide's namespace,
+ * approve ConsolidationPlans (Tide reads plans nowhere else). PhysicalHosts and the
  * ConsolidationPolicy (cluster-scoped: hosts, their power and their Secrets) stay with the
  * cluster's administrators.
  */
