@@ -27,6 +27,10 @@
  *   packs hosts with VMs, this was most of tide's SLA violation.
  * - The underloaded hosts with the fewest VMs are emptied first: as many hosts freed for fewer
  *   migrations (each costs SLA on its VM and its target).
+ * - When memory, not CPU, decides how many hosts must run, a host's idle watts are the price of
+ *   its memory: a target is also charged the VM's share of its idle watts (by the memory the VM
+ *   takes), so between hosts that add about the same watts the one that idles cheaper per MiB
+ *   takes the VM. Where CPU binds (CloudSim's world) nothing changes.
  *
  * Tuned on the three shared PlanetLab days (docs/strategies.md has the table); the policy's
  * migration cooldown and cap apply as in every strategy.
@@ -60,6 +64,11 @@ export interface TideParameters {
   coreColdSafety: number;
   /** Empty the underloaded hosts with the fewest VMs first (then the least utilised): fewer moves per host freed. */
   fewestVmsFirst: boolean;
+  /**
+   * When memory binds (the VMs fill a larger share of the hosts' memory than of their CPU), a
+   * target is charged this share of its idle watts × the share of its memory the VM takes (0: never).
+   */
+  memoryIdleShare: number;
 }
 
 export const TIDE_DEFAULTS: Readonly<TideParameters> = Object.freeze({
@@ -73,10 +82,29 @@ export const TIDE_DEFAULTS: Readonly<TideParameters> = Object.freeze({
   coreWindow: 10,
   coreColdSafety: Infinity,
   fewestVmsFirst: true,
+  memoryIdleShare: 1,
 });
+
+/** Do the VMs fill a larger share of the hosts' memory than of their CPU (all hosts, on or off)? */
+export function memoryBinds(c: ClusterState): boolean {
+  let memory = 0;
+  let cores = 0;
+  for (const h of c.hosts) {
+    memory += h.snap.memoryMiB;
+    cores += h.cores;
+  }
+  let usedMemory = 0;
+  let usedCores = 0;
+  for (const vm of c.vms) {
+    usedMemory += vm.snap.memoryMiB;
+    usedCores += vm.demand;
+  }
+  return memory > 0 && cores > 0 && usedMemory / memory > usedCores / cores;
+}
 
 export function tideRules(c: ClusterState, p: TideParameters): { detect: PlacementRules; place: PlacementRules } {
   const startLoad = new Map(c.hosts.map((h) => [h, h.load]));
+  const idleShare = p.memoryIdleShare > 0 && memoryBinds(c) ? p.memoryIdleShare : 0;
   const cores = p.coreAdmitSafety > 0 ? new CoreAdmission(p.coreWindow, p.coreAdmitSafety, p.coreColdSafety) : null;
   const detect: PlacementRules = { c, startLoad, overload: new OverloadDetector({ ...LR_DEFAULTS, safety: p.detectSafety }) };
   const place: PlacementRules = {
@@ -88,7 +116,8 @@ export function tideRules(c: ClusterState, p: TideParameters): { detect: Placeme
       const wake = host.vms.length === 0 && (startLoad.get(host) ?? 0) === 0 ? p.wakeCostShare * wattsAt(host, 0) : 0;
       const memory = host.snap.memoryMiB;
       const freeAfter = memory > 0 ? (memory - host.memoryUsedMiB - vm.snap.memoryMiB) / memory : 0;
-      return wake + p.memoryFitWatts * freeAfter;
+      const idle = memory > 0 ? idleShare * wattsAt(host, 0) * (vm.snap.memoryMiB / memory) : 0;
+      return wake + p.memoryFitWatts * freeAfter + idle;
     },
     ...(cores && { admits: (host: HostState, vm: VmState) => cores.admits(host, vm) }),
   };
@@ -97,7 +126,7 @@ export function tideRules(c: ClusterState, p: TideParameters): { detect: Placeme
 
 export const tide: Strategy = {
   name: 'tide',
-  description: 'Tide: regression overload detection, headroom on targets and on slower cores (hysteresis), empties only underloaded hosts (fewest VMs first), waking a host costs its idle watts',
+  description: 'Tide: regression overload detection, headroom on targets and on slower cores (hysteresis), empties only underloaded hosts (fewest VMs first), waking a host costs its idle watts, and where memory binds so does the memory a VM takes',
   plan: (c) => planTide(c, TIDE_DEFAULTS),
 };
 
