@@ -19,7 +19,7 @@ import { evacuationAsked, evacuationVerdict, type EvacuationVerdict } from './ev
 import type { FinalizerWriter } from './finalizers.ts';
 import type { Logger } from './log.ts';
 import { beingRemoved, HOST_FINALIZER, needsFinalizer, removalVerdict, type PolicyState } from './removal.ts';
-import { satisfiability, selectedBy } from './satisfiable.ts';
+import { satisfiability } from './satisfiable.ts';
 
 export interface HostLifecycleDeps {
   clock: Clock;
@@ -33,7 +33,8 @@ export interface RemovalRound {
   hosts: PhysicalHost[];
   observed: Map<string, ObservedHost>;
   placements: VirtualMachinePlacement[];
-  policy: ConsolidationPolicy | undefined;
+  /** The policy that governs each host, as removal and evacuation see it (none, dry run, active; or governed by no policy of several). */
+  policyOf(host: PhysicalHost): PolicyState;
   /** The round's plan reports; undefined outside a plan round: then hosts are only let go, never reported on. */
   evacuations?: EvacuationReport[];
 }
@@ -73,7 +74,7 @@ export class HostLifecycle {
         host,
         observed: round.observed.get(name),
         placements: round.placements,
-        policy: policyState(round.policy, host),
+        policy: round.policyOf(host),
         ...(round.evacuations?.find((e) => e.host === name) ? { evacuation: round.evacuations.find((e) => e.host === name)! } : {}),
       });
       const ref = { def: PHYSICAL_HOST, name, uid: host.metadata.uid };
@@ -89,7 +90,7 @@ export class HostLifecycle {
           await this.event(ref, verdict.reason === 'ForceRemoved' ? 'Warning' : 'Normal', verdict.reason, verdict.message);
           continue;
         }
-        if (!round.evacuations && round.policy && !round.policy.spec.dryRun) continue; // only a plan round reports an evacuation
+        if (!round.evacuations && round.policyOf(host).kind === 'active') continue; // only a plan round reports an evacuation
         let changed = false;
         const nowIso = new Date(this.deps.clock.now()).toISOString();
         await this.deps.writer.updateStatus<PhysicalHostStatus>(ref, (s) => {
@@ -113,7 +114,6 @@ export class HostLifecycle {
    * only a plan says why a VM finds no room; a host no longer asked is cleared at any round.
    */
   private async evacuations(round: RemovalRound): Promise<void> {
-    const reporting = !!round.evacuations || !round.policy || round.policy.spec.dryRun;
     for (const host of round.hosts.filter((h) => !h.metadata.deletionTimestamp)) {
       const name = host.metadata.name;
       const ref = { def: PHYSICAL_HOST, name, uid: host.metadata.uid };
@@ -121,7 +121,9 @@ export class HostLifecycle {
         if (host.status?.evacuation || findCondition(host.status?.conditions, 'Evacuated')) await this.clearEvacuation(ref, host);
         continue;
       }
-      const policy = policyState(round.policy, host);
+      const policy = round.policyOf(host);
+      // Only a plan round reports an evacuation Tide carries out; without a policy, or in a dry run, any round says why nothing moves.
+      const reporting = !!round.evacuations || policy.kind !== 'active';
       if (!reporting || (policy.kind !== 'none' && !policy.governs) || !round.observed.has(name)) continue;
       const evacuation = round.evacuations?.find((e) => e.host === name);
       const verdict = evacuationVerdict({ host, observed: round.observed.get(name), placements: round.placements, policy, ...(evacuation ? { evacuation } : {}) });
@@ -207,9 +209,4 @@ function withProgress(s: PhysicalHostStatus, progress: EvacuationProgress | unde
   if (progress) return { ...s, evacuation: progress };
   const { evacuation: _, ...rest } = s;
   return rest;
-}
-
-function policyState(policy: ConsolidationPolicy | undefined, host: PhysicalHost): PolicyState {
-  if (!policy) return { kind: 'none' };
-  return { kind: policy.spec.dryRun ? 'dry-run' : 'active', name: policy.metadata.name, governs: selectedBy(policy, [host]).length > 0 };
 }

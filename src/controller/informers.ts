@@ -4,8 +4,8 @@
  * added or deleted) asks for a new decision. Status-only updates — most of them ours — do not.
  */
 import { CoreV1Api, CustomObjectsApi, makeInformer, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache, type V1Secret } from '@kubernetes/client-node';
-import { CONSOLIDATION_POLICY, GROUP, PHYSICAL_HOST, specWithDefaults, VERSION, VIRTUAL_MACHINE_MIGRATION, VIRTUAL_MACHINE_PLACEMENT, type ResourceDefinition } from '../api/crds.ts';
-import type { ConsolidationPolicy, PhysicalHost, VirtualMachineMigration, VirtualMachinePlacement } from '../api/types.ts';
+import { CONSOLIDATION_PLAN, CONSOLIDATION_POLICY, GROUP, PHYSICAL_HOST, specWithDefaults, VERSION, VIRTUAL_MACHINE_MIGRATION, VIRTUAL_MACHINE_PLACEMENT, type ResourceDefinition } from '../api/crds.ts';
+import type { ConsolidationPlan, ConsolidationPolicy, PhysicalHost, VirtualMachineMigration, VirtualMachinePlacement } from '../api/types.ts';
 import { FORCE_REMOVE_ANNOTATION } from './removal.ts';
 
 type Cached = Informer<KubernetesObject> & ObjectCache<KubernetesObject>;
@@ -37,9 +37,12 @@ export interface InformerOptions {
   watchRestartMs?: number;
   /**
    * Tide's own namespace: the Secrets there (SSH and IPMI credentials) are cached by one
-   * namespaced informer, instead of a GET per host per round. Without it, no Secret is cached.
+   * namespaced informer, instead of a GET per host per round, and the ConsolidationPlans there
+   * watched. Without it, no Secret and no plan is cached.
    */
   secretNamespace?: string;
+  /** Only the ConsolidationPolicies this label selector matches are listed and watched (`--policy-selector`). */
+  policySelector?: string;
 }
 
 /** A Secret's data, decoded (stringData is never stored, but a cache fed by hand may have it). */
@@ -56,6 +59,7 @@ export class ResourceInformers {
   private readonly policies: Cached;
   private readonly migrations: Cached;
   private readonly secrets?: Cached;
+  private readonly plans?: Cached;
   private stopped = false;
   private readonly restartTimers: NodeJS.Timeout[] = [];
   /** Failed starts in a row per kind, for the restart delay; reset only by an answer from the API server. */
@@ -63,16 +67,17 @@ export class ResourceInformers {
 
   constructor(kubeConfig: KubeConfig, private readonly events: InformerEvents, private readonly options: InformerOptions = {}) {
     const api = kubeConfig.makeApiClient(CustomObjectsApi);
-    const make = (def: ResourceDefinition): Cached => {
+    const make = (def: ResourceDefinition, labelSelector?: string): Cached => {
       const path = `/apis/${GROUP}/${VERSION}/${def.plural}`;
-      const list = this.listing(def.kind, () => api.listCustomObjectForAllNamespaces({ group: GROUP, version: VERSION, plural: def.plural }));
-      const informer = makeInformer<KubernetesObject>(kubeConfig, path, list as never);
+      const list = this.listing(def.kind, () => api.listCustomObjectForAllNamespaces({ group: GROUP, version: VERSION, plural: def.plural, ...(labelSelector ? { labelSelector } : {}) }));
+      const informer = makeInformer<KubernetesObject>(kubeConfig, path, list as never, labelSelector || undefined);
       this.wire(def.kind, informer);
       return informer;
     };
     this.hosts = make(PHYSICAL_HOST);
     this.placements = make(VIRTUAL_MACHINE_PLACEMENT);
-    this.policies = make(CONSOLIDATION_POLICY);
+    // An instance that owns some policies sees no other: the server filters list and watch.
+    this.policies = make(CONSOLIDATION_POLICY, options.policySelector);
     this.migrations = make(VIRTUAL_MACHINE_MIGRATION);
     const namespace = options.secretNamespace;
     if (namespace) {
@@ -81,6 +86,19 @@ export class ResourceInformers {
       this.secrets = makeInformer<KubernetesObject>(kubeConfig, `/api/v1/namespaces/${namespace}/secrets`, list as never);
       // A changed Secret is read at the next observation; it asks for no decision.
       this.wire('Secret', this.secrets, false);
+      // ConsolidationPlans live in Tide's namespace only (plan-approval.ts). Only a changed spec
+      // (an approval) asks for a decision: Tide's own creates, status writes and deletes do not.
+      const plans = this.listing('ConsolidationPlan', () => api.listNamespacedCustomObject({ group: GROUP, version: VERSION, plural: CONSOLIDATION_PLAN.plural, namespace }));
+      this.plans = makeInformer<KubernetesObject>(kubeConfig, `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${CONSOLIDATION_PLAN.plural}`, plans as never);
+      this.wire('ConsolidationPlan', this.plans, false);
+      const generations = new Map<string, number | undefined>();
+      this.plans.on('add', (obj) => generations.set(obj.metadata?.name ?? '', obj.metadata?.generation));
+      this.plans.on('delete', (obj) => generations.delete(obj.metadata?.name ?? ''));
+      this.plans.on('update', (obj) => {
+        const name = obj.metadata?.name ?? '';
+        if (generations.has(name) && generations.get(name) !== obj.metadata?.generation) this.events.onSpecChange('ConsolidationPlan', name);
+        generations.set(name, obj.metadata?.generation);
+      });
     }
   }
 
@@ -99,7 +117,7 @@ export class ResourceInformers {
 
   private get all(): [string, Cached][] {
     const all: [string, Cached][] = [['PhysicalHost', this.hosts], ['VirtualMachinePlacement', this.placements], ['ConsolidationPolicy', this.policies], ['VirtualMachineMigration', this.migrations]];
-    return this.secrets ? [...all, ['Secret', this.secrets]] : all;
+    return [...all, ...(this.secrets ? [['Secret', this.secrets] as [string, Cached]] : []), ...(this.plans ? [['ConsolidationPlan', this.plans] as [string, Cached]] : [])];
   }
 
   private wireChanges(kind: string, informer: Informer<KubernetesObject>): void {
@@ -176,6 +194,10 @@ export class ResourceInformers {
 
   listMigrations(): VirtualMachineMigration[] {
     return withDefaults(VIRTUAL_MACHINE_MIGRATION, this.migrations.list());
+  }
+
+  listPlans(): ConsolidationPlan[] {
+    return this.plans ? withDefaults(CONSOLIDATION_PLAN, this.plans.list()) : [];
   }
 
   /**

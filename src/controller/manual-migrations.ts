@@ -63,6 +63,8 @@ export function fromRecord(vmm: VirtualMachineMigration, placement: VirtualMachi
 export interface Context {
   policy: ConsolidationPolicy | undefined;
   hosts: readonly PhysicalHost[];
+  /** The hosts `policy` governs, when there are several policies: a VM never moves to another's. */
+  governed?: ReadonlySet<string>;
 }
 
 /**
@@ -82,6 +84,9 @@ export function precheck(vmm: VirtualMachineMigration, placement: VirtualMachine
     const target = ctx.hosts.find((h) => h.metadata.name === targetHost);
     if (!target || target.metadata.deletionTimestamp) return fail('TargetNotFound', `PhysicalHost ${targetHost} does not exist`);
     if (target.spec.maintenance) return fail('TargetInMaintenance', `${targetHost} is in maintenance: it receives no VM`);
+    if (ctx.policy && ctx.governed && !ctx.governed.has(targetHost)) {
+      return fail('TargetNotGoverned', `${targetHost} is not governed by ConsolidationPolicy ${ctx.policy.metadata.name}, which governs ${domain}'s host: a VM never moves across policies`);
+    }
   }
   if (!ctx.policy) return wait('NoPolicy', 'no ConsolidationPolicy: Tide only observes until one is applied');
   if (ctx.policy.spec.dryRun) return wait('DryRun', `ConsolidationPolicy ${ctx.policy.metadata.name} is in dryRun: Tide carries nothing out`);
@@ -130,6 +135,8 @@ export interface ManualRoundInput {
   /** Built in this round from fresh observations (only when there is a policy). */
   snapshot?: Snapshot;
   plannerPolicy?: PlannerPolicy;
+  /** The hosts `policy` governs (its snapshot's): a request for any other target fails. */
+  governed?: ReadonlySet<string>;
   targets: Map<string, HostTarget>;
   placementByDomain: Map<string, VirtualMachinePlacement>;
   signal?: AbortSignal;
@@ -149,7 +156,7 @@ export class ManualMigrations {
     if (open.length === 0) return [];
     const placementOf = (vmm: VirtualMachineMigration) =>
       input.placements.find((p) => p.metadata.namespace === vmm.metadata.namespace && p.metadata.name === vmm.spec.placement);
-    const ctx: Context = { policy: input.policy, hosts: input.hosts };
+    const ctx: Context = { policy: input.policy, hosts: input.hosts, ...(input.governed ? { governed: input.governed } : {}) };
     const busy = input.placements.filter((p) => isUnfinished(p.status?.migration)).length;
     let slots = Math.max(0, (input.policy?.spec.maxConcurrentMigrations ?? 0) - busy);
     const toPlan: { vmm: VirtualMachineMigration; request: ManualRequest }[] = [];

@@ -18,6 +18,7 @@ import { parseDuration } from '../api/schema-helpers.ts';
 import { DEFAULT_TIDE_NAMESPACE } from './credentials.ts';
 import { KubeFinalizerWriter } from './finalizers.ts';
 import { ResourceInformers } from './informers.ts';
+import { KubePlanStore } from './plan-approval.ts';
 import { LeaderElector, NotLeaderError, type LeaderElectionOptions } from './leader-election.ts';
 import type { Logger } from './log.ts';
 import { Reconciler, type ReconcilerDeps } from './reconciler.ts';
@@ -67,7 +68,7 @@ export class Operator {
         this.term?.queue.add('plan');
       },
       onError: (kind, err) => log.warn(`watch on ${kind} failed, restarting: ${(err as Error)?.message ?? err}`),
-    }, { secretNamespace: options.namespace ?? DEFAULT_TIDE_NAMESPACE });
+    }, { secretNamespace: options.namespace ?? DEFAULT_TIDE_NAMESPACE, ...(options.policySelector !== undefined ? { policySelector: options.policySelector } : {}) });
     const elector = options.leaderElection
       ? new LeaderElector(options.kubeConfig, options.leaderElection, {
           onStartedLeading: () => {
@@ -93,6 +94,7 @@ export class Operator {
       // with the resourceVersion it last wrote, and the renew deadline has not passed.
       fence: elector ? () => this.assertActing(elector) : undefined,
       finalizers: new KubeFinalizerWriter(options.kubeConfig),
+      plans: new KubePlanStore(options.kubeConfig),
     });
   }
 
@@ -154,9 +156,10 @@ export class Operator {
     term.queue.shutDown();
   }
 
+  /** A plan round plans every policy, so it comes as often as the shortest evaluationInterval asks. */
   private evaluationIntervalMs(): number {
-    const policy = this.reconciler.activePolicy();
-    return parseDuration(policy?.spec.evaluationInterval ?? '10m');
+    const intervals = this.reconciler.policies().map((p) => parseDuration(p.spec.evaluationInterval));
+    return intervals.length ? Math.min(...intervals) : parseDuration('10m');
   }
 
   /** The paper's periodic triggering event: a plan round every evaluationInterval. */
@@ -205,11 +208,11 @@ export class Operator {
   }
 
   private async observeRound(queue: WorkQueue<Key>): Promise<void> {
+    // Only hosts over Th1 of their own policy, one that evaluates on overload (reconciler.ts).
     const { overloaded } = await this.reconciler.observe();
-    const policy = this.reconciler.activePolicy();
     const cooldown = this.options.overloadCooldownMs ?? 60_000;
-    if (overloaded.length > 0 && policy?.spec.evaluateOnOverload && this.options.clock.now() - this.lastPlanAtMs >= cooldown) {
-      this.options.log.info(`overload on ${overloaded.join(', ')} (over Th1 ${policy.spec.overloadThresholdPercent} %): deciding now`);
+    if (overloaded.length > 0 && this.options.clock.now() - this.lastPlanAtMs >= cooldown) {
+      this.options.log.info(`overload on ${overloaded.join(', ')} (over Th1 of its policy): deciding now`);
       queue.add('plan');
     }
     queue.addAfter('observe', this.options.observeIntervalMs);

@@ -52,7 +52,7 @@ export function removalVerdict(input: RemovalInput): RemovalVerdict {
     return { release: true, reason: 'ForceRemoved', message: `${name} removed at once (annotation ${FORCE_REMOVE_ANNOTATION}=true), not evacuated${what}`, left: managed.map(placementName) };
   }
   if (policy.kind !== 'none' && !policy.governs) {
-    return { release: true, reason: 'Removed', message: `${name} removed: ConsolidationPolicy ${policy.name} does not govern it (hostSelector), so Tide manages no VM there`, left: managed.map(placementName) };
+    return { release: true, reason: 'Removed', message: `${name} removed: no ConsolidationPolicy (${policy.name}) governs it (hostSelector), so Tide manages no VM there`, left: managed.map(placementName) };
   }
   if (effectivePowerState(host, observed) === 'Off') return { release: true, reason: 'Removed', message: `${name} removed: it is off, so no VM runs there`, left: [] };
   if (!full) {

@@ -1,5 +1,5 @@
 /**
- * Adds each measured saving (history.ts) to the policy in force's `measuredEnergySavedWh`.
+ * Adds each measured saving (history.ts) to `measuredEnergySavedWh` of the policy that governs the host.
  * The status keeps the running total, so it survives restarts and leader changes; each
  * saving is measured once, by the replica that powered the host off.
  */
@@ -9,10 +9,10 @@ import type { ClusterWriter } from './cluster.ts';
 import type { Logger } from './log.ts';
 import type { MeasuredSaving } from '../store/types.ts';
 
-export function measuredSavingsWriter(writer: ClusterWriter, activePolicy: () => ConsolidationPolicy | undefined, log: Logger): (host: string, measured: MeasuredSaving) => void {
+export function measuredSavingsWriter(writer: ClusterWriter, policyOf: (host: string) => ConsolidationPolicy | undefined, log: Logger): (host: string, measured: MeasuredSaving) => void {
   let writes: Promise<void> = Promise.resolve();
   return (host, measured) => {
-    const policy = activePolicy();
+    const policy = policyOf(host);
     if (!policy) return;
     const add = Math.round(measured.energyWh * 1000) / 1000;
     writes = writes.then(() =>

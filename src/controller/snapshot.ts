@@ -6,12 +6,15 @@ import { isObservable, type ObservedHost } from '../api/drivers.ts';
 import type { PhysicalHost, VirtualMachinePlacement } from '../api/types.ts';
 import type { HostPowerState, HostSnapshot, Snapshot, VmSnapshot } from '../planner/types.ts';
 import { poweredOffByTide } from './status.ts';
+import { failedWakes, wakeFailing } from './wake.ts';
 
 export interface SnapshotInput {
   nowMs: number;
   hosts: PhysicalHost[];
   placements: VirtualMachinePlacement[];
   observed: Map<string, ObservedHost>;
+  /** `placements` by domain, when the caller already has it (one index per round, not one per policy). */
+  placementByDomain?: Map<string, VirtualMachinePlacement>;
 }
 
 export interface SnapshotResult {
@@ -63,7 +66,7 @@ function timeMs(iso: string | undefined): number | undefined {
 }
 
 export function buildSnapshot(input: SnapshotInput): SnapshotResult {
-  const placementByDomain = new Map(input.placements.map((p) => [p.spec.domain, p]));
+  const placementByDomain = input.placementByDomain ?? new Map(input.placements.map((p) => [p.spec.domain, p]));
   const excluded: SnapshotResult['excluded'] = [];
   const hosts: HostSnapshot[] = [];
   const vms: VmSnapshot[] = [];
@@ -83,8 +86,11 @@ export function buildSnapshot(input: SnapshotInput): SnapshotResult {
       cpuCores: host.spec.capacity.cpuCores,
       memoryMiB: host.spec.capacity.memoryMiB,
       powerState,
-      standbyAllowed: canStandby(host),
+      // A host whose last wakes all failed is put in standby no more (wake.ts).
+      standbyAllowed: canStandby(host) && !wakeFailing(host),
       canPowerOn: !!host.spec.power && host.spec.power.onMethod !== 'None',
+      ...(failedWakes(host) > 0 ? { failedWakes: failedWakes(host) } : {}),
+      ...(wakeFailing(host) ? { wakeFailing: true } : {}),
       maintenance: host.spec.maintenance,
       // Every VM that may move leaves a host in maintenance, one to be kept off, and one deleted
       // and held by Tide's finalizer (removal.ts).

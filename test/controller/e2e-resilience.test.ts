@@ -74,11 +74,11 @@ test('after watches end and the history is compacted (410 Gone), the operator st
   t.after(() => world.stop());
   const operator = await world.startOperator();
   await world.applyObjects(resourcesOf(world.scenario));
-  await eventually('the policy in the cache', async () => operator.reconciler.activePolicy());
+  await eventually('the policy in the cache', async () => operator.reconciler.policies()[0]);
   world.api.compactHistory();
   world.api.closeWatches();
   await world.kubectl('patch', 'consolidationpolicy', 'default', '--type=merge', '-p', '{"spec":{"minHostsOn":2}}');
-  await eventually('the patched policy in the cache', async () => operator.reconciler.activePolicy()?.spec.minHostsOn === 2);
+  await eventually('the patched policy in the cache', async () => operator.reconciler.policies()[0]?.spec.minHostsOn === 2);
   // With two hosts required on, the operator must not power node100 off.
   await new Promise((r) => setTimeout(r, 1500));
   const hosts = await world.getJson('physicalhosts');

@@ -35,7 +35,7 @@ test('a power-off records its predicted saving, then the measured one; tide repo
 
   // The policy as the operator's informer sees it (its status as written to the API server).
   const policy = await eventually('the policy status to carry the measured saving', async () => {
-    const p = dev.runtime.operator.reconciler.activePolicy();
+    const p = dev.runtime.operator.reconciler.policies()[0];
     return (p?.status?.measuredEnergySavedWh ?? 0) > 0 && p;
   }, 40_000);
   const offs = (await dev.runtime.store.actions({ fromMs: 0, toMs: Number.MAX_SAFE_INTEGER })).filter((a) => a.action.type === 'power-off');
