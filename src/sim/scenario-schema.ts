@@ -67,6 +67,8 @@ export const ScenarioPolicy = Type.Object(
     migrationCooldownSeconds: Type.Optional(Seconds),
     powerCooldownSeconds: Type.Optional(Seconds),
     consolidationAllowed: Type.Optional(Type.Boolean()),
+    /** ConsolidationPolicy spec.approval for `tide dev`; the simulator itself approves every plan. */
+    approval: Type.Optional(StringEnum(['Automatic', 'Manual'] as const)),
   },
   { additionalProperties: false },
 );

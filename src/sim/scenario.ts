@@ -26,6 +26,8 @@ export interface Scenario {
   evaluation: { firstAtSeconds: number; intervalSeconds: number; onOverload: boolean };
   migration: MigrationModel & { maxConcurrent: number };
   policy: PlannerPolicy;
+  /** The policy's approval as `tide dev` creates it (the simulator runs every plan: nobody approves there). */
+  approval?: 'Automatic' | 'Manual';
   hosts: SimHostSpec[];
   vms: SimVmSpec[];
 }
@@ -101,6 +103,7 @@ function buildScenario(doc: ScenarioDocument, file: string, fail: Fail): Scenari
       maxConcurrent: doc.migration?.maxConcurrent ?? DEFAULTS.maxConcurrent,
     },
     policy: policyFrom(doc.policy ?? {}),
+    approval: doc.policy?.approval ?? 'Automatic',
     hosts,
     vms,
   };

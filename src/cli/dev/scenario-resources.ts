@@ -69,6 +69,7 @@ export function scenarioResources(scenario: Scenario, namespace: string) {
       maxMigrationsPerRound: p.maxMigrationsPerPlan,
       migrationCooldown: seconds(p.migrationCooldownMs),
       powerCooldown: seconds(p.powerCooldownMs),
+      approval: scenario.approval ?? 'Automatic',
     },
   };
   return { hosts, placements, policy };
