@@ -16,9 +16,24 @@
  * - `assertLeading()` is the fencing check run right before every migration and power command:
  *   the Lease must still carry this replica as holder and the resourceVersion it last wrote.
  */
+import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { CoordinationV1Api, Observable, V1MicroTime, type ConfigurationOptions, type KubeConfig, type ObservableMiddleware, type V1Lease } from '@kubernetes/client-node';
 import { isConflict, isNotFound } from './cluster.ts';
+import { canonicalSelector } from './label-selector.ts';
+
+/** The Lease of the instance that owns every policy. */
+export const DEFAULT_LEASE_NAME = 'tide-operator';
+
+/**
+ * The Lease an instance group elects its leader on: `tide-operator`, or, for the instances of
+ * one `--policy-selector`, `tide-operator-` and a hash of the selector (its terms in a canonical
+ * order), so each group has its own Lease and every replica of a group finds the same one.
+ */
+export function leaseNameFor(policySelector: string | undefined): string {
+  if (policySelector === undefined) return DEFAULT_LEASE_NAME;
+  return `${DEFAULT_LEASE_NAME}-${createHash('sha256').update(canonicalSelector(policySelector)).digest('hex').slice(0, 10)}`;
+}
 
 /** Lease times must be MicroTime (six fractional digits); reads may hand back strings or Dates. */
 function micro(time: Date | string): V1MicroTime {

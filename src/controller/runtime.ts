@@ -13,7 +13,7 @@ import { openHistoryStore, type StoreSelection } from '../store/open-store.ts';
 import type { HistoryStore } from '../store/types.ts';
 import { KubeClusterWriter } from './cluster.ts';
 import { historyObserver } from './history.ts';
-import type { LeaderElectionOptions } from './leader-election.ts';
+import { leaseNameFor, type LeaderElectionOptions } from './leader-election.ts';
 import type { Logger } from './log.ts';
 import type { RoundObserver } from './reconciler.ts';
 import { tunedKubeConfig } from './kube-client.ts';
@@ -47,6 +47,10 @@ export interface RuntimeOptions {
   onKubeRequest?: (method: string, url: string) => void;
   /** Hosts observed at once (default 16). */
   observeConcurrency?: number;
+  /** `--policy-selector`: the ConsolidationPolicies this instance owns (all when undefined). */
+  policySelector?: string;
+  /** `--leader-election-id`: the Lease's name (default: leaseNameFor(policySelector)). */
+  leaderElectionId?: string;
   /** One more observer of the rounds, next to the history store and the metrics (benchmarks). */
   observer?: RoundObserver;
 }
@@ -66,7 +70,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const metrics = new TideMetrics({ version: o.version });
   metrics.watchStore(store);
   const leaderElection: LeaderElectionOptions | undefined = o.leaderElection
-    ? { namespace: o.namespace, name: 'tide-operator', identity: o.identity, leaseDurationMs: o.leaseDurationMs, renewDeadlineMs: o.renewDeadlineMs, retryPeriodMs: o.retryPeriodMs }
+    ? { namespace: o.namespace, name: o.leaderElectionId ?? leaseNameFor(o.policySelector), identity: o.identity, leaseDurationMs: o.leaseDurationMs, renewDeadlineMs: o.renewDeadlineMs, retryPeriodMs: o.retryPeriodMs }
     : undefined;
   const writer = new KubeClusterWriter(o.kubeConfig, o.identity);
   const operator = new Operator({
@@ -83,10 +87,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     observeIntervalMs: o.observeIntervalMs,
     ...(o.observeConcurrency ? { observeConcurrency: o.observeConcurrency } : {}),
     leaderElection,
+    ...(o.policySelector !== undefined ? { policySelector: o.policySelector } : {}),
     onLeadershipChange: (leading) => metrics.setLeader(leading),
     onLostLeadership: o.onLostLeadership,
   });
-  const onMeasured = measuredSavingsWriter(writer, () => operator.reconciler.activePolicy(), o.log);
+  const onMeasured = measuredSavingsWriter(writer, (host) => operator.reconciler.policyOfHost(host), o.log);
   let metricsServer: MetricsServer | undefined;
   try {
     metricsServer = await startMetricsServer({ port: o.metricsPort, host: o.metricsHost, registry: metrics.registry, isReady: () => operator.ready });

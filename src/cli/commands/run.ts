@@ -14,7 +14,7 @@ import { createDataCentre } from '../../sim/run.ts';
 import { UserError, type CliCommand } from '../command.ts';
 import { loadKubeConfig } from '../kubeconfig.ts';
 import { startupError } from '../startup-errors.ts';
-import { logFormatFlag, scenarioFlag } from '../operator-flags.ts';
+import { leaderElectionIdFlag, logFormatFlag, policySelectorFlag, scenarioFlag } from '../operator-flags.ts';
 
 const HELP = `usage: tide run [flags]
 
@@ -30,6 +30,11 @@ flags:
   --identity ID           this replica's name in the Lease (default: $POD_NAME or the host name)
   --leader-elect          elect a leader among replicas on a Lease (default true; --no-leader-elect)
   --lease-duration D      (default 15s)   --renew-deadline D (default 10s)   --retry-period D (default 2s)
+  --policy-selector SEL   own only the ConsolidationPolicies this label selector matches
+                          (e.g. rack=r1; kubectl -l syntax): observe and act only on the hosts they
+                          select; one Lease per selector (scale-out: docs/operator.md)
+  --leader-election-id ID the Lease's name (default tide-operator, or tide-operator-HASH of the
+                          --policy-selector)
   --observe-interval D    how often every host is observed (default 30s)
   --kube-qps N            API requests per second, sustained (default 50; client-go's token bucket)
   --kube-burst N          API requests at once after a quiet spell (default 100)
@@ -66,6 +71,8 @@ export const command: CliCommand = {
         'renew-deadline': { type: 'string', default: '10s' },
         'retry-period': { type: 'string', default: '2s' },
         'observe-interval': { type: 'string', default: '30s' },
+        'policy-selector': { type: 'string' },
+        'leader-election-id': { type: 'string' },
         'kube-qps': { type: 'string', default: String(DEFAULT_KUBE_QPS) },
         'kube-burst': { type: 'string', default: String(DEFAULT_KUBE_BURST) },
         'observe-concurrency': { type: 'string', default: '16' },
@@ -98,6 +105,8 @@ export const command: CliCommand = {
     const observeConcurrency = Number(values['observe-concurrency']);
     if (!Number.isInteger(observeConcurrency) || observeConcurrency < 1) throw new UserError(`--observe-concurrency: expected a whole number ≥ 1, got '${values['observe-concurrency']}'`);
 
+    const policySelector = policySelectorFlag(values['policy-selector']);
+    const leaderElectionId = leaderElectionIdFlag(values['leader-election-id']);
     const kubeConfig = loadKubeConfig(values.kubeconfig);
 
     let clock: Clock = systemClock;
@@ -129,6 +138,8 @@ export const command: CliCommand = {
         kubeQps,
         kubeBurst,
         observeConcurrency,
+        ...(policySelector !== undefined ? { policySelector } : {}),
+        ...(leaderElectionId !== undefined ? { leaderElectionId } : {}),
         metricsPort,
         metricsHost: values['metrics-address'],
         store: { dataDir: values['data-dir'] ?? defaultDataDir() },
@@ -142,7 +153,7 @@ export const command: CliCommand = {
       stopSimulation();
       throw startupError(err, { '--metrics-port': metricsPort });
     }
-    log.info(`tide operator ${values.identity} started`, { metricsPort: runtime.metricsServer.port, leaderElection: values['leader-elect'] });
+    log.info(`tide operator ${values.identity} started`, { metricsPort: runtime.metricsServer.port, leaderElection: values['leader-elect'], ...(policySelector !== undefined ? { policySelector } : {}) });
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
