@@ -99,6 +99,9 @@ export function evacuateUnderloadedHosts(rules: PlacementRules, overloaded: Read
     .sort((a, b) => opts.order?.compare(a, b) || (rules.startLoad.get(a) ?? 0) - (rules.startLoad.get(b) ?? 0) || (a.name < b.name ? -1 : 1));
   // Only hosts that were on and loaded at the start can take VMs from an underloaded host.
   const targets = c.hosts.filter((h) => !excludedTargets.has(h));
+  // Targets only lose free memory during the loop, so this stays an upper bound: a host with a VM
+  // bigger than any target's free memory cannot be emptied, and is skipped without a search.
+  const maxFreeMiB = targets.reduce((most, h) => Math.max(most, h.snap.memoryMiB - h.memoryUsedMiB), 0);
   let emptied = 0;
   let blocked = 0;
   for (const host of candidates) {
@@ -110,6 +113,7 @@ export function evacuateUnderloadedHosts(rules: PlacementRules, overloaded: Read
       blocked++;
       continue;
     }
+    if (host.vms.some((vm) => vm.snap.memoryMiB > maxFreeMiB)) continue;
     const mark = c.checkpoint();
     const placed: HostState[] = [];
     const start = rules.startLoad.get(host) ?? 0;
