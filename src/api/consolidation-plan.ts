@@ -10,10 +10,11 @@ import { Conditions, StringEnum } from './schema-helpers.ts';
 
 export const ConsolidationPlanSpec = Type.Object(
   {
-    approved: Type.Boolean({
-      default: false,
-      description: 'Set to true (kubectl patch, a GitOps pull request, or `tide approve NAME`) to let Tide carry the plan out. Nothing runs before. Approving a plan that is no longer Proposed does nothing.',
-    }),
+    // No default: a defaulted field would belong to Tide's field manager (it created the plan),
+    // and a GitOps tool's server-side apply of `approved: true` would then meet a conflict.
+    approved: Type.Optional(Type.Boolean({
+      description: 'Set to true (kubectl patch, a GitOps pull request, or `tide approve NAME`) to let Tide carry the plan out; absent or false, nothing runs. Approving a plan that is no longer Proposed does nothing.',
+    })),
   },
   { description: 'The one thing a person decides about a plan: whether it may run.' },
 );

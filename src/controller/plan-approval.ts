@@ -43,7 +43,9 @@ export class KubePlanStore implements PlanStore {
   }
 
   async create(namespace: string, name: string, policy: string): Promise<ConsolidationPlan> {
-    const body = { apiVersion: `${GROUP}/${VERSION}`, kind: CONSOLIDATION_PLAN.kind, metadata: { name, namespace, labels: { [PLAN_POLICY_LABEL]: policy } }, spec: { approved: false } };
+    // spec.approved is left to its default: Tide owns no field a person sets, so a server-side
+    // apply of `approved: true` (a GitOps tool's) meets no conflict with Tide's field manager.
+    const body = { apiVersion: `${GROUP}/${VERSION}`, kind: CONSOLIDATION_PLAN.kind, metadata: { name, namespace, labels: { [PLAN_POLICY_LABEL]: policy } }, spec: {} };
     return (await this.api.createNamespacedCustomObject({ group: GROUP, version: VERSION, plural: CONSOLIDATION_PLAN.plural, namespace, body })) as ConsolidationPlan;
   }
 

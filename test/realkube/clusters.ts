@@ -85,6 +85,7 @@ export async function installTide(target: KubeTarget): Promise<TideCluster> {
       await kubectlOk(['delete', 'virtualmachineplacements,virtualmachinemigrations', '--all', '--all-namespaces', '--wait=true']);
       await kubectlOk(['delete', 'events', '--all', '--all-namespaces']);
       await kubectlOk(['delete', 'lease', 'tide-operator', '-n', NAMESPACE, '--ignore-not-found']);
+      await kubectlOk(['delete', 'consolidationplans', '--all', '-n', NAMESPACE, '--wait=true']);
     },
   };
   if (target.tier === 'real') await serviceAccountCredentials(cluster);
