@@ -20,6 +20,8 @@ export function fuzzParams<T>(ciDefault: number): Parameters<T> {
   const path = process.env.FUZZ_PATH;
   return {
     numRuns: fuzzRuns(ciDefault),
+    // The failing assertion in the message itself: node's test runner prints no error cause.
+    includeErrorInReport: true,
     ...(seed ? { seed: Number(seed) } : {}),
     ...(path ? { path } : {}),
   };
