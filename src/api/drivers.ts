@@ -108,9 +108,16 @@ export class PowerActionError extends Error {
   }
 }
 
+/** The ways a host can be woken (PhysicalHost spec.power.onMethod and fallbackOnMethods). */
+export type WakeMethod = 'WakeOnLAN' | 'IPMI';
+
 export interface PowerDriver {
-  /** Powers the host on and resolves once it is observed up (or rejects with PowerActionError). */
-  powerOn(host: HostTarget, signal?: AbortSignal): Promise<void>;
+  /**
+   * Powers the host on and resolves once it is observed up (or rejects with PowerActionError).
+   * `method` says which of the host's power-on methods to use (default: its onMethod); a driver
+   * with a single way to wake a host may ignore it.
+   */
+  powerOn(host: HostTarget, signal?: AbortSignal, method?: WakeMethod): Promise<void>;
   /**
    * Powers the host off and resolves once it is observed down. Implementations must refuse
    * (reject) when the hypervisor still reports a domain on the host: no VM is ever powered off.

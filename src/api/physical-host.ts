@@ -52,6 +52,13 @@ export const PhysicalHostSpec = withCel(Type.Object(
             default: 'None',
             description: 'How Tide powers the host on. None: Tide never powers this host off, since it could not bring it back.',
           }),
+          fallbackOnMethods: Type.Optional(
+            Type.Array(StringEnum(['WakeOnLAN', 'IPMI'] as const, { description: 'A power-on method: WakeOnLAN or IPMI.' }), {
+              maxItems: 2,
+              description:
+                'Power-on methods tried in order, after onMethod, when a wake fails (the host is not observed up within bootTimeoutSeconds), e.g. [IPMI] after a Wake-on-LAN packet that was lost. Each needs its own settings (wakeOnLAN, ipmi). Empty or absent: no fallback; Tide then wakes another standby host if the load still calls for one.',
+            }),
+          ),
           offMethod: StringEnum(['SSH', 'IPMI', 'None'] as const, {
             default: 'SSH',
             description: 'How Tide powers the host off: an orderly `systemctl poweroff` over SSH, or IPMI soft power-off.',
@@ -78,6 +85,9 @@ export const PhysicalHostSpec = withCel(Type.Object(
         [
           { rule: "self.onMethod != 'WakeOnLAN' || has(self.wakeOnLAN)", message: 'wakeOnLAN.macAddress is required when onMethod is WakeOnLAN', fieldPath: '.wakeOnLAN', reason: 'FieldValueRequired' },
           { rule: "(self.onMethod != 'IPMI' && self.offMethod != 'IPMI') || has(self.ipmi)", message: 'ipmi is required when onMethod or offMethod is IPMI', fieldPath: '.ipmi', reason: 'FieldValueRequired' },
+          { rule: "!has(self.fallbackOnMethods) || !('WakeOnLAN' in self.fallbackOnMethods) || has(self.wakeOnLAN)", message: 'wakeOnLAN is required when fallbackOnMethods lists WakeOnLAN', fieldPath: '.wakeOnLAN', reason: 'FieldValueRequired' },
+          { rule: "!has(self.fallbackOnMethods) || !('IPMI' in self.fallbackOnMethods) || has(self.ipmi)", message: 'ipmi is required when fallbackOnMethods lists IPMI', fieldPath: '.ipmi', reason: 'FieldValueRequired' },
+          { rule: "!has(self.fallbackOnMethods) || self.onMethod != 'None'", message: 'fallbackOnMethods needs an onMethod to fall back from (onMethod None: Tide never powers the host off)', fieldPath: '.fallbackOnMethods' },
           { rule: '!has(self.idleWatts) || !has(self.peakWatts) || self.peakWatts >= self.idleWatts', message: 'peakWatts must be at least idleWatts', fieldPath: '.peakWatts' },
         ],
       ),
@@ -145,6 +155,15 @@ export const EvacuationProgress = Type.Object(
   { description: 'Progress of the evacuation (maintenance, powerPolicy Off or deletion); absent when the host is not being evacuated. The Evacuated condition sums it up.' },
 );
 
+/** One try at powering a host on by one method, as Tide recorded it (wake.ts). */
+export const WakeAttempt = Type.Object({
+  method: StringEnum(['WakeOnLAN', 'IPMI'] as const, { description: 'The power-on method tried.' }),
+  startedAt: Type.String({ format: 'date-time', description: 'When the command was sent.' }),
+  latencySeconds: Type.Number({ minimum: 0, description: 'From the command until the host was observed up (Succeeded) or given up on (Failed).' }),
+  outcome: StringEnum(['Succeeded', 'Failed'] as const, { description: 'Succeeded: observed up within bootTimeoutSeconds; Failed: not.' }),
+  message: Type.String({ description: 'What was sent, or why the attempt failed.' }),
+}, { description: 'One wake attempt: a power-on by one method.' });
+
 export const PhysicalHostStatus = Type.Object({
   observedGeneration: Type.Optional(Type.Integer({ minimum: 0, description: 'metadata.generation of the spec this status was written for.' })),
   powerState: Type.Optional(StringEnum(['On', 'Off', 'PoweringOn', 'PoweringOff', 'Unknown'] as const, { description: 'Observed power state: On, Off, PoweringOn, PoweringOff or Unknown.' })),
@@ -158,6 +177,8 @@ export const PhysicalHostStatus = Type.Object({
   lastObservedTime: Type.Optional(Type.String({ format: 'date-time', description: 'When Tide last observed the host.' })),
   powerAction: Type.Optional(PowerActionRecord),
   evacuation: Type.Optional(EvacuationProgress),
+  wakeAttempts: Type.Optional(Type.Array(WakeAttempt, { maxItems: 5, description: 'The last wake attempts (at most 5, oldest first), one per method tried: a wake that fell back from Wake-on-LAN to IPMI leaves two.' })),
+  failedWakesInARow: Type.Optional(Type.Integer({ minimum: 0, description: 'Wakes (power-ons, every method tried) that failed since the last one that succeeded. At 3 the WakeFailing condition turns True and Tide puts the host in standby no more; a successful wake sets it back to 0.' })),
   conditions: Type.Optional(Conditions),
 });
 
@@ -165,3 +186,4 @@ export type PhysicalHostSpec = Static<typeof PhysicalHostSpec>;
 export type PhysicalHostStatus = Static<typeof PhysicalHostStatus>;
 export type PowerActionRecord = Static<typeof PowerActionRecord>;
 export type EvacuationProgress = Static<typeof EvacuationProgress>;
+export type WakeAttempt = Static<typeof WakeAttempt>;

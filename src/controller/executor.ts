@@ -14,12 +14,13 @@
 import type { Clock } from '../api/clock.ts';
 import { PHYSICAL_HOST, VIRTUAL_MACHINE_PLACEMENT, CONSOLIDATION_POLICY, specWithDefaults } from '../api/crds.ts';
 import { isObservable, type HostTarget, type HypervisorDriver, type PowerDriver } from '../api/drivers.ts';
-import type { ConsolidationPolicy, MigrationRecord, PhysicalHost, PhysicalHostStatus, PowerActionRecord, VirtualMachinePlacement, VirtualMachinePlacementStatus } from '../api/types.ts';
+import type { ConsolidationPolicy, MigrationRecord, PhysicalHost, PhysicalHostStatus, PowerActionRecord, VirtualMachinePlacement, VirtualMachinePlacementStatus, WakeAttempt } from '../api/types.ts';
 import { scheduleMigrations } from '../planner/schedule.ts';
 import type { Action, AlertAction, MigrateAction, Plan, PowerOffAction, PowerOnAction, Snapshot } from '../planner/types.ts';
-import { recordEvent, type ClusterWriter } from './cluster.ts';
+import { recordEvent, type ClusterWriter, type ObjectRef } from './cluster.ts';
 import type { Logger } from './log.ts';
 import { refuseMigration, refusePowerOff, refusePowerOn, type FreshObjects } from './preflight.ts';
+import { statusAfterWake, WAKE_METHOD_WORDS, wakeMethods } from './wake.ts';
 
 export type ActionResultKind = 'succeeded' | 'failed' | 'skipped';
 
@@ -47,6 +48,8 @@ export interface ExecutorDeps {
   onActionStarted?: (id: string, action: Action, atMs: number) => void;
   /** Told about every action as it ends (metrics, history store). */
   onActionDone?: (result: ActionResult) => void;
+  /** Told about each wake attempt (one per power-on method tried) as it ends (metrics). */
+  onWakeAttempt?: (host: string, attempt: WakeAttempt) => void;
 }
 
 export interface ExecutionInput {
@@ -321,6 +324,55 @@ export class Executor {
     return this.powerAction(run, action, 'PowerOff');
   }
 
+  /**
+   * Wakes a host by each of its power-on methods in turn (wake.ts) until one brings it up: a
+   * method whose wake is not observed within the boot timeout falls back to the next. Never
+   * rejects: every attempt, and why the wake failed, come back to be recorded.
+   */
+  private async wake(run: Run, target: HostTarget, ref: ObjectRef): Promise<{ attempts: WakeAttempt[]; error?: string }> {
+    const { clock, power, writer, log } = this.deps;
+    const methods = wakeMethods(target.spec as unknown as PhysicalHost['spec']);
+    if (methods.length === 0) {
+      // refusePowerOn keeps this from happening; a driver that needs no method is still asked.
+      return power.powerOn(target, run.input.signal).then(() => ({ attempts: [] }), (err: unknown) => ({ attempts: [], error: message(err) }));
+    }
+    const attempts: WakeAttempt[] = [];
+    const errors: string[] = [];
+    for (const [i, method] of methods.entries()) {
+      if (i > 0) {
+        const next = `${WAKE_METHOD_WORDS[methods[i - 1]!]} did not bring ${target.name} up (${errors.at(-1)}); falling back to ${WAKE_METHOD_WORDS[method]}`;
+        log.warn(next);
+        await recordEvent(writer, log, ref, 'Warning', 'WakeFallback', next, 'PowerOn');
+        try {
+          await this.fence(run);
+        } catch (err) {
+          errors.push(`${WAKE_METHOD_WORDS[method]} not sent: ${message(err)}`);
+          break;
+        }
+      }
+      const startedAtMs = clock.now();
+      let failure: string | undefined;
+      try {
+        await power.powerOn(target, run.input.signal, method);
+      } catch (err) {
+        failure = message(err);
+      }
+      const attempt: WakeAttempt = {
+        method,
+        startedAt: new Date(startedAtMs).toISOString(),
+        latencySeconds: Math.round((clock.now() - startedAtMs) / 100) / 10,
+        outcome: failure === undefined ? 'Succeeded' : 'Failed',
+        message: failure ?? `${WAKE_METHOD_WORDS[method]} brought ${target.name} up`,
+      };
+      attempts.push(attempt);
+      this.deps.onWakeAttempt?.(target.name, attempt);
+      if (failure === undefined) return { attempts };
+      errors.push(failure);
+      if (run.input.signal?.aborted) break;
+    }
+    return { attempts, error: errors.join('; then ') };
+  }
+
   private async powerAction(run: Run, action: PowerOnAction | PowerOffAction, type: 'PowerOn' | 'PowerOff'): Promise<ActionResult> {
     const { clock, writer, log, power } = this.deps;
     const { input } = run;
@@ -349,6 +401,7 @@ export class Executor {
       throw new NotRun(`its intent could not be recorded (${message(err)}), so nothing was sent`);
     }
     let error: string | undefined;
+    let attempts: WakeAttempt[] = [];
     try {
       await this.fence(run);
     } catch (err) {
@@ -358,19 +411,30 @@ export class Executor {
     await recordEvent(writer, log, ref, 'Normal', type === 'PowerOn' ? 'PoweringOn' : 'PoweringOff', action.message, type);
     log.info(`${describe(action)}: started`);
     this.deps.onActionStarted?.(record.id, action, startedAtMs);
-    try {
-      await (type === 'PowerOn' ? power.powerOn(target, input.signal) : power.powerOff(target, input.signal));
-    } catch (err) {
-      error = message(err);
+    if (type === 'PowerOn') {
+      ({ attempts, error } = await this.wake(run, target, ref));
+    } else {
+      try {
+        await power.powerOff(target, input.signal);
+      } catch (err) {
+        error = message(err);
+      }
     }
     const final: PowerActionRecord = { ...record, phase: error ? 'Failed' : 'Succeeded', completedAt: new Date(clock.now()).toISOString(), ...(error ? { error } : {}) };
+    let wake: ReturnType<typeof statusAfterWake> | undefined;
     await writer
-      .updateStatus<PhysicalHostStatus>(ref, (s) => ({
-        ...s,
-        powerAction: final,
-        powerState: error ? 'Unknown' : type === 'PowerOn' ? 'On' : 'Off',
-      }))
+      .updateStatus<PhysicalHostStatus>(ref, (s) => {
+        const next: PhysicalHostStatus = { ...s, powerAction: final, powerState: error ? 'Unknown' : type === 'PowerOn' ? 'On' : 'Off' };
+        if (attempts.length === 0) return next;
+        wake = statusAfterWake(next, attempts, final.completedAt!, host!.metadata.generation);
+        return wake.status;
+      })
       .catch((err) => log.warn(`outcome of ${verb} ${action.host} not recorded in its status: ${message(err)}`));
+    if (wake?.changed) {
+      const failing = wake.condition.status === 'True';
+      if (failing) log.warn(`${action.host}: ${wake.condition.message}`);
+      await recordEvent(writer, log, ref, failing ? 'Warning' : 'Normal', failing ? 'WakeFailing' : 'WakeRecovered', `${action.host}: ${wake.condition.message}`, type);
+    }
     if (error) {
       log.warn(`${verb} ${action.host} failed: ${error}`);
       await recordEvent(writer, log, ref, 'Warning', `${type}Failed`, `${verb} ${action.host} failed: ${error}`, type);

@@ -53,6 +53,9 @@ export function metricsObserver(metrics: TideMetrics): RoundObserver {
       migrationTimers.delete(result.id);
       if (end) end(result.result === 'succeeded' ? 'succeeded' : 'failed');
     },
+    onWakeAttempt(_host, attempt) {
+      metrics.observeWake(attempt.method, attempt.outcome, attempt.latencySeconds);
+    },
   };
 }
 
@@ -64,6 +67,7 @@ export function combineObservers(...observers: (RoundObserver | undefined)[]): R
     onPlanned: (...args) => list.forEach((o) => o.onPlanned?.(...args)),
     onActionStarted: (...args) => list.forEach((o) => o.onActionStarted?.(...args)),
     onActionDone: (...args) => list.forEach((o) => o.onActionDone?.(...args)),
+    onWakeAttempt: (...args) => list.forEach((o) => o.onWakeAttempt?.(...args)),
     onRoundStarted: (...args) => list.forEach((o) => o.onRoundStarted?.(...args)),
     onRoundDone: (...args) => list.forEach((o) => o.onRoundDone?.(...args)),
   };

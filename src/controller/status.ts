@@ -11,7 +11,8 @@ type HostPower = NonNullable<PhysicalHostStatus['powerState']>;
 /** Did Tide power this host off, and see it go? Then a host that cannot be reached is off. */
 export function poweredOffByTide(host: PhysicalHost): boolean {
   const action = host.status?.powerAction;
-  return action?.type === 'PowerOff' && action.phase === 'Succeeded';
+  // A wake that did not bring the host up (every method tried) leaves it as it was: off.
+  return (action?.type === 'PowerOff' && action.phase === 'Succeeded') || (action?.type === 'PowerOn' && action.phase === 'Failed');
 }
 
 /**
@@ -67,7 +68,7 @@ export function hostStatus(
       type: 'Standby',
       status: powerState === 'Off' ? 'True' : 'False',
       reason: powerState === 'Off' ? (previous.powerAction?.type === 'PowerOff' ? 'PoweredOffByTide' : 'PoweredOff') : 'Active',
-      message: powerState === 'Off' ? previous.powerAction?.message ?? 'host is powered off' : 'host is not in standby',
+      message: powerState === 'Off' ? (previous.powerAction?.type === 'PowerOff' ? previous.powerAction.message : undefined) ?? 'host is powered off' : 'host is not in standby',
     },
     {
       type: 'Overloaded',

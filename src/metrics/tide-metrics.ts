@@ -78,6 +78,14 @@ export class TideMetrics {
     buckets: [1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800],
     registers: [this.registry],
   });
+  /** By method and outcome only: a label per host would grow with the fleet. */
+  private readonly wakeLatency = new Histogram({
+    name: 'tide_wake_latency_seconds',
+    help: 'Time from a power-on command until the host was observed up (outcome Succeeded) or given up on at its boot timeout (Failed), in seconds, by method (WakeOnLAN, IPMI) and outcome.',
+    labelNames: ['method', 'outcome'] as const,
+    buckets: [5, 10, 20, 30, 60, 90, 120, 180, 300, 600, 1200],
+    registers: [this.registry],
+  });
   private readonly migrationsInProgress = new Gauge({
     name: 'tide_migrations_in_progress',
     help: 'Live migrations running now.',
@@ -171,6 +179,11 @@ export class TideMetrics {
       this.migrationsInProgress.dec();
       end({ result: RESULT_LABEL[result] });
     };
+  }
+
+  /** One wake attempt (PhysicalHost status.wakeAttempts[]): its method, outcome and latency. */
+  observeWake(method: 'WakeOnLAN' | 'IPMI', outcome: 'Succeeded' | 'Failed', latencySeconds: number): void {
+    this.wakeLatency.observe({ method, outcome }, latencySeconds);
   }
 
   setLeader(isLeader: boolean): void {

@@ -69,6 +69,15 @@ export function hostRefuses(c: ClusterState, vm: VmState, to: HostState, maxLoad
 }
 
 /** Power actions respect the policy's cooldown on each host. */
+/**
+ * The order standby hosts are woken in: those whose last wakes failed fewest times first (a host
+ * that did not come is tried again only after the others), then the biggest host, which brings
+ * the most capacity, and among equals the one that idles cheapest.
+ */
+export function wakeOrder(a: HostState, b: HostState): number {
+  return (a.snap.failedWakes ?? 0) - (b.snap.failedWakes ?? 0) || b.cores - a.cores || (a.snap.idleWatts ?? 0) - (b.snap.idleWatts ?? 0) || (a.name < b.name ? -1 : 1);
+}
+
 export function powerCooldownBlocks(c: ClusterState, host: HostState): string | null {
   const last = host.snap.lastPowerActionAtMs;
   const cooldown = c.policy.powerCooldownMs;

@@ -20,11 +20,13 @@ export function repairHardViolations(c: ClusterState): void {
 /**
  * A host that is off although its standby is no longer allowed (an administrator set
  * standbyAllowed: false, e.g. before uninstalling Tide) is powered on: standby is Tide's to
- * undo. Hosts in maintenance, or without a way to power them on, are left alone.
+ * undo. Hosts in maintenance, without a way to power them on, or whose wakes fail, are left alone.
  */
 function wakeHostsNotAllowedStandby(c: ClusterState): void {
   for (const host of c.hosts) {
-    if (host.powerState !== 'off' || host.snap.standbyAllowed || host.snap.maintenance || host.snap.canPowerOn === false) continue;
+    // A host kept out of standby because its wakes fail is off for want of a working wake, not by
+    // Tide's choice: it is woken when load needs it (overload, room), not retried every round.
+    if (host.powerState !== 'off' || host.snap.standbyAllowed || host.snap.wakeFailing || host.snap.maintenance || host.snap.canPowerOn === false) continue;
     // No power cooldown here: it guards against Tide's own flapping, and this is an administrator's call.
     c.powerOn(host, 'StandbyNotAllowed', `power on ${host.name}: it is off but standby is not allowed for it (standbyAllowed false or powerPolicy AlwaysOn)`);
   }

@@ -16,6 +16,8 @@ export const HostSnapshotSchema = Type.Object(
     powerState: StringEnum(['on', 'off', 'booting', 'shutting-down'] as const),
     standbyAllowed: Type.Boolean(),
     canPowerOn: Type.Optional(Type.Boolean()),
+    failedWakes: Type.Optional(Type.Integer({ minimum: 0 })),
+    wakeFailing: Type.Optional(Type.Boolean()),
     maintenance: Type.Boolean(),
     evacuate: Type.Optional(Type.Boolean()),
     keepOff: Type.Optional(Type.Boolean()),

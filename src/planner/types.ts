@@ -19,6 +19,17 @@ export interface HostSnapshot {
   standbyAllowed: boolean;
   /** Can Tide power this host on at all (a power-on method is configured)? Default true. */
   canPowerOn?: boolean;
+  /**
+   * Wakes of this host that failed in a row (every method tried). A host off with more is woken
+   * only after those with fewer: when a wake fails, another standby host is woken instead.
+   */
+  failedWakes?: number;
+  /**
+   * Its last wakes all failed (the WakeFailing condition): it is not put in standby
+   * (standbyAllowed is false), yet, unlike a host whose standby is not allowed, one that is off
+   * is not powered on for that alone — only when load needs a host.
+   */
+  wakeFailing?: boolean;
   /** A host in maintenance receives no VM and is never powered on by the planner. */
   maintenance: boolean;
   /**

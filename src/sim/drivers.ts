@@ -5,7 +5,7 @@
  * simulated time on the SimClock: a migration resolves when the simulated copy is done, a
  * power-on when the simulated boot is over. Hosts are found by HostTarget.name.
  */
-import { PowerActionError, type HostTarget, type HypervisorDriver, type MeterReading, type MeterSource, type MigrationOutcome, type MigrationRequest, type ObservedHost, type PowerDriver } from '../api/drivers.ts';
+import { PowerActionError, type HostTarget, type HypervisorDriver, type MeterReading, type MeterSource, type MigrationOutcome, type MigrationRequest, type ObservedHost, type PowerDriver, type WakeMethod } from '../api/drivers.ts';
 import type { SimClock } from './clock.ts';
 import type { SimDataCentre, SimHost } from './datacentre.ts';
 import type { Scenario } from './scenario.ts';
@@ -81,10 +81,26 @@ export class SimHypervisorDriver implements HypervisorDriver {
   async close(): Promise<void> {}
 }
 
-export class SimPowerDriver implements PowerDriver {
-  constructor(private readonly clock: SimClock) {}
+export interface SimPowerOptions {
+  /**
+   * Is this wake lost (a Wake-on-LAN packet dropped, a BMC that does not answer)? A lost wake
+   * boots nothing: the driver gives up at the host's bootTimeoutSeconds, as a real one would.
+   */
+  lostWake?: (host: string, method: WakeMethod | undefined) => boolean;
+}
 
-  powerOn(target: HostTarget, signal?: AbortSignal): Promise<void> {
+export class SimPowerDriver implements PowerDriver {
+  constructor(
+    private readonly clock: SimClock,
+    private readonly options: SimPowerOptions = {},
+  ) {}
+
+  async powerOn(target: HostTarget, signal?: AbortSignal, method?: WakeMethod): Promise<void> {
+    if (this.options.lostWake?.(target.name, method)) {
+      const timeoutS = (target.spec as { power?: { bootTimeoutSeconds?: number } }).power?.bootTimeoutSeconds ?? 600;
+      await this.clock.sleep(timeoutS * 1000, signal).catch(() => {});
+      throw new PowerActionError(target.name, 'on', `${target.name} was not observed up within ${timeoutS} s of ${method ?? 'its wake'}`);
+    }
     return this.act(target, 'on', signal);
   }
 

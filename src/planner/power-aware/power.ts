@@ -10,7 +10,7 @@
  *   they move once it is up (a plan may not migrate to a host that is not on yet).
  */
 import { listNames, num } from '../explain.ts';
-import { powerCooldownBlocks } from '../filters.ts';
+import { powerCooldownBlocks, wakeOrder } from '../filters.ts';
 import { couldTake, type PlacementRules } from './placement.ts';
 import type { ClusterState, VmState } from '../cluster.ts';
 
@@ -48,7 +48,7 @@ export function powerOnForStuckVms(rules: PlacementRules, stuck: readonly VmStat
   if (booting.length) return `waiting for ${listNames(booting.map((h) => h.name))} to boot`;
   const standby = c.hosts
     .filter((h) => h.powerState === 'off' && !h.snap.maintenance && h.snap.canPowerOn !== false && !powerCooldownBlocks(c, h) && stuck.some((vm) => couldTake(rules, h, vm)))
-    .sort((a, b) => b.cores - a.cores || (a.snap.idleWatts ?? 0) - (b.snap.idleWatts ?? 0) || (a.name < b.name ? -1 : 1));
+    .sort(wakeOrder);
   const chosen = standby[0];
   if (!chosen) return 'no standby host could take them';
   const names = stuck.map((vm) => vm.name);

@@ -20,7 +20,7 @@
  * host's conditions and Events.
  */
 import { listNames, pct } from '../explain.ts';
-import { alreadyMoved, doNotMigrate, hostRefuses, migrationCooldown, powerCooldownBlocks, vmBlocked } from '../filters.ts';
+import { alreadyMoved, doNotMigrate, hostRefuses, migrationCooldown, powerCooldownBlocks, vmBlocked, wakeOrder } from '../filters.ts';
 import { leastLoadedFit } from '../scoring.ts';
 import type { ClusterState, HostState, VmState } from '../cluster.ts';
 import type { EvacuationReport } from '../types.ts';
@@ -133,7 +133,7 @@ function wakeForRoom(c: ClusterState, stuck: VmState[]): string | null {
     vm.snap.memoryMiB <= h.snap.memoryMiB && c.weightOn(vm, h) <= FULL && !(vm.snap.antiAffinityGroup && (h.antiAffinity.get(vm.snap.antiAffinityGroup) ?? 0) > 0);
   const standby = c.hosts
     .filter((h) => h.powerState === 'off' && !h.snap.maintenance && !h.snap.evacuate && h.snap.canPowerOn !== false && !powerCooldownBlocks(c, h) && stuck.some((vm) => fits(h, vm)))
-    .sort((a, b) => b.cores - a.cores || (a.snap.idleWatts ?? 0) - (b.snap.idleWatts ?? 0) || (a.name < b.name ? -1 : 1));
+    .sort(wakeOrder);
   const chosen = standby[0];
   if (!chosen) return null;
   const names = stuck.filter((vm) => fits(chosen, vm)).map((vm) => vm.name);

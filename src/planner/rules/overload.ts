@@ -7,7 +7,7 @@
  * they are the capacity already on its way, so a slow boot does not power on a second host.
  */
 import { listNames, pct } from '../explain.ts';
-import { powerCooldownBlocks } from '../filters.ts';
+import { powerCooldownBlocks, wakeOrder } from '../filters.ts';
 import type { ClusterState, HostState } from '../cluster.ts';
 
 export interface OverloadOutcome {
@@ -39,8 +39,7 @@ export function relieveOverload(c: ClusterState): OverloadOutcome {
     if (why) refusals.push(why);
     return !why;
   });
-  // The biggest host brings the most capacity; among equals the one that idles cheapest.
-  candidates.sort((a, b) => b.cores - a.cores || (a.snap.idleWatts ?? 0) - (b.snap.idleWatts ?? 0) || (a.name < b.name ? -1 : 1));
+  candidates.sort(wakeOrder);
   const chosen = candidates[0];
   if (!chosen) {
     const why = refusals.length ? listNames(refusals) : 'every host is already on';

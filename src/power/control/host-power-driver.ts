@@ -10,7 +10,7 @@
  * command as the power-off (guarded-poweroff.ts).
  */
 import type { Clock } from '../../api/clock.ts';
-import { PowerActionError, type HostTarget, type PowerDriver } from '../../api/drivers.ts';
+import { PowerActionError, type HostTarget, type PowerDriver, type WakeMethod } from '../../api/drivers.ts';
 import type { PhysicalHostSpec } from '../../api/physical-host.ts';
 import { confirmPowerState, type ObservedPower, type PowerObserver } from './confirm.ts';
 import { IpmiTool, type IpmiTarget } from './ipmitool.ts';
@@ -39,9 +39,9 @@ const DEFAULT_SHUTDOWN_TIMEOUT_S = 300;
 export class HostPowerDriver implements PowerDriver {
   constructor(private readonly o: HostPowerDriverOptions) {}
 
-  async powerOn(host: HostTarget, signal?: AbortSignal): Promise<void> {
+  async powerOn(host: HostTarget, signal?: AbortSignal, method?: WakeMethod): Promise<void> {
     const power = powerSpec(host, 'on');
-    await this.act(host, 'on', () => this.sendPowerOn(host, power), power.bootTimeoutSeconds ?? DEFAULT_BOOT_TIMEOUT_S, signal);
+    await this.act(host, 'on', () => this.sendPowerOn(host, power, method ?? power.onMethod), power.bootTimeoutSeconds ?? DEFAULT_BOOT_TIMEOUT_S, signal);
   }
 
   async powerOff(host: HostTarget, signal?: AbortSignal): Promise<void> {
@@ -58,8 +58,8 @@ export class HostPowerDriver implements PowerDriver {
     await this.act(host, 'off', () => this.sendPowerOff(host, power), power.shutdownTimeoutSeconds ?? DEFAULT_SHUTDOWN_TIMEOUT_S, signal);
   }
 
-  private async sendPowerOn(host: HostTarget, power: PowerSpec): Promise<string> {
-    switch (power.onMethod) {
+  private async sendPowerOn(host: HostTarget, power: PowerSpec, method: PowerSpec['onMethod']): Promise<string> {
+    switch (method) {
       case 'WakeOnLAN': {
         const wol = power.wakeOnLAN;
         if (!wol) throw new Error('spec.power.wakeOnLAN is missing');
@@ -73,7 +73,7 @@ export class HostPowerDriver implements PowerDriver {
         return `IPMI chassis power on via ${target.address}:${target.port}`;
       }
       default:
-        throw new Error(`spec.power.onMethod is ${power.onMethod ?? 'None'}: Tide has no way to power ${host.name} on`);
+        throw new Error(`spec.power.onMethod is ${method ?? 'None'}: Tide has no way to power ${host.name} on`);
     }
   }
 
