@@ -99,7 +99,7 @@ forEachInstalledTier((cluster) => {
       await c.kubectlOk(['wait', '--for=jsonpath={.status.powerState}=Off', 'physicalhost/node100', '--timeout=60s']);
       const reasons = (await c.getJson('events', '-n', NAMESPACE)).items.filter((e: any) => e.involvedObject.kind === 'ConsolidationPlan').map((e: any) => `${e.involvedObject.name === first.metadata.name ? 'first' : 'second'}:${e.reason}`);
       for (const r of ['first:PlanProposed', 'first:PlanSuperseded', 'second:PlanProposed', 'second:PlanSucceeded']) assert.ok(reasons.includes(r), `${r} in ${reasons.join(', ')}`);
-      assert.match(await c.kubectlOk(['get', 'cplan', '-n', NAMESPACE]), /^NAME\s+POLICY\s+PHASE\s+APPROVED\s+WATTS SAVED\s+RISK \(HOSTS > TH1\)\s+REASON\s+AGE/);
+      assert.match(await c.kubectlOk(['get', 'cplan', '-n', NAMESPACE]), /^NAME\s+POLICY\s+PHASE\s+APPROVED\s+WATTS SAVED\s+OVERLOAD MIN\s+REASON\s+AGE/);
       noRefusals(operator);
     });
   });
