@@ -77,6 +77,25 @@ test('IPMI power on and soft power off through ipmitool lanplus against ipmi_sim
   }
 });
 
+test('Wake-on-LAN first, IPMI as its fallback: powerOn uses onMethod unless the executor names the fallback', async () => {
+  const sent: string[] = [];
+  const d = new HostPowerDriver({
+    observe: (h) => ipmi.powerStatus(ipmiTargetOf(h)), domainsOn: async () => [], clock: systemClock, pollMs: 200, ipmi,
+    wakeOnLan: async (t) => void sent.push(t.macAddress), // a packet lost on the way: nothing boots
+  });
+  const h = host(undefined, 2);
+  h.spec.power = { ...(h.spec.power as object), onMethod: 'WakeOnLAN', fallbackOnMethods: ['IPMI'], wakeOnLAN: { macAddress: '52:54:00:12:34:56', broadcastAddress: '127.255.255.255', port: 9 } };
+  const callsBefore = bmc.calls();
+  await assert.rejects(d.powerOn(h), (err: unknown) => err instanceof PowerActionError && /not observed on within 2s after Wake-on-LAN to 52:54:00:12:34:56/.test(err.message));
+  assert.deepEqual(sent, ['52:54:00:12:34:56']);
+  assert.equal(bmc.calls().replace(callsBefore, '').match(/^set /m), null, 'the BMC was not asked');
+  await d.powerOn(h, undefined, 'IPMI');
+  assert.equal(bmc.power(), '1');
+  assert.match(bmc.calls().replace(callsBefore, ''), /^set power 1$/m);
+  assert.deepEqual(sent, ['52:54:00:12:34:56'], 'no packet for the IPMI attempt');
+  await driver().powerOff(host());
+});
+
 test("IPMI: the host's libvirt is asked over SSH right before the BMC; a domain that arrived meanwhile, or a silent libvirt, stops the power-off", async () => {
   await driver().powerOn(host());
   const lists = () => fake.virshCalls().filter((argv) => argv.includes('list')).length;

@@ -139,6 +139,10 @@ forEachInstalledTier((cluster) => {
     assert.equal(w.clock.dc.hosts.get('node2')!.powerState, 'off');
     assert.equal(condition(node2, 'WakeFailing').status, 'False');
     assert.equal((await events(c, 'WakeFallback')).length, 0, 'no fallback declared, none tried');
+    // A fallback needs its settings: the API server refuses IPMI without spec.power.ipmi.
+    const refused = await c.target.kubectl(['patch', 'ph', 'node2', '--type=merge', '-p', '{"spec":{"power":{"fallbackOnMethods":["IPMI"]}}}']);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /ipmi is required when fallbackOnMethods lists IPMI/);
   });
 
   test('after 3 failed wakes a host is WakeFailing and put in standby no more; a wake that succeeds clears it', async (t) => {
