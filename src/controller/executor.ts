@@ -340,15 +340,15 @@ export class Executor {
     const errors: string[] = [];
     for (const [i, method] of methods.entries()) {
       if (i > 0) {
-        const next = `${WAKE_METHOD_WORDS[methods[i - 1]!]} did not bring ${target.name} up (${errors.at(-1)}); falling back to ${WAKE_METHOD_WORDS[method]}`;
-        log.warn(next);
-        await recordEvent(writer, log, ref, 'Warning', 'WakeFallback', next, 'PowerOn');
         try {
           await this.fence(run);
         } catch (err) {
           errors.push(`${WAKE_METHOD_WORDS[method]} not sent: ${message(err)}`);
           break;
         }
+        const next = `${WAKE_METHOD_WORDS[methods[i - 1]!]} did not bring ${target.name} up (${errors.at(-1)}); falling back to ${WAKE_METHOD_WORDS[method]}`;
+        log.warn(next);
+        await recordEvent(writer, log, ref, 'Warning', 'WakeFallback', next, 'PowerOn');
       }
       const startedAtMs = clock.now();
       let failure: string | undefined;
