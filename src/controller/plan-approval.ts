@@ -98,21 +98,26 @@ export class PlanApprovals {
     await this.apply(steps.transitions);
     let results: ActionResult[] = [];
     let created: ConsolidationPlan | undefined;
-    if (steps.execute) results = await this.run(steps.execute, r.execute);
-    else if (steps.propose) created = await this.propose(r, steps.propose);
+    const finished: Transition[] = [];
+    if (steps.execute) {
+      const ran = await this.run(steps.execute, r.execute);
+      results = ran.results;
+      if (ran.outcome) finished.push({ name: steps.execute.metadata.name, ...ran.outcome });
+    } else if (steps.propose) created = await this.propose(r, steps.propose);
     else if (r.proposal.actions.length > 0 && !needsApproval(r.proposal)) results = await r.execute(r.proposal); // alerts only: Events, nothing to approve
-    await this.prune(plans, steps.transitions, created, r.policy.spec.planHistoryLimit ?? 10);
+    await this.prune(plans, [...steps.transitions, ...finished], created, r.policy.spec.planHistoryLimit ?? 10);
     return results;
   }
 
-  private async run(plan: ConsolidationPlan, execute: PlanRound['execute']): Promise<ActionResult[]> {
+  private async run(plan: ConsolidationPlan, execute: PlanRound['execute']): Promise<{ results: ActionResult[]; outcome?: Omit<Transition, 'name'> }> {
     const name = plan.metadata.name;
     const approvedAt = new Date(this.deps.clock.now()).toISOString();
     this.deps.log.info(`ConsolidationPlan ${name} approved and still valid: carrying it out`);
     // Written before anything runs (or nothing runs): a plan found Executing by a later round was
     // interrupted, and one never marked Executing never ran.
-    const marked = await this.write(name, (s) => ({ ...s, approvedAt: s.approvedAt ?? approvedAt }), { phase: 'Executing', reason: 'Executing', message: `carrying out ${plan.status?.actions?.length ?? 0} action(s)` });
-    if (!marked) return [];
+    await this.write(name, (s) => ({ ...s, approvedAt: s.approvedAt ?? approvedAt }), { phase: 'Approved', reason: 'Approved', message: 'approved, and it still holds' });
+    const marked = await this.write(name, (s) => s, { phase: 'Executing', reason: 'Executing', message: `carrying out ${plan.status?.actions?.length ?? 0} action(s)` });
+    if (!marked) return { results: [] };
     const planned = planOf(plan);
     const results = await execute(planned);
     const verdict = outcome(results);
@@ -125,7 +130,7 @@ export class PlanApprovals {
       }),
     }), verdict);
     await this.event(name, verdict.phase === 'Succeeded' ? 'Normal' : 'Warning', verdict.phase === 'Succeeded' ? 'PlanSucceeded' : 'PlanFailed', verdict.message);
-    return results;
+    return { results, outcome: verdict };
   }
 
   private async propose(r: PlanRound, plan: Plan): Promise<ConsolidationPlan | undefined> {

@@ -2,7 +2,8 @@
  * Least privilege, held to what the operator really sends: while the operator runs the paper's
  * consolidation, the API server records every request and refuses (403) anything the rules in
  * src/controller/permissions.ts do not allow. The consolidation must complete, and every rule
- * must be used (none is generous).
+ * must be used (none is generous). The policy asks for approval (a ConsolidationPlan is
+ * proposed, approved, run and, with planHistoryLimit 0, deleted), so the plans' rules are used too.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -31,7 +32,8 @@ test('the operator needs exactly the permissions in permissions.ts, no more and 
     },
   });
   t.after(() => world.stop());
-  await world.applyObjects(resourcesOf(world.scenario));
+  const manual = (o: any) => (o.kind === 'ConsolidationPolicy' ? { ...o, spec: { ...o.spec, approval: 'Manual', planHistoryLimit: 0 } } : o);
+  await world.applyObjects(resourcesOf(world.scenario).map(manual));
   // A VirtualMachineMigration too: the operator reads it and writes its status.
   const byHand = { apiVersion: 'tide.dev/v1alpha1', kind: 'VirtualMachineMigration', metadata: { name: 'by-hand', namespace: 'default' }, spec: { placement: 'vm-1', targetHost: 'node200' } };
   await world.applyObjects([byHand]);
@@ -40,12 +42,17 @@ test('the operator needs exactly the permissions in permissions.ts, no more and 
 
   enforcing = true;
   const operator = await world.startOperator({ leaderElection: { namespace: 'tide-system', name: 'tide-operator', identity: 'rbac-test', retryPeriodMs: 200 } });
+  const plan = await eventually('a proposed ConsolidationPlan', async () => (await world.getJson('cplan', '-n', 'tide-system')).items.find((p: any) => p.status?.phase === 'Proposed'));
+  enforcing = false; // the test's own approval
+  await world.kubectl('patch', 'cplan', plan.metadata.name, '-n', 'tide-system', '--type=merge', '-p', '{"spec":{"approved":true}}');
+  enforcing = true;
   await eventually('node100 to be powered off', async () => world.clock.dc.hosts.get('node100')!.powerState === 'off' && operator.isActing);
   await new Promise((r) => setTimeout(r, 1000)); // the status writes after the power-off
   await operator.stop(); // releases the lease: an update
   enforcing = false;
 
   assert.deepEqual(denied, [], 'no request was refused');
+  assert.deepEqual((await world.getJson('cplan', '-n', 'tide-system')).items, [], 'the plan ran and went (planHistoryLimit 0)');
   assert.equal((await world.getJson('vmm', 'by-hand', '-n', 'default')).status?.phase, 'Succeeded');
   const used = new Set(seen.map((r) => `${r.group}/${r.resource}/${r.verb}`));
   for (const rule of [...OPERATOR_RULES, ...OPERATOR_NAMESPACE_RULES]) {
