@@ -20,7 +20,7 @@ export const ConsolidationPlanSpec = Type.Object(
 );
 
 export const PlanPhase = StringEnum(['Proposed', 'Approved', 'Executing', 'Succeeded', 'Failed', 'Superseded'] as const, {
-  description: 'Proposed: waiting for spec.approved; Approved: approved, runs in the next decision round if still valid; Executing: being carried out; Succeeded / Failed: carried out (Failed: some action failed or was skipped); Superseded: never run, because the hosts or VMs changed so that it no longer holds, or a different proposal replaced it.',
+  description: 'Proposed: waiting for spec.approved; Approved: the approval seen and the plan still holds (Executing follows in the same decision round); Executing: being carried out; Succeeded / Failed: carried out (Failed: some action failed or was skipped); Superseded: never run, because the hosts or VMs changed so that it no longer holds, or a different proposal replaced it.',
 });
 
 export const PlannedAction = Type.Object(
