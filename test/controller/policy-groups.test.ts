@@ -10,6 +10,12 @@ import { canonicalSelector, parseLabelSelector } from '../../src/controller/labe
 import { leaseNameFor } from '../../src/controller/leader-election.ts';
 import { hostsOverlapCondition, policyScope, withPolicyConflict } from '../../src/controller/policy-groups.ts';
 import { policySelectorFlag, leaderElectionIdFlag } from '../../src/cli/operator-flags.ts';
+import { CONSOLIDATION_POLICY, PHYSICAL_HOST, specWithDefaults, VIRTUAL_MACHINE_PLACEMENT } from '../../src/api/crds.ts';
+import type { ConsolidationPolicyStatus, PhysicalHostStatus, PowerActionRecord, VirtualMachinePlacement } from '../../src/api/types.ts';
+import { Reconciler } from '../../src/controller/reconciler.ts';
+import { plan } from '../../src/planner/plan.ts';
+import { host as snapshotHost, snapshot, vm } from '../planner/fixtures.ts';
+import { hostObject, MemoryWriter, ModelHypervisor, placementObject, quietLog, RecordingPower, T0, testClock } from './executor-world.ts';
 
 const NOW = '2026-11-29T12:00:00.000Z';
 
@@ -76,4 +82,58 @@ test('one Lease per selector: equal selectors name the same Lease, others anothe
   assert.equal(leaseNameFor('team=a,rack=r1'), leaseNameFor('rack=r1, team=a'));
   assert.notEqual(leaseNameFor('team=a'), leaseNameFor('team=b'));
   assert.match(leaseNameFor('team=a'), /^tide-operator-[0-9a-f]{10}$/);
+});
+
+/**
+ * Two racks, two policies (team=a, team=b); b1 carries a power-on record long past its boot
+ * timeout, as one the other instance may still be carrying out looks to anyone else.
+ */
+function twoRacks() {
+  const s = snapshot([snapshotHost('a1'), snapshotHost('b1')], [vm('va', 'a1', 10), vm('vb', 'b1', 10)]);
+  const record: PowerActionRecord = { id: 'p-b1', type: 'PowerOn', phase: 'Running', reason: 'Overload', message: '', startedAt: new Date(T0 - 3_600_000).toISOString() };
+  const [a1, b1] = s.hosts.map(hostObject) as [PhysicalHost, PhysicalHost];
+  a1.metadata.labels = { rack: 'a' };
+  b1.metadata.labels = { rack: 'b' };
+  b1.status = { powerAction: record };
+  const placements = s.vms.map(placementObject);
+  const policyOf = (name: string, team: string, rack: string): ConsolidationPolicy => ({
+    apiVersion: 'tide.dev/v1alpha1', kind: 'ConsolidationPolicy', metadata: { name, uid: `uid-${name}`, generation: 1, labels: { team }, creationTimestamp: '2026-01-01T00:00:00Z' },
+    spec: specWithDefaults(CONSOLIDATION_POLICY, { hostSelector: { matchLabels: { rack } } }) as ConsolidationPolicy['spec'],
+  });
+  const policies = [policyOf('rack-a', 'a', 'a'), policyOf('rack-b', 'b', 'b')];
+  const writer = new MemoryWriter();
+  for (const h of [a1, b1]) writer.put(PHYSICAL_HOST, h);
+  for (const p of placements) writer.put(VIRTUAL_MACHINE_PLACEMENT, p);
+  for (const p of policies) writer.put(CONSOLIDATION_POLICY, p);
+  const hypervisor = new ModelHypervisor(s);
+  const observed: string[] = [];
+  hypervisor.observe = (target) => void observed.push(target.name);
+  const reconciler = (policySelector?: string) => new Reconciler({
+    clock: testClock, writer, hypervisor, power: new RecordingPower(), log: quietLog(), planner: plan,
+    ...(policySelector ? { policySelector } : {}),
+    cache: { listHosts: () => [a1, b1], listPlacements: () => placements, listPolicies: () => policies },
+  });
+  return { writer, observed, reconciler };
+}
+
+test('an instance with --policy-selector leaves the other instance\'s hosts, VMs, records and policies untouched', async () => {
+  const world = twoRacks();
+  const result = await world.reconciler('team=a').planRound();
+  assert.deepEqual(result.plans.map((p) => p.policy), ['rack-a']);
+  assert.deepEqual([...new Set(world.observed)], ['a1'], 'b1 is not observed');
+  const b1 = world.writer.get<PhysicalHost & { status: PhysicalHostStatus }>(PHYSICAL_HOST, 'b1')!;
+  assert.deepEqual([b1.status.powerAction?.phase, b1.status.conditions], ['Running', undefined], 'b1: no status written, its record not settled');
+  assert.equal(world.writer.get<VirtualMachinePlacement>(VIRTUAL_MACHINE_PLACEMENT, 'vb', 'prod')!.status!.conditions, undefined, 'vb: no status written');
+  assert.ok(world.writer.get<VirtualMachinePlacement>(VIRTUAL_MACHINE_PLACEMENT, 'va', 'prod')!.status!.conditions, 'va: its status written');
+  const status = (name: string) => world.writer.get<ConsolidationPolicy & { status?: ConsolidationPolicyStatus }>(CONSOLIDATION_POLICY, name)!.status;
+  assert.ok(status('rack-a')?.lastEvaluationTime);
+  assert.equal(status('rack-b')?.lastEvaluationTime, undefined, 'rack-b is the other instance\'s');
+});
+
+test('the instance that owns every policy plans both racks, and settles what nobody carries out', async () => {
+  const world = twoRacks();
+  const result = await world.reconciler().planRound();
+  assert.deepEqual(result.plans.map((p) => p.policy), ['rack-a', 'rack-b']);
+  assert.deepEqual([...new Set(world.observed)].sort(), ['a1', 'b1']);
+  assert.notEqual(world.writer.get<PhysicalHost & { status: PhysicalHostStatus }>(PHYSICAL_HOST, 'b1')!.status.powerAction?.phase, 'Running');
 });
