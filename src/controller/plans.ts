@@ -93,7 +93,8 @@ export function predict(plan: Plan, snapshot: Snapshot, overloadThresholdPercent
 /** A name that sorts by time and tells plans of one second apart: POLICY-YYYYMMDD-HHMMSS-HASH. */
 export function planName(policy: string, nowMs: number, print: string): string {
   const stamp = new Date(nowMs).toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15).toLowerCase();
-  return `${policy.slice(0, 200)}-${stamp}-${print.slice(0, 6)}`;
+  // A policy's name is a DNS subdomain; cut, it must still end in a letter or digit.
+  return `${policy.slice(0, 200).replace(/[^a-z0-9]+$/, '')}-${stamp}-${print.slice(0, 6)}`;
 }
 
 /** The status of a new proposal. */

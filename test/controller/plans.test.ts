@@ -65,6 +65,7 @@ test('fingerprint: the same actions with other figures in their messages are the
   const elsewhere = consolidation.actions.map((a) => (a.type === 'migrate' ? { ...a, to: 'c' } : a)) as Action[];
   assert.notEqual(fingerprint(elsewhere), fingerprint(consolidation.actions));
   assert.match(planName('default', T0, fingerprint(consolidation.actions)), /^default-20261129-120000-[0-9a-f]{6}$/);
+  assert.match(planName(`${'a'.repeat(199)}.b`, T0, 'abcdef'), new RegExp(`^a{199}-20261129-120000-abcdef$`), 'a long name cut where it stays valid');
 });
 
 test('a round proposes once; an identical proposal later creates nothing; a different one supersedes the open plan', () => {
