@@ -25,7 +25,7 @@ import { decide, needsApproval, outcome, PLAN_POLICY_LABEL, planName, planOf, pr
 export interface PlanStore {
   /** This policy's plans in `namespace`, as the API server has them now. */
   list(namespace: string, policy: string): Promise<ConsolidationPlan[]>;
-  create(namespace: string, name: string, policy: string): Promise<ConsolidationPlan>;
+  create(namespace: string, name: string, policy: ConsolidationPolicy): Promise<ConsolidationPlan>;
   delete(namespace: string, name: string): Promise<void>;
 }
 
@@ -42,10 +42,13 @@ export class KubePlanStore implements PlanStore {
     return list.items.map((p) => ({ ...p, spec: specWithDefaults(CONSOLIDATION_PLAN, p.spec) }));
   }
 
-  async create(namespace: string, name: string, policy: string): Promise<ConsolidationPlan> {
-    // spec.approved is left to its default: Tide owns no field a person sets, so a server-side
-    // apply of `approved: true` (a GitOps tool's) meets no conflict with Tide's field manager.
-    const body = { apiVersion: `${GROUP}/${VERSION}`, kind: CONSOLIDATION_PLAN.kind, metadata: { name, namespace, labels: { [PLAN_POLICY_LABEL]: policy } }, spec: {} };
+  async create(namespace: string, name: string, policy: ConsolidationPolicy): Promise<ConsolidationPlan> {
+    // spec.approved is left out: Tide owns no field a person sets, so a server-side apply of
+    // `approved: true` (a GitOps tool's) meets no conflict with Tide's field manager. Owned by
+    // the policy, so Kubernetes' garbage collector deletes a deleted policy's plans.
+    const owner = policy.metadata.uid ? { ownerReferences: [{ apiVersion: `${GROUP}/${VERSION}`, kind: 'ConsolidationPolicy', name: policy.metadata.name, uid: policy.metadata.uid }] } : {};
+    const metadata = { name, namespace, labels: { [PLAN_POLICY_LABEL]: policy.metadata.name }, ...owner };
+    const body = { apiVersion: `${GROUP}/${VERSION}`, kind: CONSOLIDATION_PLAN.kind, metadata, spec: {} };
     return (await this.api.createNamespacedCustomObject({ group: GROUP, version: VERSION, plural: CONSOLIDATION_PLAN.plural, namespace, body })) as ConsolidationPlan;
   }
 
@@ -139,7 +142,7 @@ export class PlanApprovals {
     const status = proposedStatus(r.policy.metadata.name, plan, predict(plan, r.snapshot, r.plannerPolicy.overloadThresholdPercent), new Date(nowMs).toISOString());
     const name = planName(r.policy.metadata.name, nowMs, status.fingerprint!);
     try {
-      const created = await store!.create(namespace, name, r.policy.metadata.name);
+      const created = await store!.create(namespace, name, r.policy);
       await this.write(name, () => status, { phase: 'Proposed', reason: status.reason!, message: status.message! });
       log.info(`ConsolidationPlan ${namespace}/${name} proposed: ${plan.summary} (approve: tide approve ${name})`);
       await this.event(name, 'Normal', 'PlanProposed', `${plan.actions.length} action(s) wait for approval: ${plan.summary}`);

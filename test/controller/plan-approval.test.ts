@@ -39,9 +39,9 @@ function world(options: { failStatusOf?: (phase: string | undefined) => boolean 
   const log: string[] = [];
   const store: PlanStore = {
     async list() { log.push('list'); return [...plans.values()].map((p) => structuredClone(p)); },
-    async create(namespace, name, policyName) {
+    async create(namespace, name, owner) {
       log.push(`create ${name}`);
-      const p: ConsolidationPlan = { apiVersion: 'tide.dev/v1alpha1', kind: 'ConsolidationPlan', metadata: { name, namespace, labels: { 'tide.dev/policy': policyName } }, spec: {} };
+      const p: ConsolidationPlan = { apiVersion: 'tide.dev/v1alpha1', kind: 'ConsolidationPlan', metadata: { name, namespace, labels: { 'tide.dev/policy': owner.metadata.name } }, spec: {} };
       plans.set(name, p);
       return structuredClone(p);
     },

@@ -50,6 +50,8 @@ forEachInstalledTier((cluster) => {
       // Proposed: every action with its reason, the predictions; nothing moved.
       const first = await eventually('a Proposed plan', async () => (await plans(c)).find((p) => p.status?.phase === 'Proposed'));
       assert.equal(first.metadata.labels['tide.dev/policy'], 'default');
+      const policyUid = (await c.getJson('consolidationpolicy', 'default')).metadata.uid;
+      assert.deepEqual(first.metadata.ownerReferences.map((o: any) => [o.kind, o.name, o.uid]), [['ConsolidationPolicy', 'default', policyUid]]);
       assert.equal(first.spec.approved, undefined, 'not approved');
       const actions = first.status.actions.map((a: any) => [a.type, a.reason, a.vm ?? a.host, a.to ?? '']);
       assert.deepEqual(actions.filter((a: string[]) => a[0] === 'power-off'), [['power-off', 'EmptyHost', 'node100', '']]);
