@@ -4,9 +4,10 @@
  * of them — whose thresholds would apply, whose evaluation may move its VMs? — so it is observed
  * and reported, and left out of every plan until the selectors are made disjoint.
  *
- * Worked out once per round: each host is matched against each policy's selector once
- * (policies × hosts label lookups, a few milliseconds at 10,000 hosts), and every later question
- * (which policy governs this host, this VM's host, this migration record) is a map lookup. Pure.
+ * Worked out once per round, and every later question (which policy governs this host, this
+ * VM's host, this migration record) is a map lookup. A host is matched only against the policies
+ * whose selector shares one of its labels (an index on one label of each selector), so the cost
+ * grows with hosts × labels, not hosts × policies (bench/policy-scope.bench.ts). Pure.
  */
 import type { ConsolidationPolicy, PhysicalHost, PhysicalHostStatus } from '../api/types.ts';
 import { setCondition, type ConditionUpdate } from './conditions.ts';
@@ -51,11 +52,26 @@ export function selects(policy: ConsolidationPolicy, host: PhysicalHost): boolea
 export function policyScope(policies: ConsolidationPolicy[], hosts: PhysicalHost[], observeUnselected: boolean): PolicyScope {
   const ordered = byAge(policies);
   const groups: PolicyGroup[] = ordered.map((policy) => ({ policy, hosts: [], overlapping: new Map() }));
+  // Each policy indexed under one of its matchLabels (key=value); those without any select every host.
+  const order = new Map(groups.map((g, i) => [g, i]));
+  const everyHost: PolicyGroup[] = [];
+  const byLabel = new Map<string, PolicyGroup[]>();
+  for (const g of groups) {
+    const first = Object.entries(g.policy.spec.hostSelector?.matchLabels ?? {})[0];
+    if (!first) everyHost.push(g);
+    else byLabel.set(`${first[0]}=${first[1]}`, [...(byLabel.get(`${first[0]}=${first[1]}`) ?? []), g]);
+  }
+  const candidates = (host: PhysicalHost): PolicyGroup[] => {
+    const found = [...everyHost];
+    for (const key in host.metadata.labels ?? {}) found.push(...(byLabel.get(`${key}=${host.metadata.labels![key]}`) ?? []));
+    // In the groups' order (oldest first), as the conditions name them.
+    return found.length > 1 ? found.sort((a, b) => order.get(a)! - order.get(b)!) : found;
+  };
   const scoped: PhysicalHost[] = [];
   const policyOf = new Map<string, ConsolidationPolicy>();
   const overlaps = new Map<string, string[]>();
   for (const host of hosts) {
-    const selecting = groups.filter((g) => selects(g.policy, host));
+    const selecting = candidates(host).filter((g) => selects(g.policy, host));
     if (selecting.length === 0) {
       if (observeUnselected) scoped.push(host);
       continue;
