@@ -416,22 +416,28 @@ export class Reconciler {
     for (const e of excluded) log.warn(`${e.host} left out of planning: ${e.why}`);
     const plannerPolicyNow = plannerPolicy(policy.spec, nowMs);
     const plan = this.deps.planner(snapshot, plannerPolicyNow);
-    this.deps.observer?.onPlanned?.(plan, snapshot, plannerPolicyNow, policy.spec.dryRun, nowMs);
+    // A proposal waiting for approval is not carried out: recorded as a dry run's would be.
+    this.deps.observer?.onPlanned?.(plan, snapshot, plannerPolicyNow, policy.spec.dryRun || policy.spec.approval === 'Manual', nowMs);
     const lines = plan.actions.map((a) => a.message);
     log.info(`plan of ${name} (${policy.spec.strategy}${policy.spec.dryRun ? ', dry run' : ''}): ${plan.actions.length} action(s); ${plan.summary}`);
     for (const line of lines) log.info(`  ${line}`);
     await this.recordPlan(group, plan, snapshot, nowMs, lines);
-    const execute = (approved: Plan) => this.executor.execute({
-      plan: approved,
-      snapshot,
-      ...(signal ? { signal } : {}),
-      targets: round.targets,
-      hosts: new Map(hosts.map((h) => [h.metadata.name, h])),
-      placementByDomain,
-      policy,
-      maxConcurrentMigrations: policy.spec.maxConcurrentMigrations,
-      migrationTimeoutMs: parseDuration(policy.spec.migrationTimeout),
-    });
+    const execute = (approved: Plan) => {
+      // An approved ConsolidationPlan is the decision carried out: history and metrics record it
+      // (with its power-offs' predicted savings) as the round's.
+      if (approved !== plan) this.deps.observer?.onPlanned?.(approved, snapshot, plannerPolicyNow, false, nowMs);
+      return this.executor.execute({
+        plan: approved,
+        snapshot,
+        ...(signal ? { signal } : {}),
+        targets: round.targets,
+        hosts: new Map(hosts.map((h) => [h.metadata.name, h])),
+        placementByDomain,
+        policy,
+        maxConcurrentMigrations: policy.spec.maxConcurrentMigrations,
+        migrationTimeoutMs: parseDuration(policy.spec.migrationTimeout),
+      });
+    };
     // approval: Manual — the plan waits for a person, and only an approved one that still holds
     // runs (plan-approval.ts); undefined under Automatic.
     const gated = policy.spec.dryRun ? undefined : await this.approvals.round({ policy, proposal: plan, snapshot, plannerPolicy: plannerPolicyNow, execute });

@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { tideInProcess } from './in-process.ts';
+import { tideInProcess, tideWritingStdout } from './in-process.ts';
 
 const run = promisify(execFile);
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -67,4 +67,13 @@ test('tide dev with approval Manual: kubectl shows the proposed plan, nothing mo
   assert.match(again.stderr, /is Succeeded \(Executed: 5 action\(s\) carried out\): nothing to approve/);
   const missing = await tide('approve', 'no-such-plan');
   assert.match(missing.stderr, /no ConsolidationPlan no-such-plan in namespace tide-system/);
+
+  // The history records the approved plan as the decision carried out, with its predicted saving.
+  const exited = new Promise((resolve) => dev.on('exit', resolve));
+  dev.kill('SIGTERM');
+  await exited;
+  const report = await tideWritingStdout('report', '--store', join(dir, 'history'));
+  assert.equal(report.code, 0, report.stderr);
+  assert.match(report.stdout, /power-off\s+node100\s+EmptyHost\s+succeeded/);
+  assert.match(report.stdout, /savings per power-off[^\n]*\n(.*\n)*.*node100\s+69(\.0)? Wh/, report.stdout);
 });
