@@ -107,7 +107,9 @@ test('an answer from the API server resets the delay: the next outage starts aga
   const failedBefore = new Map([...errors].map(([kind, times]) => [kind, times.length]));
   assert.ok(failedBefore.size >= 3);
   proxy.setUp(true); // the retry lists successfully: that answer resets the count
-  await new Promise((r) => setTimeout(r, 600));
+  // An informer opens its watch only once its list was answered (and the count reset): wait
+  // for every one of them, not a fixed time, which a loaded machine overran.
+  await eventually('every informer listed and watching again', async () => api.openWatches() >= failedBefore.size, 10_000);
   proxy.setUp(false); // the watches are cut
   await eventually('two failures of each informer after the cut', async () => [...failedBefore].every(([kind, n]) => (errors.get(kind)?.length ?? 0) >= n + 2), 10_000);
   await informers.stop();
