@@ -13,6 +13,7 @@ import { policySelectorFlag, leaderElectionIdFlag } from '../../src/cli/operator
 import { CONSOLIDATION_POLICY, PHYSICAL_HOST, specWithDefaults, VIRTUAL_MACHINE_PLACEMENT } from '../../src/api/crds.ts';
 import type { ConsolidationPolicyStatus, PhysicalHostStatus, PowerActionRecord, VirtualMachinePlacement } from '../../src/api/types.ts';
 import { Reconciler } from '../../src/controller/reconciler.ts';
+import { precheck } from '../../src/controller/manual-migrations.ts';
 import { plan } from '../../src/planner/plan.ts';
 import { host as snapshotHost, snapshot, vm } from '../planner/fixtures.ts';
 import { hostObject, MemoryWriter, ModelHypervisor, placementObject, quietLog, RecordingPower, T0, testClock } from './executor-world.ts';
@@ -136,4 +137,18 @@ test('the instance that owns every policy plans both racks, and settles what nob
   assert.deepEqual(result.plans.map((p) => p.policy), ['rack-a', 'rack-b']);
   assert.deepEqual([...new Set(world.observed)].sort(), ['a1', 'b1']);
   assert.notEqual(world.writer.get<PhysicalHost & { status: PhysicalHostStatus }>(PHYSICAL_HOST, 'b1')!.status.powerAction?.phase, 'Running');
+});
+
+test('a VirtualMachineMigration to a host another policy governs fails at once: VMs never move across policies', () => {
+  const world = twoRacks();
+  const placement = world.writer.get<VirtualMachinePlacement>(VIRTUAL_MACHINE_PLACEMENT, 'va', 'prod')!;
+  const rackA = world.writer.get<ConsolidationPolicy>(CONSOLIDATION_POLICY, 'rack-a')!;
+  const hosts = ['a1', 'b1'].map((n) => world.writer.get<PhysicalHost>(PHYSICAL_HOST, n)!);
+  const vmm = (targetHost: string) => ({
+    apiVersion: 'tide.dev/v1alpha1', kind: 'VirtualMachineMigration', metadata: { name: 'move', namespace: 'prod', uid: 'u1' }, spec: { placement: 'va', targetHost },
+  }) as Parameters<typeof precheck>[0];
+  const across = precheck(vmm('b1'), placement, { policy: rackA, hosts, governed: new Set(['a1']) });
+  assert.deepEqual([across?.phase, across?.reason], ['Failed', 'TargetNotGoverned']);
+  assert.match(across!.message, /b1 is not governed by ConsolidationPolicy rack-a, which governs va's host/);
+  assert.equal(precheck(vmm('a1'), placement, { policy: rackA, hosts, governed: new Set(['a1']) }), undefined, 'within its policy: on to the planner');
 });
