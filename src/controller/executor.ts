@@ -332,10 +332,7 @@ export class Executor {
   private async wake(run: Run, target: HostTarget, ref: ObjectRef): Promise<{ attempts: WakeAttempt[]; error?: string }> {
     const { clock, power, writer, log } = this.deps;
     const methods = wakeMethods(target.spec as unknown as PhysicalHost['spec']);
-    if (methods.length === 0) {
-      // refusePowerOn keeps this from happening; a driver that needs no method is still asked.
-      return power.powerOn(target, run.input.signal).then(() => ({ attempts: [] }), (err: unknown) => ({ attempts: [], error: message(err) }));
-    }
+    if (methods.length === 0) return { attempts: [], error: `${target.name} has no power-on method` }; // refusePowerOn already said so
     const attempts: WakeAttempt[] = [];
     const errors: string[] = [];
     for (const [i, method] of methods.entries()) {

@@ -25,7 +25,7 @@ import { startApiServer, type ApiServer } from '../../src/kube/apiserver/index.t
 import { plan } from '../../src/planner/plan.ts';
 import { waitFor } from '../hypervisor/eventually.ts';
 import { startLab, type Lab } from '../lab/lab.ts';
-import { startPowerHooks, type PowerHooks } from './power-hooks.ts';
+import { startPowerHooks, type PowerHookOptions, type PowerHooks } from './power-hooks.ts';
 
 const run = promisify(execFile);
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -36,6 +36,9 @@ const SECRET = 'lab-ssh';
 export interface HostOptions {
   standbyAllowed?: boolean;
   powerPolicy?: 'Auto' | 'AlwaysOn' | 'Off';
+  /** IPMI (the host's BMC in the power hooks, which needs it in `bmcHosts`) after Wake-on-LAN. */
+  fallbackIpmi?: boolean;
+  bootTimeoutSeconds?: number;
 }
 
 /** One migration as seen from the plan to the end, all times epoch ms. */
@@ -82,7 +85,7 @@ export interface LabWorld {
   stop(): Promise<void>;
 }
 
-export async function startLabWorld(o: { hosts: string[]; cpuCores: number; observeIntervalMs?: number }): Promise<LabWorld> {
+export async function startLabWorld(o: { hosts: string[]; cpuCores: number; observeIntervalMs?: number; power?: PowerHookOptions }): Promise<LabWorld> {
   const dir = mkdtempSync(join(tmpdir(), 'tide-e2e-lab-'));
   const cleanups: (() => Promise<unknown> | unknown)[] = [() => rmSync(dir, { recursive: true, force: true })];
   const stop = async () => {
@@ -93,7 +96,7 @@ export async function startLabWorld(o: { hosts: string[]; cpuCores: number; obse
   try {
     const lab = await startLab({ hosts: o.hosts, cpuCores: o.cpuCores, memoryMiB: 2048 });
     cleanups.push(() => lab.stop());
-    const power = await startPowerHooks(lab);
+    const power = await startPowerHooks(lab, o.power);
     cleanups.push(() => power.stop());
     const api = await startApiServer();
     cleanups.push(() => api.stop());
@@ -112,7 +115,9 @@ export async function startLabWorld(o: { hosts: string[]; cpuCores: number; obse
     await kubectl('create', 'namespace', NAMESPACE);
     await kubectl('create', 'namespace', VM_NAMESPACE);
     writeFileSync(join(dir, 'known_hosts'), lab.knownHosts());
-    await kubectl('-n', NAMESPACE, 'create', 'secret', 'generic', SECRET, `--from-file=ssh-privatekey=${lab.hosts[o.hosts[0]!]!.privateKeyPath}`, `--from-file=known_hosts=${join(dir, 'known_hosts')}`);
+    await kubectl('-n', NAMESPACE, 'create', 'secret', 'generic', SECRET, `--from-file=ssh-privatekey=${lab.hosts[o.hosts[0]!]!.privateKeyPath}`, `--from-file=known_hosts=${join(dir, 'known_hosts')}`,
+      // The BMCs' one user (test/power/peers/ipmi-sim.ts), for the hosts that have one.
+      ...(o.power?.bmcHosts?.length ? [`--from-literal=username=${power.bmc(o.power.bmcHosts[0]!).username}`, `--from-literal=password=${power.bmc(o.power.bmcHosts[0]!).password}`] : []));
 
     const log: string[] = [];
     const migrations: MigrationTiming[] = [];
@@ -143,7 +148,8 @@ export async function startLabWorld(o: { hosts: string[]; cpuCores: number; obse
               offMethod: 'SSH',
               // Loopback only: the hooks' listener stands in for the host's NIC.
               wakeOnLAN: { macAddress: power.macOf(name), broadcastAddress: '127.0.0.1', port: power.wolPort },
-              bootTimeoutSeconds: 120,
+              ...(options.fallbackIpmi ? { fallbackOnMethods: ['IPMI'], ipmi: { address: '127.0.0.1', port: power.bmc(name).port, secretRef: { name: SECRET, namespace: NAMESPACE } } } : {}),
+              bootTimeoutSeconds: options.bootTimeoutSeconds ?? 120,
               shutdownTimeoutSeconds: 60,
             },
             standbyAllowed: options.standbyAllowed ?? true,

@@ -18,6 +18,12 @@
 #                                          (what a package upgrade does while it restarts libvirtd)
 #   lab.sh libvirtd-start LABDIR HOST     start it again; it finds its running guests
 #   lab.sh exec LABDIR HOST COMMAND...    run a command inside a host (virsh, ...)
+#   lab.sh nic-up LABDIR HOST INDEX       give a host its standby NIC: a namespace of its own
+#                                          (<prefix>-<host>-nic, 10.213.0.<200+index>) on the switch
+#                                          that lives while the host is off, where Wake-on-LAN
+#                                          packets arrive; the switch gets 10.213.0.1 to send from
+#   lab.sh nic-exec LABDIR HOST COMMAND...  run a command in a host's standby NIC namespace (nft, ...)
+#   lab.sh switch-exec LABDIR COMMAND...  run a command in the switch namespace (10.213.0.1)
 #   lab.sh down LABDIR                    tear the whole lab down (idempotent)
 #   lab.sh clean-stale                    tear down every lab whose owner process is gone
 set -euo pipefail
@@ -293,6 +299,23 @@ cmd_down() {
   rm -rf "$labdir"
 }
 
+# The host's namespace exists only while it is on; a NIC that hears Wake-on-LAN must outlive it.
+cmd_nic_up() {
+  local labdir=$1 host=$2 index=$3
+  check_labdir "$labdir"; check_name "$host"
+  [[ $index =~ ^[0-9]+$ ]] && [ "$index" -lt 50 ] || die "invalid NIC index '$index' (0..49)"
+  local sw; sw=$(switch_ns "$labdir")
+  local ns; ns="$(host_ns "$labdir" "$host")-nic"
+  ip -n "$sw" addr add "$SUBNET.1/24" brd + dev br0 2>/dev/null || true # already there: fine
+  ip netns list | grep -qx "$ns\( .*\)\?" && return 0
+  ip netns add "$ns"
+  ip -n "$ns" link set lo up
+  ip -n "$sw" link add "n$index" type veth peer name eth0 netns "$ns"
+  ip -n "$sw" link set "n$index" master br0 up
+  ip -n "$ns" addr add "$SUBNET.$((200 + index))/24" brd + dev eth0
+  ip -n "$ns" link set eth0 up
+}
+
 cmd_clean_stale() {
   local labdir owner start
   for labdir in "$LAB_BASE"/tl*; do
@@ -319,8 +342,11 @@ case "$command" in
   libvirtd-stop) cmd_libvirtd_stop "$@" ;;
   libvirtd-start) cmd_libvirtd_start "$@" ;;
   exec) labdir=$1 host=$2; shift 2; check_labdir "$labdir"; in_host "$labdir" "$host" "$@" ;;
+  nic-up) cmd_nic_up "$@" ;;
+  nic-exec) labdir=$1 host=$2; shift 2; check_labdir "$labdir"; check_name "$host"; ip netns exec "$(host_ns "$labdir" "$host")-nic" "$@" ;;
+  switch-exec) labdir=$1; shift; check_labdir "$labdir"; ip netns exec "$(switch_ns "$labdir")" "$@" ;;
   down) cmd_down "$@" ;;
   clean-stale) cmd_clean_stale ;;
   _holder) cmd_holder "$@" ;;
-  *) die "usage: lab.sh up|host-up|host-down|guest-start|libvirtd-stop|libvirtd-start|exec|down|clean-stale ..." ;;
+  *) die "usage: lab.sh up|host-up|host-down|guest-start|libvirtd-stop|libvirtd-start|exec|nic-up|nic-exec|switch-exec|down|clean-stale ..." ;;
 esac
