@@ -75,7 +75,7 @@ test('idle guests are consolidated, the empty host is powered off over SSH, then
 
   // Two empty hosts join, and go to standby; then their Wake-on-LAN packets are dropped in their NICs.
   await world.apply([
-    world.physicalHost('node150', { bootTimeoutSeconds: 30 }),
+    world.physicalHost('node150', { bootTimeoutSeconds: 10 }), // never comes: a short wait keeps the lab phase short
     world.physicalHost('node300', { bootTimeoutSeconds: 30, fallbackIpmi: true }),
   ]);
   for (const h of ['node150', 'node300']) await world.kubectl('wait', '--for=jsonpath={.status.powerState}=Off', `physicalhost/${h}`, '--timeout=120s');
@@ -91,7 +91,7 @@ test('idle guests are consolidated, the empty host is powered off over SSH, then
   assert.equal(lab.isOn('node200'), false, 'a stray packet woke node200');
 
   // 2. Load rises past Th1 on the one host left. node150 comes first (by name) and its packet is
-  // dropped: no fallback, so it is not up within its 30 s, and Tide wakes node200 instead.
+  // dropped: no fallback, so it is not up within its 10 s, and Tide wakes node200 instead.
   await lab.startGuest('node100', { name: 'busy', loadPercent: 70 });
   await world.apply([world.placement('busy')]);
   await world.kubectl('wait', '--for=jsonpath={.status.powerAction.phase}=Failed', 'physicalhost/node150', '--timeout=180s');

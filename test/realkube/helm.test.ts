@@ -135,11 +135,14 @@ realTest('helm install into a fresh namespace creates the CRDs, the Deployment, 
   // Secrets and the leader Lease: through a Role in the release namespace, nowhere else.
   assert.deepEqual(grants((await json('get', 'role', 'tide-operator', '-n', ns)).rules), grants(OPERATOR_NAMESPACE_RULES));
   for (const rule of OPERATOR_NAMESPACE_RULES) {
-    const resource = rule.apiGroups[0] ? `${rule.resources[0]}.${rule.apiGroups[0]}` : rule.resources[0]!;
+    // kubectl auth can-i names a subresource by flag: consolidationplans/status → --subresource=status.
+    const [plural, subresource] = rule.resources[0]!.split('/');
+    const resource = rule.apiGroups[0] ? `${plural}.${rule.apiGroups[0]}` : plural!;
+    const sub = subresource ? [`--subresource=${subresource}`] : [];
     for (const verb of rule.verbs) {
-      assert.equal(await can(verb, resource, '-n', ns), 'yes', `${verb} ${resource} in ${ns}`);
-      assert.equal(await can(verb, resource, '-n', 'default'), 'no', `${verb} ${resource} in default`);
-      assert.equal(await can(verb, resource, '--all-namespaces'), 'no', `${verb} ${resource} cluster-wide`);
+      assert.equal(await can(verb, resource, ...sub, '-n', ns), 'yes', `${verb} ${rule.resources[0]} in ${ns}`);
+      assert.equal(await can(verb, resource, ...sub, '-n', 'default'), 'no', `${verb} ${rule.resources[0]} in default`);
+      assert.equal(await can(verb, resource, ...sub, '--all-namespaces'), 'no', `${verb} ${rule.resources[0]} cluster-wide`);
     }
   }
   assert.equal(await can('get', 'secrets', '-n', ns), OPERATOR_NAMESPACE_RULES.some((r) => r.resources.includes('secrets') && r.verbs.includes('get')) ? 'yes' : 'no');
