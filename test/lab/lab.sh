@@ -208,6 +208,14 @@ cmd_holder() {
     mkdir -p "${pair#*:}"
     mount --bind "$hdir/${pair%%:*}" "${pair#*:}"
   done
+  # A hypervisor host's root has none of this machine's shell setup. Bash sources ~/.bashrc for
+  # every command sshd runs, and here that ran pyenv's init, whose rehash lock stalled
+  # concurrent SSH sessions for a minute when a killed shell left it behind.
+  local home; home=$(getent passwd root | cut -d: -f6)
+  if [ -f "$home/.bashrc" ]; then
+    : > "$hdir/bashrc"
+    mount --bind "$hdir/bashrc" "$home/.bashrc"
+  fi
   echo $$ > "$hdir/holder.pid"
   exec sleep infinity
 }
