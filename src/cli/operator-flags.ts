@@ -1,5 +1,5 @@
 /** Flags `tide dev` and `tide run` share, read with the user's mistakes turned into UserErrors. */
-import { parseLabelSelector } from '../controller/label-selector.ts';
+import { parseLabelSelector } from '../api/label-selector.ts';
 import type { LogFormat } from '../controller/log.ts';
 import { loadScenario, ScenarioError, type Scenario } from '../sim/scenario.ts';
 import { UserError } from './command.ts';

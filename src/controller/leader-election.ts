@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { CoordinationV1Api, Observable, V1MicroTime, type ConfigurationOptions, type KubeConfig, type ObservableMiddleware, type V1Lease } from '@kubernetes/client-node';
 import { isConflict, isNotFound } from './cluster.ts';
-import { canonicalSelector } from './label-selector.ts';
+import { canonicalSelector } from '../api/label-selector.ts';
 
 /** The Lease of the instance that owns every policy. */
 export const DEFAULT_LEASE_NAME = 'tide-operator';

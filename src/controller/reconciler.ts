@@ -27,7 +27,7 @@ import { hostStatus, placementStatus, statusChanged } from './status.ts';
 import { EnergyTally } from '../report/energy.ts';
 import type { HostObservation } from '../metrics/tide-metrics.ts';
 import { hostObservations } from './observers.ts';
-import { parseLabelSelector, type LabelPredicate } from './label-selector.ts';
+import { parseLabelSelector, type LabelPredicate } from '../api/label-selector.ts';
 import { byAge, hostsOverlapCondition, policyScope, withPolicyConflict, type PolicyGroup, type PolicyScope } from './policy-groups.ts';
 import type { PolicyState } from './removal.ts';
 

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ConsolidationPolicy, PhysicalHost } from '../../src/api/types.ts';
-import { canonicalSelector, parseLabelSelector } from '../../src/controller/label-selector.ts';
+import { canonicalSelector, parseLabelSelector } from '../../src/api/label-selector.ts';
 import { leaseNameFor } from '../../src/controller/leader-election.ts';
 import { hostsOverlapCondition, policyScope, withPolicyConflict } from '../../src/controller/policy-groups.ts';
 import { policySelectorFlag, leaderElectionIdFlag } from '../../src/cli/operator-flags.ts';

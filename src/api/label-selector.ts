@@ -2,7 +2,8 @@
  * Kubernetes label selectors as `kubectl -l` and `--policy-selector` take them:
  * `rack=r1,tier!=test,zone in (a,b),env notin (dev),managed,!legacy`. Parsed once into a
  * predicate; the same text goes to the API server as the informer's labelSelector, so the server
- * and Tide select the same objects. Pure.
+ * and Tide select the same objects — and the embedded API server (src/kube) parses with this
+ * very code. Pure.
  */
 
 export type LabelPredicate = (labels: Record<string, string> | undefined) => boolean;
@@ -10,8 +11,8 @@ export type LabelPredicate = (labels: Record<string, string> | undefined) => boo
 const KEY = '[A-Za-z0-9][-A-Za-z0-9_./]*';
 const VALUE = '(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?)?';
 
-/** Splits on commas outside parentheses. */
-function terms(text: string): string[] {
+/** Splits on commas outside parentheses (an empty term is kept: `a=b,` does not parse). */
+export function selectorTerms(text: string): string[] {
   const out: string[] = [];
   let depth = 0;
   let current = '';
@@ -52,13 +53,13 @@ function requirement(term: string, whole: string): (labels: Record<string, strin
 /** The predicate of `selector`; throws an Error naming the term it cannot read. An empty selector selects everything. */
 export function parseLabelSelector(selector: string): LabelPredicate {
   if (selector.trim() === '') return () => true;
-  const tests = terms(selector).map((t) => requirement(t, selector));
+  const tests = selectorTerms(selector).map((t) => requirement(t, selector));
   return (labels) => tests.every((test) => test(labels ?? {}));
 }
 
 /** The selector's terms in a canonical order (whitespace dropped), so equal selectors name the same Lease. */
 export function canonicalSelector(selector: string): string {
-  return terms(selector)
+  return selectorTerms(selector)
     .map((t) => t.replace(/\s+/g, ' ').replace(/\s*(==|!=|=)\s*/, '$1').replace(/\s*,\s*/g, ','))
     .filter(Boolean)
     .sort()
