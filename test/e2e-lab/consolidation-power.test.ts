@@ -98,7 +98,7 @@ test('idle guests are consolidated, the empty host is powered off over SSH, then
   const lost = await world.getJson('physicalhost', 'node150');
   assert.deepEqual([lost.status.powerAction.type, lost.status.powerAction.reason], ['PowerOn', 'Overloaded']);
   assert.deepEqual(lost.status.wakeAttempts.map((a: any) => `${a.method}:${a.outcome}`), ['WakeOnLAN:Failed']);
-  assert.ok(lost.status.wakeAttempts[0].latencySeconds >= 30, JSON.stringify(lost.status.wakeAttempts));
+  assert.ok(lost.status.wakeAttempts[0].latencySeconds >= 10, JSON.stringify(lost.status.wakeAttempts)); // its bootTimeoutSeconds
   assert.equal(lost.status.failedWakesInARow, 1);
   assert.ok(world.power.events.some((e) => e.host === 'node150' && e.what === 'magic-packet'), 'Tide sent node150 its packet');
   assert.ok(!world.power.events.some((e) => e.host === 'node150' && e.what === 'wol-heard'), "node150's NIC never heard it (nftables)");
