@@ -9,28 +9,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { waitFor } from '../hypervisor/eventually.ts';
 import { forEachInstalledTier, NAMESPACE, type TideCluster } from './clusters.ts';
-import { noRefusals, startOperatorProcess, withLogsOnFailure, type TideProcess } from './tide-processes.ts';
+import { noRefusals, startOperatorProcess, withLogsOnFailure } from './tide-processes.ts';
+import { eventually, leaderStarted, paper, paperCluster } from './paper-hosts.ts';
 
-const eventually = <T>(what: string, probe: () => Promise<T | undefined | false | null>, timeoutMs = 90_000) => waitFor(what, probe, timeoutMs, 250);
-const paper = (f: string) => ['-f', `manifests/examples/paper/${f}`];
 const IDLE_WATTS = 50;
-
-async function leaderStarted(p: TideProcess): Promise<void> {
-  await eventually(`${p.name} to lead`, async () => {
-    if (p.child.exitCode !== null) throw new Error(`${p.name} exited ${p.child.exitCode}\n${p.tail()}`);
-    return p.said(`${p.name} is the leader`);
-  });
-}
-
-async function paperCluster(c: TideCluster): Promise<void> {
-  await c.kubectlOk(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'tide-ssh', namespace: NAMESPACE }, stringData: { known_hosts: '# simulated hosts: not used' } }));
-  await c.kubectlOk(['apply', ...paper('00-namespace.yaml'), ...paper('hosts.yaml'), ...paper('vms.yaml')]);
-  for (const host of ['node100', 'node200']) {
-    await c.kubectlOk(['patch', 'physicalhost', host, '--type=json', '-p', `[{"op":"remove","path":"/spec/meter"},{"op":"add","path":"/spec/power/idleWatts","value":${IDLE_WATTS}}]`]);
-  }
-}
 
 const plans = async (c: TideCluster) => (await c.getJson('cplan', '-n', NAMESPACE)).items as any[];
 const vmHosts = async (c: TideCluster) => Object.fromEntries((await c.getJson('vmp', '-n', 'paper')).items.map((p: any) => [p.metadata.name, p.status?.host]));
@@ -42,7 +25,7 @@ forEachInstalledTier((cluster) => {
     t.after(() => operator.stop());
     await withLogsOnFailure([operator], async () => {
       await leaderStarted(operator);
-      await paperCluster(c);
+      await paperCluster(c, { idleWatts: IDLE_WATTS });
       await eventually('both hosts observed', async () => (await c.getJson('ph')).items.every((h: any) => h.status?.vmCount === 4) || null);
       const before = await vmHosts(c);
       await c.kubectlOk(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'tide.dev/v1alpha1', kind: 'ConsolidationPolicy', metadata: { name: 'default' }, spec: { strategy: 'paper', approval: 'Manual' } }));

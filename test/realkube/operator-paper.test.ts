@@ -14,26 +14,17 @@ import mqtt from 'mqtt';
 import { stringify } from 'yaml';
 import { loadScenario } from '../../src/sim/scenario.ts';
 import { resourcesOf } from '../controller/harness.ts';
-import { waitFor } from '../hypervisor/eventually.ts';
 import { startMosquitto } from '../power/peers/mosquitto.ts';
 import { OPERATOR_NAMESPACE_RULES, OPERATOR_RULES } from '../../src/controller/permissions.ts';
 import { forEachInstalledTier, NAMESPACE, serviceAccountKubeconfig, type TideCluster } from './clusters.ts';
-import { noRefusals, startAgentProcess, startOperatorProcess, withLogsOnFailure, type TideProcess } from './tide-processes.ts';
-
-const eventually = <T>(what: string, probe: () => Promise<T | undefined | false | null>, timeoutMs = 90_000) => waitFor(what, probe, timeoutMs, 250);
-
+import { noRefusals, startAgentProcess, startOperatorProcess, withLogsOnFailure } from './tide-processes.ts';
+import { eventually, leaderStarted, paper, paperCluster } from './paper-hosts.ts';
+import { tideWritingStdout } from '../cli/in-process.ts';
 
 /** The hosts' Secret, so the operator's `get secrets` is exercised (and allowed) as it would be in a cluster. */
 async function sshSecret(c: TideCluster): Promise<void> {
   const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'tide-ssh', namespace: NAMESPACE }, stringData: { known_hosts: '# simulated hosts: not used' } };
   await c.kubectlOk(['apply', '-f', '-'], JSON.stringify(secret));
-}
-
-async function leaderStarted(p: TideProcess): Promise<void> {
-  await eventually(`${p.name} to lead`, async () => {
-    if (p.child.exitCode !== null) throw new Error(`${p.name} exited ${p.child.exitCode}\n${p.tail()}`);
-    return p.said(`${p.name} is the leader`);
-  });
 }
 
 forEachInstalledTier((cluster, tier) => {
@@ -46,7 +37,6 @@ forEachInstalledTier((cluster, tier) => {
     await withLogsOnFailure([operator], async () => {
       await sshSecret(c);
       await leaderStarted(operator);
-      const paper = (f: string) => ['-f', `manifests/examples/paper/${f}`];
       await c.kubectlOk(['apply', ...paper('00-namespace.yaml'), ...paper('hosts.yaml'), ...paper('vms.yaml')]);
       // No meter agent in this test: without spec.meter the operator writes the watts its
       // (simulated) hypervisors report, so the paper's figures can be read with kubectl.
@@ -147,6 +137,39 @@ forEachInstalledTier((cluster, tier) => {
       t.diagnostic(`operator as ${c.identities.operator}, agent as ${c.identities['zigbee-agent']}; ${((Date.now() - began) / 1000).toFixed(1)} s`);
       noRefusals(operator, agent);
     });
+  });
+
+  test('savings and what-if (issue 15) through the server: the power-off\'s predicted saving, a measured one that counts only what was read, the policy\'s total, tide report and tide simulate --from-store on the operator\'s store', async (t) => {
+    const c = await cluster();
+    // 600× the wall, observed every simulated minute: the hour after node100's power-off, over
+    // which its saving is measured, ends within seconds.
+    const operator = startOperatorProcess({ scenario: 'paper-consolidation', speed: 600, kubeconfig: c.credentials.operator, identity: 'tide-operator-0', dataDir: c.dir, flags: ['--observe-interval', '60s'] });
+    t.after(() => operator.stop());
+    await withLogsOnFailure([operator], async () => {
+      await leaderStarted(operator);
+      await paperCluster(c, { idleWatts: 69 });
+      await c.kubectlOk(['apply', ...paper('policy.yaml')]);
+      // No meter here (test/controller/e2e-savings.test.ts has simulated ones): node100's hour
+      // off has no reading, and time without a reading is never counted as saved — so the
+      // measured saving the operator writes into the policy's status is exactly 0.
+      const policy = await eventually('the policy status to carry the measured saving', async () => {
+        const p = (await c.getJson('consolidationpolicies')).items[0];
+        return p?.status?.measuredEnergySavedWh !== undefined && p;
+      });
+      assert.equal(policy.status.measuredEnergySavedWh, 0);
+      noRefusals(operator);
+    });
+    await operator.stop();
+    const store = join(c.dir, 'tide-operator-0');
+    const report = await tideWritingStdout('report', '--store', store);
+    assert.equal(report.code, 0, report.stderr);
+    assert.match(report.stdout, /node100\s+69\.0 Wh \(69 W × 1 h\)\s+0\.0 Wh/, `tide report: predicted and measured, per power-off\n${report.stdout}`);
+    const whatIf = await tideWritingStdout('simulate', '--from-store', store, '--strategy', 'paper', '--json');
+    assert.equal(whatIf.code, 0, whatIf.stderr);
+    const doc = JSON.parse(whatIf.stdout);
+    assert.equal(doc.actual.powerOffs, 1, 'what happened: node100 powered off once');
+    assert.equal(doc.actual.migrations, 4);
+    assert.deepEqual(doc.actions.filter((a: any) => a.type === 'power-off').map((a: any) => a.host), ['node100'], 'the what-if under the paper strategy does the same');
   });
 
   // The check above can fail: an operator whose role lacks one rule of permissions.ts has its

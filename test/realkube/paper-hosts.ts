@@ -1,6 +1,7 @@
 /**
- * What the host lifecycle tests through kubectl share (host-removal, host-evacuation): the
- * paper's two hosts and eight VMs applied as a user would, and small probes on what kubectl shows.
+ * What the operator tests through kubectl share (host removal and evacuation, manual migration,
+ * tenancy, plans, wake fallback, the paper): the paper's two hosts and eight VMs applied as a
+ * user would, and small probes on what kubectl shows.
  */
 import { waitFor } from '../hypervisor/eventually.ts';
 import { NAMESPACE, type TideCluster } from './clusters.ts';
@@ -25,11 +26,15 @@ export async function leaderStarted(p: TideProcess): Promise<void> {
   });
 }
 
-/** The paper's two hosts (no meters: the simulated hypervisors report watts) and eight VMs, with the hosts' Secret. */
-export async function paperCluster(c: TideCluster): Promise<void> {
+/**
+ * The paper's two hosts (no meters: the simulated hypervisors report watts) and eight VMs, with
+ * the hosts' Secret; `idleWatts` gives the hosts spec.power.idleWatts (for predicted savings).
+ */
+export async function paperCluster(c: TideCluster, o: { idleWatts?: number } = {}): Promise<void> {
   await c.kubectlOk(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'tide-ssh', namespace: NAMESPACE }, stringData: { known_hosts: '# simulated hosts: not used' } }));
   await c.kubectlOk(['apply', ...paper('00-namespace.yaml'), ...paper('hosts.yaml'), ...paper('vms.yaml')]);
-  for (const host of ['node100', 'node200']) await c.kubectlOk(['patch', 'physicalhost', host, '--type=json', '-p', '[{"op":"remove","path":"/spec/meter"}]']);
+  const patch = [{ op: 'remove', path: '/spec/meter' }, ...(o.idleWatts === undefined ? [] : [{ op: 'add', path: '/spec/power/idleWatts', value: o.idleWatts }])];
+  for (const host of ['node100', 'node200']) await c.kubectlOk(['patch', 'physicalhost', host, '--type=json', '-p', JSON.stringify(patch)]);
 }
 
 export async function events(c: TideCluster, reason: string): Promise<any[]> {

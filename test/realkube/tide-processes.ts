@@ -73,6 +73,8 @@ export interface OperatorProcessOptions {
   dataDir: string;
   /** Lease timings (default: tide run's own, 15 s / 10 s / 2 s). */
   lease?: { duration: string; renewDeadline: string; retryPeriod: string };
+  /** More `tide run` flags (e.g. --observe-interval). */
+  flags?: string[];
 }
 
 export const DEFAULT_LEASE = { duration: '15s', renewDeadline: '10s', retryPeriod: '2s' };
@@ -91,6 +93,7 @@ export function startOperatorProcess(o: OperatorProcessOptions): TideProcess {
     '--namespace', 'tide-system', '--identity', o.identity,
     '--lease-duration', lease.duration, '--renew-deadline', lease.renewDeadline, '--retry-period', lease.retryPeriod,
     '--metrics-port', '0', '--metrics-address', '127.0.0.1', '--data-dir', join(o.dataDir, o.identity), '--log-format', 'json',
+    ...(o.flags ?? []),
   ]);
 }
 
