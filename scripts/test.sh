@@ -59,17 +59,13 @@ echo "test.sh: MongoDB store tier: $mongo_tier"
 # dirs, free ports, its own private real server where it adds cluster-scoped objects) and mostly
 # waits on timers and servers, so several run at once (TIDE_TEST_CONCURRENCY, default 3).
 mapfile -t files < <(find test -name '*.test.ts' | sort)
-# Phase 1 runs files in the order given, a few at a time. The files that start a real
-# kube-apiserver of their own are the longest (one to two minutes each): started first, they
-# run beside the many short files instead of being the last ones left on a half-idle machine.
-lab=() slow=() quick=()
+lab=() rest=()
 for f in "${files[@]}"; do
   case "$f" in
     test/e2e-lab/*|test/hypervisor/lab-*) lab+=("$f") ;;
-    *) if grep -qE "serverTiers|forEachInstalledTier|from '\.\./realkube/|from '\./envtest" "$f"; then slow+=("$f"); else quick+=("$f"); fi ;;
+    *) rest+=("$f") ;;
   esac
 done
-rest=("${slow[@]}" "${quick[@]}")
 concurrency="${TIDE_TEST_CONCURRENCY:-3}"
 set +e
 echo "test.sh: phase 1 of 2: ${#rest[@]} files, $concurrency at a time"
