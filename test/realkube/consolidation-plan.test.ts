@@ -10,8 +10,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { forEachInstalledTier, NAMESPACE, type TideCluster } from './clusters.ts';
-import { noRefusals, startOperatorProcess, withLogsOnFailure } from './tide-processes.ts';
-import { eventually, leaderStarted, paper, paperCluster } from './paper-hosts.ts';
+import { noRefusals, withLogsOnFailure } from './tide-processes.ts';
+import { eventually, leaderStarted, paper, paperCluster, startPaperOperator } from './paper-hosts.ts';
 
 const IDLE_WATTS = 50;
 
@@ -21,8 +21,7 @@ const vmHosts = async (c: TideCluster) => Object.fromEntries((await c.getJson('v
 forEachInstalledTier((cluster) => {
   test('approval Manual: the round proposes a cplan and moves nothing; an invalidated plan is superseded and never runs; an approved one runs to Succeeded', async (t) => {
     const c = await cluster();
-    const operator = startOperatorProcess({ scenario: 'paper-consolidation', speed: 20, kubeconfig: c.credentials.operator, identity: 'tide-operator-0', dataDir: c.dir });
-    t.after(() => operator.stop());
+    const operator = startPaperOperator(c, t);
     await withLogsOnFailure([operator], async () => {
       await leaderStarted(operator);
       await paperCluster(c, { idleWatts: IDLE_WATTS });

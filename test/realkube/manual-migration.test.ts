@@ -10,8 +10,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { forEachInstalledTier, NAMESPACE, type TideCluster } from './clusters.ts';
-import { noRefusals, startOperatorProcess, withLogsOnFailure } from './tide-processes.ts';
-import { condition, eventually, leaderStarted, paper, paperCluster } from './paper-hosts.ts';
+import { noRefusals, withLogsOnFailure } from './tide-processes.ts';
+import { condition, eventually, leaderStarted, paper, paperCluster, startPaperOperator } from './paper-hosts.ts';
 
 
 const vmm = (name: string, placement: string, targetHost?: string) =>
@@ -26,8 +26,7 @@ const phase = (c: TideCluster, name: string, wanted: string) =>
 forEachInstalledTier((cluster) => {
   test('kubectl apply of a vmm: waits for a policy, moves the VM to the named host or the one Tide picks, and the planner leaves it there', async (t) => {
     const c = await cluster();
-    const operator = startOperatorProcess({ scenario: 'paper-consolidation', speed: 20, kubeconfig: c.credentials.operator, identity: 'tide-operator-0', dataDir: c.dir });
-    t.after(() => operator.stop());
+    const operator = startPaperOperator(c, t);
     await withLogsOnFailure([operator], async () => {
       await leaderStarted(operator);
       await paperCluster(c);

@@ -18,7 +18,7 @@ import { startMosquitto } from '../power/peers/mosquitto.ts';
 import { OPERATOR_NAMESPACE_RULES, OPERATOR_RULES } from '../../src/controller/permissions.ts';
 import { forEachInstalledTier, NAMESPACE, serviceAccountKubeconfig, type TideCluster } from './clusters.ts';
 import { noRefusals, startAgentProcess, startOperatorProcess, withLogsOnFailure } from './tide-processes.ts';
-import { eventually, leaderStarted, paper, paperCluster } from './paper-hosts.ts';
+import { eventually, leaderStarted, paper, paperCluster, startPaperOperator } from './paper-hosts.ts';
 import { tideWritingStdout } from '../cli/in-process.ts';
 
 /** The hosts' Secret, so the operator's `get secrets` is exercised (and allowed) as it would be in a cluster. */
@@ -32,8 +32,7 @@ forEachInstalledTier((cluster, tier) => {
   test('consolidation (paper §4.1) by kubectl alone — four idle VMs moved, node100 powered off, 127 W → 58 W', async (t) => {
     const began = Date.now();
     const c = await cluster();
-    const operator = startOperatorProcess({ scenario: 'paper-consolidation', speed: 20, kubeconfig: c.credentials.operator, identity: 'tide-operator-0', dataDir: c.dir });
-    t.after(() => operator.stop());
+    const operator = startPaperOperator(c, t);
     await withLogsOnFailure([operator], async () => {
       await sshSecret(c);
       await leaderStarted(operator);

@@ -11,22 +11,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { forEachInstalledTier, NAMESPACE, type TideCluster } from './clusters.ts';
-import { noRefusals, startOperatorProcess, withLogsOnFailure } from './tide-processes.ts';
-import { condition, eventually, leaderStarted, paper, paperCluster } from './paper-hosts.ts';
+import { forEachInstalledTier, NAMESPACE } from './clusters.ts';
+import { noRefusals, withLogsOnFailure } from './tide-processes.ts';
+import { condition, eventually, leaderStarted, paper, paperCluster, startPaperOperator } from './paper-hosts.ts';
 
 const namespace = (name: string) => JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
 
 forEachInstalledTier((cluster) => {
-  const operatorFor = (c: TideCluster, t: { after(fn: () => Promise<void>): void }) => {
-    const operator = startOperatorProcess({ scenario: 'paper-consolidation', speed: 20, kubeconfig: c.credentials.operator, identity: 'tide-operator-0', dataDir: c.dir });
-    t.after(() => operator.stop());
-    return operator;
-  };
-
   test("a host naming a Secret in another namespace is refused (Reachable=False, SecretOutsideNamespace) and left alone; a ref without a namespace means Tide's", async (t) => {
     const c = await cluster();
-    const operator = operatorFor(c, t);
+    const operator = startPaperOperator(c, t);
     await withLogsOnFailure([operator], async () => {
       await leaderStarted(operator);
       await c.kubectlOk(['apply', '-f', '-'], namespace('team-x'));
@@ -57,7 +51,7 @@ forEachInstalledTier((cluster) => {
 
   test('a placement claiming a domain an older one in another namespace holds reads Conflict=True naming it, and moves nothing; when the older goes, it governs', async (t) => {
     const c = await cluster();
-    const operator = operatorFor(c, t);
+    const operator = startPaperOperator(c, t);
     await withLogsOnFailure([operator], async () => {
       await leaderStarted(operator);
       await paperCluster(c);
