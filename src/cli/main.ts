@@ -4,22 +4,24 @@
  * command that runs is loaded (some pull in heavy clients), except for the usage listing.
  */
 import { readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, extname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { CliCommand } from './command.ts';
 import { UserError } from './command.ts';
 
 const commandsDir = join(dirname(fileURLToPath(import.meta.url)), 'commands');
+// '.ts' run through tsx; '.js' in the compiled copy of the tree the test suite runs (scripts/compile.sh).
+const ext = extname(fileURLToPath(import.meta.url));
 
 function commandNames(): string[] {
   return readdirSync(commandsDir)
-    .filter((f) => f.endsWith('.ts'))
-    .map((f) => f.slice(0, -3))
+    .filter((f) => f.endsWith(ext))
+    .map((f) => f.slice(0, -ext.length))
     .sort();
 }
 
 async function loadCommand(name: string): Promise<CliCommand> {
-  const mod = (await import(pathToFileURL(join(commandsDir, `${name}.ts`)).href)) as { command: CliCommand };
+  const mod = (await import(pathToFileURL(join(commandsDir, `${name}${ext}`)).href)) as { command: CliCommand };
   return mod.command;
 }
 
