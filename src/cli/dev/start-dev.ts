@@ -44,14 +44,10 @@ export interface DevEnvironment {
 }
 
 export async function startDev(o: DevOptions): Promise<DevEnvironment> {
-  // Simulated time starts now (to the second), not at the scenario's start, so the ages and
-  // times kubectl shows read naturally.
-  const dc = createDataCentre({ ...o.scenario, startMs: Math.floor(Date.now() / 1000) * 1000 });
-  const clock = new SimClock(dc);
   // CRDs preloaded at start: client-node's typed CRD API would drop `default` and CEL rules.
   const api = await startApiServer({ port: o.apiPort, objects: RESOURCES.map((def) => customResourceDefinition(def) as KubeObject) });
   try {
-    return await startOnApi(o, clock, api);
+    return await startOnApi(o, api);
   } catch (err) {
     await api.stop();
     throw err;
@@ -59,7 +55,7 @@ export async function startDev(o: DevOptions): Promise<DevEnvironment> {
 }
 
 /** Everything after the API server; stops what it started when a later part fails (a busy port, a store in use). */
-async function startOnApi(o: DevOptions, clock: SimClock, api: ApiServer): Promise<DevEnvironment> {
+async function startOnApi(o: DevOptions, api: ApiServer): Promise<DevEnvironment> {
   const kubeConfig = api.kubeConfig();
   const { hosts, placements, policy } = scenarioResources(o.scenario, o.namespace);
   await createObjects(kubeConfig, [
@@ -70,7 +66,10 @@ async function startOnApi(o: DevOptions, clock: SimClock, api: ApiServer): Promi
     policy,
   ]);
 
-  // Simulated time runs from here on.
+  // Simulated time starts now (to the second), not at the scenario's start, so the ages and
+  // times kubectl shows read naturally; and only now, once the API server is up and the objects
+  // are in, so that it does not fall behind the wall clock by however long that took.
+  const clock = new SimClock(createDataCentre({ ...o.scenario, startMs: Math.floor(Date.now() / 1000) * 1000 }));
   const stopClock = clock.runRealtime(o.speed);
   const registry = new Registry();
   const agentLog = (line: string) => o.log.debug(`meter agent: ${line}`);
