@@ -27,6 +27,7 @@ forEachInstalledTier((cluster) => {
       await leaderStarted(operator);
       await paperCluster(c);
       await eventually('both hosts observed', async () => (await c.getJson('ph')).items.every((h: any) => h.status?.vmCount === 4) || null);
+      assert.equal((await c.getJson('ph', 'node200')).spec.powerPolicy, 'Auto', 'the default: Tide decides');
 
       // Off needs a way to power the host off: the API server says so.
       const refused = await c.target.kubectl(['patch', 'ph', 'node100', '--type=json', '-p', '[{"op":"remove","path":"/spec/power"},{"op":"add","path":"/spec/powerPolicy","value":"Off"}]']);
