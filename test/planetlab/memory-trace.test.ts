@@ -12,6 +12,7 @@ import { parseTrace, parseTraceColumns, readTraceDir, TraceError, type Trace } f
 import { runTrace } from '../../src/sim/datacentre/run-trace.ts';
 import { TraceDatacentre } from '../../src/sim/datacentre/trace-datacentre.ts';
 import { migrationSeconds, type DatacentreSetup } from '../../src/sim/datacentre/setup.ts';
+import { dirtyMiBps, linkMiBps, migrateAlone, REALISTIC_PRECOPY } from '../../src/sim/datacentre/migration-model.ts';
 import { oracleEnergy } from '../../src/sim/oracle/oracle.ts';
 
 test('a trace file may carry a memory column; one-column files read as before', () => {
@@ -86,7 +87,10 @@ test('realistic mode: a migration copies the footprint; CloudSim mode ignores th
   };
   const realistic = new TraceDatacentre(traces(MEMORY), setup);
   assert.equal(realistic.snapshot(2).vms[0].memoryMiB, 512);
-  assert.ok(Math.abs(migrate(realistic, 2) - migrationSeconds(512, 1000)) < 1e-9);
+  // Realistic mode's pre-copy model: the 512 MiB footprint, the VM's 10 % load dirtying pages.
+  const p = REALISTIC_PRECOPY;
+  assert.ok(Math.abs(migrate(realistic, 2) - migrateAlone(512, dirtyMiBps(10, 1, p), linkMiBps(1000, p)).endsAt) < 1e-9);
+  assert.ok(migrate(new TraceDatacentre(traces(MEMORY), setup), 2) > migrationSeconds(512, 1000));
   const compat = new TraceDatacentre(traces(MEMORY), { ...setup, cloudsimCompat: true });
   assert.equal(compat.snapshot(2).vms[0].memoryMiB, 2048);
   assert.ok(Math.abs(migrate(compat, 2) - migrationSeconds(2048, 1000)) < 1e-9);

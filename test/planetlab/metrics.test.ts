@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { TraceDatacentre } from '../../src/sim/datacentre/trace-datacentre.ts';
 import { MetricsRecorder } from '../../src/sim/metrics/recorder.ts';
 import { allocateHost } from '../../src/sim/datacentre/allocation.ts';
-import { migrationSeconds, type DatacentreSetup } from '../../src/sim/datacentre/setup.ts';
+import { DEFAULT_BOOT_SECONDS, DEFAULT_SHUTDOWN_SECONDS, migrationSeconds, type DatacentreSetup } from '../../src/sim/datacentre/setup.ts';
+import { REALISTIC_PRECOPY } from '../../src/sim/datacentre/migration-model.ts';
 import type { Plan } from '../../src/planner/types.ts';
 
 // Two identical hosts (2 × 1,000 MIPS, 100 W idle, 200 W full, linear), two 1,000-MIPS VMs of
@@ -80,22 +81,53 @@ test('compatibility mode removes a VM whose trace is 0 around an update, as Clou
   }
 });
 
-test('realistic mode: an empty host draws idle watts until powered off, and a powered-on host boots for one interval', () => {
-  const one = [{ name: 'vm-a', file: 'vm-a', samples: [50, 50, 50, 50] }];
-  const dc = new TraceDatacentre(one, { ...setup, cloudsimCompat: false, durationSeconds: 400 });
+test('realistic mode: an empty host draws idle watts until it is off, its shutdown time included, and a powered-on host boots for its boot time', () => {
+  const one = [{ name: 'vm-a', file: 'vm-a', samples: [50, 50, 50, 50, 50, 50] }];
+  const hostTypes = [{ ...setup.hostTypes[0], bootSeconds: 150, shutdownSeconds: 40 }];
+  const dc = new TraceDatacentre(one, { ...setup, hostTypes, cloudsimCompat: false, durationSeconds: 500 });
   const recorder = new MetricsRecorder(false);
   dc.run(0, recorder); // host-0 at 25 % (125 W), host-1 empty but on (100 W idle)
   const off: Plan = { strategy: 'tide', summary: 'test', actions: [{ type: 'power-off', host: 'host-1', reason: 'EmptyHost', message: 'test' }] };
   dc.apply(off, 1);
-  dc.run(1, recorder); // host-1 off: 0 W
+  assert.equal(dc.snapshot(1).hosts[1].powerState, 'shutting-down');
+  dc.run(1, recorder); // host-1 shuts down: 100 W for 40 s, then 0 W
   assert.equal(dc.snapshot(2).hosts[1].powerState, 'off');
   const on: Plan = { strategy: 'tide', summary: 'test', actions: [{ type: 'power-on', host: 'host-1', reason: 'Overloaded', message: 'test' }] };
   dc.apply(on, 2);
-  assert.equal(dc.snapshot(2).hosts[1].powerState, 'booting');
   dc.run(2, recorder); // booting: 100 W idle
-  assert.equal(dc.snapshot(3).hosts[1].powerState, 'on');
-  const joules = (125 + 100) * 100 + 125 * 100 + (125 + 100) * 100;
+  assert.equal(dc.snapshot(3).hosts[1].powerState, 'booting', '150 s of boot outlast a 100-second round');
+  dc.run(3, recorder);
+  assert.equal(dc.snapshot(4).hosts[1].powerState, 'on');
+  const joules = (125 + 100) * 100 + (125 * 100 + 100 * 40) + (125 + 100) * 100 + (125 + 100) * 100;
   assert.ok(Math.abs(recorder.result().energyKWh - joules / 3_600_000) < 1e-12, `${recorder.result().energyKWh * 3_600_000} J`);
+
+  // A host type without boot and shutdown times gets the defaults (2 min, 30 s).
+  const plain = new TraceDatacentre(one, { ...setup, cloudsimCompat: false, durationSeconds: 500 });
+  plain.apply(off, 0);
+  assert.equal(plain.hosts[1].offAt, DEFAULT_SHUTDOWN_SECONDS);
+  plain.apply(on, 1);
+  assert.equal(plain.hosts[1].bootEndsAt, 100 + DEFAULT_BOOT_SECONDS);
+});
+
+test('realistic mode: two VMs leaving one host share its link, and busy ones take more than twice as long as one alone', () => {
+  const migrations = (vms: string[]) => {
+    const dc = new TraceDatacentre(traces, { ...setup, hostCount: 3, cloudsimCompat: false });
+    // vm-a on host-0, vm-b on host-1: move vm-b beside vm-a first, then out again.
+    dc.apply({ strategy: 'tide', summary: 'test', actions: [{ type: 'migrate', vm: 'vm-b', from: 'host-1', to: 'host-0', reason: 'Consolidate', message: 'test' }] }, 0);
+    dc.run(0, new MetricsRecorder(false));
+    assert.deepEqual(dc.vms.map((v) => v.host.name), ['host-0', 'host-0']);
+    const actions = vms.map((vm, i) => ({ type: 'migrate' as const, vm, from: 'host-0', to: `host-${i + 1}`, reason: 'Balance' as const, message: 'test' }));
+    dc.apply({ strategy: 'tide', summary: 'test', actions }, 1);
+    return vms.map((name) => dc.vms.find((v) => v.name === name)!.migration!.endsAt - 100 - REALISTIC_PRECOPY.setupSeconds);
+  };
+  const [alone] = migrations(['vm-a']);
+  // 625 MiB at 62.5 MiB/s; at 50 % the VM dirties 18.5 MiB meanwhile, under the 18.75 MiB that
+  // go in 0.3 s, so one stop-and-copy follows.
+  assert.ok(Math.abs(alone - (625 + 0.5 * 3.7 * 10) / 62.5) < 1e-9, `alone ${alone}`);
+  const shared = migrations(['vm-a', 'vm-b']);
+  assert.equal(shared[0], shared[1]);
+  // At half the rate each round lasts twice as long and dirties twice as much: a second round.
+  assert.ok(shared[0] > 2 * alone, `shared ${shared[0]} vs alone ${alone}`);
 });
 
 test('compatibility mode: power actions change nothing, as CloudSim has no power states', () => {

@@ -147,9 +147,11 @@ export class PreCopyNetwork {
     this.flows.push({ ...request, copyFrom: at + this.params.setupSeconds, phase: 'setup', rounds: 0, leftMiB: 0, roundSeconds: 0, sentMiB: 0, forced: false });
   }
 
-  /** Forgets a migration (its VM moved or the run gave it up); unknown ids are ignored. */
-  remove(id: number): void {
+  /** Forgets a migration (the run gave it up); returns whether it was in flight. */
+  remove(id: number): boolean {
+    const before = this.flows.length;
     this.flows = this.flows.filter((f) => f.id !== id);
+    return this.flows.length < before;
   }
 
   /** Moves time to `to`; returns the migrations that ended on the way, in the order they ended. */

@@ -6,9 +6,12 @@
  * `cloudsimCompat` reproduces CloudSim's memory behaviour: its PlanetLab VMs request 0 MB of
  * RAM once placed (their RAM utilisation model is null), so memory limits only the initial
  * placement, never consolidation. Tide's realistic mode (compat off) enforces host memory on
- * every migration and charges idle watts for a host whose VMs are all idle.
+ * every migration and charges idle watts for a host whose VMs are all idle; its live migrations
+ * follow a pre-copy model over shared links (migration-model.ts) and its hosts take time to boot
+ * and shut down.
  */
 import { SPECPOWER_TABLES } from '../power-model.ts';
+import type { PreCopyParams } from './migration-model.ts';
 
 export interface HostType {
   model: string;
@@ -19,7 +22,19 @@ export interface HostType {
   cores: number;
   memoryMiB: number;
   bandwidthMbps: number;
+  /** Realistic mode: seconds from power-on until the host takes VMs (default DEFAULT_BOOT_SECONDS). */
+  bootSeconds?: number;
+  /** Realistic mode: seconds from power-off (or its last VM leaving) until it draws nothing (default DEFAULT_SHUTDOWN_SECONDS). */
+  shutdownSeconds?: number;
 }
+
+/**
+ * A host's boot and shutdown time where its type gives none: the defaults of `tide simulate`
+ * scenarios (src/sim/scenario.ts), 2 minutes and 30 s. CloudSim's hosts have no power states;
+ * realistic mode charges idle watts for both.
+ */
+export const DEFAULT_BOOT_SECONDS = 120;
+export const DEFAULT_SHUTDOWN_SECONDS = 30;
 
 export interface VmType {
   mips: number;
@@ -44,6 +59,8 @@ export interface DatacentreSetup {
   hostNames?: readonly string[];
   /** Indexes of hosts that start powered off (realistic mode; default: every host on). */
   hostsOffAtStart?: readonly number[];
+  /** Realistic mode's live migrations (default REALISTIC_PRECOPY); CloudSim mode takes RAM / (bandwidth / 2). */
+  migration?: PreCopyParams;
 }
 
 const G4 = 'HP ProLiant ML110 G4 (Xeon 3040)';

@@ -5,6 +5,11 @@
  * empty. Time advances interval by interval; inside an interval it stops only where CloudSim
  * updates its hosts (when a migration ends), so metrics and energy match its bookkeeping.
  *
+ * Realistic mode changes the world, not the bookkeeping: migrations are pre-copy rounds over
+ * host links they share (migration-model.ts; a busy VM, or one moving beside others through
+ * the same host, takes longer), and a host boots for its type's bootSeconds before it takes
+ * VMs and draws idle watts for shutdownSeconds after it is powered off.
+ *
  * Snapshot units: the planner weighs a VM on a host as load × vCPUs / cores. CloudSim's hosts
  * and VMs differ in MIPS, so snapshots give cores and vCPUs in units of 1,000 MIPS (a G4 host
  * with 2 × 1,860 MIPS has 3.72 such cores, a 2,500-MIPS VM 2.5 such vCPUs), which makes that
@@ -18,7 +23,8 @@
  */
 import { allocateHost, type MigrationRole, type VmRequest } from './allocation.ts';
 import { placeInitially, type InitialPlacement } from './placement.ts';
-import { hostTypeOf, migrationSeconds, vmTypeOf, type DatacentreSetup, type HostType, type VmType } from './setup.ts';
+import { DEFAULT_BOOT_SECONDS, DEFAULT_SHUTDOWN_SECONDS, hostTypeOf, migrationSeconds, vmTypeOf, type DatacentreSetup, type HostType, type VmType } from './setup.ts';
+import { dirtyMiBps, linkMiBps, PreCopyNetwork, REALISTIC_PRECOPY } from './migration-model.ts';
 import { tablePower, type PowerModel } from '../power-model.ts';
 import { memoryFootprintMiB, sampleAt, type Trace } from '../trace.ts';
 import type { HostSnapshot, Plan, Snapshot, VmSnapshot } from '../../planner/types.ts';
@@ -38,7 +44,10 @@ export interface DcHost {
   readonly power: PowerModel;
   readonly capacityMips: number;
   /** Realistic mode only: in compatibility mode every host is available, off exactly when empty. */
-  powerState: 'on' | 'off' | 'booting';
+  powerState: 'on' | 'off' | 'booting' | 'shutting-down';
+  /** Realistic mode: when a booting host takes VMs, and when a shutting-down one is off (simulated seconds). */
+  bootEndsAt?: number;
+  offAt?: number;
   /** VMs running here, those migrating out included. */
   resident: DcVm[];
   incoming: DcVm[];
@@ -67,6 +76,8 @@ export class TraceDatacentre {
   private readonly totalVmMemoryMiB: number;
   /** VMs CloudSim would have removed (compatibility mode): no longer placed or planned. */
   readonly retired = new Set<DcVm>();
+  /** Realistic mode's migrations in flight, keyed by VM index. */
+  private readonly network?: PreCopyNetwork;
 
   constructor(
     traces: readonly Trace[],
@@ -92,6 +103,10 @@ export class TraceDatacentre {
     const shortest = Math.min(...traces.map((t) => t.samples.length));
     this.intervals = Math.min(shortest, Math.floor(setup.durationSeconds / setup.intervalSeconds));
     this.totalVmMemoryMiB = types.reduce((sum, t) => sum + t.memoryMiB, 0);
+    if (!setup.cloudsimCompat) {
+      const params = setup.migration ?? REALISTIC_PRECOPY;
+      this.network = new PreCopyNetwork((h) => linkMiBps(this.hosts[h].type.bandwidthMbps, params), params);
+    }
   }
 
   /** Sample `k` of a VM's trace in %, interpolated toward the next one by `phase` ∈ [0, 1]. */
@@ -158,7 +173,14 @@ export class TraceDatacentre {
         if (vm.migration || vm.host.name !== action.from || to.powerState !== 'on' || to === vm.host) {
           throw new Error(`cannot start migration of ${vm.name} ${action.from}→${action.to}: VM on ${vm.host.name}${vm.migration ? ', already migrating' : ''}, target ${to.powerState}`);
         }
-        vm.migration = { to, endsAt: now + migrationSeconds(this.footprintMiB(vm, k), to.type.bandwidthMbps) };
+        if (this.network) {
+          const request = { id: vm.index, source: vm.host.index, destination: to.index, memoryMiB: this.footprintMiB(vm, k), dirtyMiBps: dirtyMiBps(this.loadAt(vm, k), vm.type.vcpus, this.network.params) };
+          this.network.start(now, request);
+          // When it ends depends on what else moves through its hosts: set once all have started.
+          vm.migration = { to, endsAt: Infinity };
+        } else {
+          vm.migration = { to, endsAt: now + migrationSeconds(this.footprintMiB(vm, k), to.type.bandwidthMbps) };
+        }
         to.incoming.push(vm);
         started++;
       } else if (action.type === 'power-off' || action.type === 'power-on') {
@@ -168,25 +190,35 @@ export class TraceDatacentre {
         // instantly for a VM. Compatibility mode keeps that, so power actions change nothing.
         if (this.setup.cloudsimCompat) continue;
         if (action.type === 'power-on') {
-          // It boots during this interval and takes VMs from the next one.
+          // It takes VMs from the first round after its boot (the next one, for a boot shorter than a round).
           host.powerState = 'booting';
+          host.bootEndsAt = now + (host.type.bootSeconds ?? DEFAULT_BOOT_SECONDS);
           host.offWhenEmpty = false;
+          host.offAt = undefined;
         } else if (host.incoming.length || host.resident.some((vm) => !vm.migration)) {
           throw new Error(`cannot power off ${host.name}: it holds VMs that are not leaving`);
         } else if (host.resident.length) {
           // The plan empties the host first: it goes off when its last migration ends.
           host.offWhenEmpty = true;
         } else {
-          host.powerState = 'off';
+          this.shutDown(host, now);
         }
       }
     }
+    // Rates change only when a migration starts or ends, so these ends hold until the next round's starts.
+    if (this.network && started > 0) for (const end of this.network.predict()) this.vms[end.id].migration!.endsAt = end.endsAt;
     return started;
+  }
+
+  /** Realistic mode: the host draws idle watts for its shutdown time, then nothing. */
+  private shutDown(host: DcHost, at: number): void {
+    host.powerState = 'shutting-down';
+    host.offAt = at + (host.type.shutdownSeconds ?? DEFAULT_SHUTDOWN_SECONDS);
+    host.offWhenEmpty = false;
   }
 
   /** Runs interval `k` to its end, reporting every span to `record`. */
   run(k: number, record: SpanRecorder): void {
-    const booting = this.hosts.filter((h) => h.powerState === 'booting');
     const interval = this.setup.intervalSeconds;
     const start = k * interval;
     const end = start + interval;
@@ -196,9 +228,10 @@ export class TraceDatacentre {
       this.recordSpan(k, from - start, to - start, record);
       this.finishMigrations(to);
       if (this.setup.cloudsimCompat) this.retireIdleVms(to);
+      for (const host of this.hosts) if (host.powerState === 'shutting-down' && host.offAt! <= to) host.powerState = 'off';
       from = to;
     }
-    for (const host of booting) host.powerState = 'on';
+    for (const host of this.hosts) if (host.powerState === 'booting' && host.bootEndsAt! <= end) host.powerState = 'on';
   }
 
   private recordSpan(k: number, fromOffset: number, toOffset: number, record: SpanRecorder): void {
@@ -210,8 +243,11 @@ export class TraceDatacentre {
       if (members.length === 0) {
         if (host.wasActive) record.shutdown();
         host.wasActive = false;
-        // Realistic mode: an empty host that is on (or booting) still draws its idle watts.
-        if (!this.setup.cloudsimCompat && host.powerState !== 'off') record.idle(host, seconds);
+        // Realistic mode: an empty host that is on, booting or shutting down still draws its idle watts.
+        if (!this.setup.cloudsimCompat && host.powerState !== 'off') {
+          const poweredSeconds = host.powerState === 'shutting-down' ? Math.min(seconds, host.offAt! - (k * interval + fromOffset)) : seconds;
+          if (poweredSeconds > 0) record.idle(host, poweredSeconds);
+        }
         continue;
       }
       const roles: MigrationRole[] = members.map((vm) => (vm.host !== host ? 'in' : vm.migration ? 'out' : 'resident'));
@@ -280,10 +316,13 @@ export class TraceDatacentre {
       m.to.resident.push(vm);
       vm.host = m.to;
       vm.migration = undefined;
-      if (from.offWhenEmpty && from.resident.length === 0) {
-        from.powerState = 'off';
-        from.offWhenEmpty = false;
+      if (this.network) {
+        // The network ends it at the same instant (the same arithmetic that predicted `endsAt`);
+        // it must see the link busy until then, so it is advanced rather than told to drop it.
+        this.network.advance(at);
+        if (this.network.remove(vm.index)) throw new Error(`migration of ${vm.name} ended at ${at} s, but the link model still has it in flight`);
       }
+      if (from.offWhenEmpty && from.resident.length === 0) this.shutDown(from, at);
       vm.lastMigratedAtMs = this.epochMs + Math.round(at * 1000);
     }
   }
