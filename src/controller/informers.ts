@@ -3,16 +3,30 @@
  * (no list call per round), and a signal when something a user changed (a spec, an object
  * added or deleted) asks for a new decision. Status-only updates — most of them ours — do not.
  */
-import { CoreV1Api, CustomObjectsApi, makeInformer, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache, type V1Secret } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, ListWatch, Watch, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache, type V1Secret } from '@kubernetes/client-node';
 import { CONSOLIDATION_PLAN, CONSOLIDATION_POLICY, GROUP, PHYSICAL_HOST, specWithDefaults, VERSION, VIRTUAL_MACHINE_MIGRATION, VIRTUAL_MACHINE_PLACEMENT, type ResourceDefinition } from '../api/crds.ts';
 import type { ConsolidationPlan, ConsolidationPolicy, PhysicalHost, VirtualMachineMigration, VirtualMachinePlacement } from '../api/types.ts';
 import { FORCE_REMOVE_ANNOTATION } from './removal.ts';
 
 type Cached = Informer<KubernetesObject> & ObjectCache<KubernetesObject>;
 
-/** Cached objects with their spec defaults filled in (copies: the cache itself is never changed). */
+/**
+ * Each cached object's spec with its defaults filled in, worked out once per version of the
+ * object (the cache replaces an object when it changes, never edits it): filling them in on every
+ * list call — several a round — cost more than the planner at 100,000 VMs (--cpu-prof).
+ */
+const defaultedSpecs = new WeakMap<KubernetesObject, unknown>();
+
+/**
+ * Cached objects with their spec defaults filled in: shallow copies, so the cache itself is never
+ * changed; the defaulted spec is shared between the copies of one version (read, never written).
+ */
 function withDefaults<T>(def: ResourceDefinition, objects: readonly KubernetesObject[]): T[] {
-  return objects.map((o) => ({ ...o, spec: specWithDefaults(def, (o as { spec?: unknown }).spec) }) as T);
+  return objects.map((o) => {
+    let spec = defaultedSpecs.get(o);
+    if (spec === undefined) defaultedSpecs.set(o, (spec = specWithDefaults(def, (o as { spec?: unknown }).spec)));
+    return { ...o, spec } as T;
+  });
 }
 
 export interface InformerEvents {
@@ -22,6 +36,37 @@ export interface InformerEvents {
 }
 
 const RESTART_DELAY_MS = [250, 1000, 5000, 15000];
+
+/**
+ * The object as the cache keeps it: without metadata.managedFields, as client-go's
+ * TransformStripManagedFields does. Tide never reads them (field ownership is the API server's
+ * business, and a status write that leaves them out keeps them), and they were the largest part
+ * of every cached object: a host's status alone is owned field by field. A new metadata object,
+ * not `delete`, so the object keeps its fast shape.
+ */
+export function withoutManagedFields<T extends KubernetesObject>(obj: T): T {
+  if (!obj?.metadata?.managedFields) return obj;
+  const { managedFields: _dropped, ...metadata } = obj.metadata;
+  obj.metadata = metadata;
+  return obj;
+}
+
+/**
+ * client-node's makeInformer, but every object listed or watched goes through
+ * withoutManagedFields before it reaches the cache or the handlers.
+ */
+function makeStrippingInformer(kubeConfig: KubeConfig, path: string, list: () => Promise<{ items: KubernetesObject[] }>, labelSelector?: string): Cached {
+  const watch = new Watch(kubeConfig);
+  const stripping: Pick<Watch, 'watch'> = {
+    watch: (watchPath, params, callback, done) => watch.watch(watchPath, params, (phase, obj, watchObj) => callback(phase, withoutManagedFields(obj), watchObj), done),
+  };
+  const listStripped = async () => {
+    const result = await list();
+    for (const item of result.items ?? []) withoutManagedFields(item);
+    return result;
+  };
+  return new ListWatch<KubernetesObject>(path, stripping as Watch, listStripped as never, false, labelSelector);
+}
 
 /**
  * client-node 1.4 sends no timeoutSeconds with its watches and drops its own client timeout, so
@@ -70,7 +115,7 @@ export class ResourceInformers {
     const make = (def: ResourceDefinition, labelSelector?: string): Cached => {
       const path = `/apis/${GROUP}/${VERSION}/${def.plural}`;
       const list = this.listing(def.kind, () => api.listCustomObjectForAllNamespaces({ group: GROUP, version: VERSION, plural: def.plural, ...(labelSelector ? { labelSelector } : {}) }));
-      const informer = makeInformer<KubernetesObject>(kubeConfig, path, list as never, labelSelector || undefined);
+      const informer = makeStrippingInformer(kubeConfig, path, list as never, labelSelector || undefined);
       this.wire(def.kind, informer);
       return informer;
     };
@@ -83,13 +128,13 @@ export class ResourceInformers {
     if (namespace) {
       const core = kubeConfig.makeApiClient(CoreV1Api);
       const list = this.listing('Secret', () => core.listNamespacedSecret({ namespace }));
-      this.secrets = makeInformer<KubernetesObject>(kubeConfig, `/api/v1/namespaces/${namespace}/secrets`, list as never);
+      this.secrets = makeStrippingInformer(kubeConfig, `/api/v1/namespaces/${namespace}/secrets`, list as never);
       // A changed Secret is read at the next observation; it asks for no decision.
       this.wire('Secret', this.secrets, false);
       // ConsolidationPlans live in Tide's namespace only (plan-approval.ts). Only a changed spec
       // (an approval) asks for a decision: Tide's own creates, status writes and deletes do not.
       const plans = this.listing('ConsolidationPlan', () => api.listNamespacedCustomObject({ group: GROUP, version: VERSION, plural: CONSOLIDATION_PLAN.plural, namespace }));
-      this.plans = makeInformer<KubernetesObject>(kubeConfig, `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${CONSOLIDATION_PLAN.plural}`, plans as never);
+      this.plans = makeStrippingInformer(kubeConfig, `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${CONSOLIDATION_PLAN.plural}`, plans as never);
       this.wire('ConsolidationPlan', this.plans, false);
       const generations = new Map<string, number | undefined>();
       this.plans.on('add', (obj) => generations.set(obj.metadata?.name ?? '', obj.metadata?.generation));

@@ -22,6 +22,7 @@ import { isUnfinished, settleMigration, settlePowerAction } from './intents.ts';
 import type { Logger } from './log.ts';
 import { plannerPolicy } from './policy.ts';
 import { buildSnapshot } from './snapshot.ts';
+import { runBounded } from './bounded.ts';
 import { beingRemoved, FORCE_REMOVE_ANNOTATION } from './removal.ts';
 import { hostStatus, placementStatus, statusChanged } from './status.ts';
 import { EnergyTally } from '../report/energy.ts';
@@ -90,6 +91,9 @@ export interface PolicyPlan {
   policy: string;
   plan: Plan;
 }
+
+/** Status writes of one round in flight at once: enough to keep the client's 32 connections busy. */
+const STATUS_WRITES_IN_FLIGHT = 64;
 
 /** The default policy when none exists: the paper's thresholds, dry run (never act unasked). */
 const NO_POLICY_THRESHOLD = 80;
@@ -239,37 +243,36 @@ export class Reconciler {
 
   private async writeStatuses(scope: PolicyScope, observed: Map<string, ObservedHost>, nowIso: string): Promise<void> {
     const { writer, log } = this.deps;
-    const writes: Promise<void>[] = [];
-    for (const host of scope.hosts) {
-      const name = host.metadata.name;
-      // Th1 of the host's own policy; a host no policy (or several) governs is measured against the default.
-      const threshold = scope.policyOf.get(name)?.spec.overloadThresholdPercent ?? NO_POLICY_THRESHOLD;
-      const conflict = scope.overlaps.get(name);
-      const statusOf = (h: PhysicalHost) => withPolicyConflict(hostStatus(h, observed.get(name), threshold, nowIso), conflict, nowIso, h.metadata.generation);
-      if (!statusChanged(host.status, statusOf(host))) continue;
-      writes.push(
-        writer
-          // Recompute on the fresh object so fields others own (watts, MeterFresh) are kept.
-          .updateStatus<PhysicalHostStatus>({ def: PHYSICAL_HOST, name, cached: host }, (current, obj) => statusOf({ ...(obj as PhysicalHost), status: current }))
-          .catch((err) => log.warn(`status of ${name} not written: ${(err as Error).message}`)),
-      );
-    }
     const claims = resolveClaims(this.deps.cache.listPlacements());
-    const claimed = [...claims.managed.map((placement) => ({ placement, winner: undefined })), ...claims.conflicts];
     const mine = this.placementsInScope(scope, observed);
-    for (const { placement, winner } of claimed) {
-      if (!mine(placement)) continue;
-      const statusOf = (p: VirtualMachinePlacement) => withClaimConditions(placementStatus(p, observed, nowIso), p, winner, nowIso);
-      const next = statusOf(placement);
-      if (!statusChanged(placement.status, next)) continue;
-      const ref = { def: VIRTUAL_MACHINE_PLACEMENT, name: placement.metadata.name, namespace: placement.metadata.namespace, cached: placement };
-      writes.push(
-        writer
-          .updateStatus<VirtualMachinePlacementStatus>(ref, (current, obj) => statusOf({ ...(obj as VirtualMachinePlacement), status: current }))
-          .catch((err) => log.warn(`status of ${placement.metadata.namespace}/${placement.metadata.name} not written: ${(err as Error).message}`)),
-      );
+    // The writes are made as the workers ask for them, never all at once (runBounded).
+    function* writes(): Generator<() => Promise<void>> {
+      for (const host of scope.hosts) {
+        const name = host.metadata.name;
+        // Th1 of the host's own policy; a host no policy (or several) governs is measured against the default.
+        const threshold = scope.policyOf.get(name)?.spec.overloadThresholdPercent ?? NO_POLICY_THRESHOLD;
+        const conflict = scope.overlaps.get(name);
+        const statusOf = (h: PhysicalHost) => withPolicyConflict(hostStatus(h, observed.get(name), threshold, nowIso), conflict, nowIso, h.metadata.generation);
+        if (!statusChanged(host.status, statusOf(host))) continue;
+        yield () =>
+          writer
+            // Recompute on the fresh object so fields others own (watts, MeterFresh) are kept.
+            .updateStatus<PhysicalHostStatus>({ def: PHYSICAL_HOST, name, cached: host }, (current, obj) => statusOf({ ...(obj as PhysicalHost), status: current }))
+            .catch((err) => log.warn(`status of ${name} not written: ${(err as Error).message}`));
+      }
+      const claimed = [...claims.managed.map((placement) => ({ placement, winner: undefined })), ...claims.conflicts];
+      for (const { placement, winner } of claimed) {
+        if (!mine(placement)) continue;
+        const statusOf = (p: VirtualMachinePlacement) => withClaimConditions(placementStatus(p, observed, nowIso), p, winner, nowIso);
+        if (!statusChanged(placement.status, statusOf(placement))) continue;
+        const ref = { def: VIRTUAL_MACHINE_PLACEMENT, name: placement.metadata.name, namespace: placement.metadata.namespace, cached: placement };
+        yield () =>
+          writer
+            .updateStatus<VirtualMachinePlacementStatus>(ref, (current, obj) => statusOf({ ...(obj as VirtualMachinePlacement), status: current }))
+            .catch((err) => log.warn(`status of ${placement.metadata.namespace}/${placement.metadata.name} not written: ${(err as Error).message}`));
+      }
     }
-    await Promise.all(writes);
+    await runBounded(writes(), STATUS_WRITES_IN_FLIGHT);
   }
 
   /**
