@@ -17,15 +17,24 @@ export interface Claims {
 
 const key = (p: VirtualMachinePlacement) => `${p.metadata.namespace ?? ''}/${p.metadata.name}`;
 
-/** Older first: creationTimestamp (RFC 3339 in UTC sorts as text), then namespace/name. */
-function olderFirst(a: VirtualMachinePlacement, b: VirtualMachinePlacement): number {
-  return (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') || key(a).localeCompare(key(b));
+const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * Older first: creationTimestamp (RFC 3339 in UTC sorts as text), then namespace/name. Each
+ * placement's keys are made once and compared as plain text, not with localeCompare: this sort
+ * runs several times a round, and at 100,000 placements it took most of a second. (For the
+ * characters a timestamp and a namespace/name may hold, text order is localeCompare's.)
+ */
+function olderFirst(placements: VirtualMachinePlacement[]): VirtualMachinePlacement[] {
+  const keyed = placements.map((p) => ({ p, created: p.metadata.creationTimestamp ?? '', key: key(p) }));
+  keyed.sort((a, b) => compareText(a.created, b.created) || compareText(a.key, b.key));
+  return keyed.map((k) => k.p);
 }
 
 export function resolveClaims(placements: VirtualMachinePlacement[]): Claims {
   const winners = new Map<string, VirtualMachinePlacement>();
   const claims: Claims = { managed: [], conflicts: [] };
-  for (const p of [...placements].sort(olderFirst)) {
+  for (const p of olderFirst(placements)) {
     const winner = winners.get(p.spec.domain);
     if (winner) claims.conflicts.push({ placement: p, winner });
     else {

@@ -247,8 +247,25 @@ export function banded(written: number | undefined, next: number, band: number):
   return written !== undefined && Math.abs(next - written) < band ? written : next;
 }
 
-/** Did anything but the observation timestamps change? Decides whether a status write is worth it. */
+/**
+ * Did anything but the observation timestamps change? Decides whether a status write is worth it.
+ * Compared as JSON would see it (a field set to undefined is no field), but walked in place: it
+ * runs for every object every round, and serialising both sides made a round's largest garbage.
+ */
 export function statusChanged(before: unknown, after: unknown): boolean {
-  const strip = (s: unknown) => JSON.stringify(s ?? {}, (key, value) => (key === 'lastObservedTime' ? undefined : value));
-  return strip(before) !== strip(after);
+  return !sameJson(before ?? {}, after ?? {});
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const other = b as unknown[];
+    return a.length === other.length && a.every((item, i) => sameJson(item, other[i]));
+  }
+  const fields = (o: object) => Object.keys(o).filter((k) => k !== 'lastObservedTime' && (o as Record<string, unknown>)[k] !== undefined);
+  const keysA = fields(a);
+  if (keysA.length !== fields(b).length) return false;
+  return keysA.every((k) => sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }

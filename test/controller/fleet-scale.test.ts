@@ -12,6 +12,7 @@ import type { PhysicalHost, VirtualMachinePlacement } from '../../src/api/types.
 import { ResourceInformers } from '../../src/controller/informers.ts';
 import { kubeVerb, TokenBucket, tunedKubeConfig } from '../../src/controller/kube-client.ts';
 import { hostStatus, placementStatus, statusChanged } from '../../src/controller/status.ts';
+import { runBounded } from '../../src/controller/bounded.ts';
 import { startApiServer } from '../../src/kube/apiserver/index.ts';
 
 test('the token bucket lets a burst through at once, then paces requests at qps', async () => {
@@ -29,6 +30,30 @@ test('the token bucket lets a burst through at once, then paces requests at qps'
   assert.deepEqual(granted, [0, 1, 2, 3, 4]);
   assert.throws(() => new TokenBucket(0, 1), /qps must be a positive number/);
   assert.throws(() => new TokenBucket(5, 0), /burst must be an integer ≥ 1/);
+});
+
+test('runBounded runs every task, never more than the limit at once, taking them lazily', async () => {
+  let running = 0;
+  let most = 0;
+  const done: number[] = [];
+  let made = 0;
+  function* tasks() {
+    for (let i = 0; i < 20; i++) {
+      made++;
+      yield async () => {
+        running++;
+        most = Math.max(most, running);
+        assert.ok(made <= i + 4, 'a task is made only when a worker is free');
+        await new Promise((r) => setTimeout(r, (i * 7) % 5));
+        running--;
+        done.push(i);
+      };
+    }
+  }
+  await runBounded(tasks(), 3);
+  assert.equal(most, 3);
+  assert.deepEqual([...done].sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => i));
+  await assert.rejects(runBounded([], 0), /limit must be an integer ≥ 1, got 0/);
 });
 
 test('requests are counted by the verb the API server sees', () => {
@@ -72,6 +97,18 @@ test('a host status is rewritten only when a figure leaves its band or the load 
   const overloaded = over.conditions!.find((c) => c.type === 'Overloaded')!;
   assert.equal(overloaded.status, 'True');
   assert.match(overloaded.message, /CPU load 81 %/);
+});
+
+test('statusChanged compares as JSON would, leaving out lastObservedTime at any depth', () => {
+  const status = { state: 'Running', host: 'h1', conditions: [{ type: 'Ready', status: 'True', lastObservedTime: T }], lastObservedTime: T };
+  assert.equal(statusChanged(status, { lastObservedTime: 'later', host: 'h1', state: 'Running', conditions: [{ status: 'True', type: 'Ready', lastObservedTime: 'later' }] }), false, 'field order and timestamps');
+  assert.equal(statusChanged(status, { ...status, migration: undefined }), false, 'a field set to undefined is no field');
+  assert.equal(statusChanged(undefined, {}), false);
+  assert.equal(statusChanged(status, { ...status, host: 'h2' }), true);
+  assert.equal(statusChanged(status, { ...status, conditions: [...status.conditions, { type: 'Conflict', status: 'False', lastObservedTime: T }] }), true, 'an added condition');
+  assert.equal(statusChanged(status, { ...status, conditions: [{ ...status.conditions[0], status: 'False' }] }), true, 'a nested change');
+  assert.equal(statusChanged({ a: [1, 2] }, { a: { 0: 1, 1: 2 } }), true, 'an array is not an object');
+  assert.equal(statusChanged({ a: null }, { a: 0 }), true);
 });
 
 test('a placement finds its domain through the round index; its load has a band on the same host', () => {
