@@ -65,7 +65,7 @@ export interface DcVm {
   /** Memory use in % of the VM's size, per sample, when the trace has a memory column. */
   readonly memory?: readonly number[];
   host: DcHost;
-  migration?: { to: DcHost; endsAt: number };
+  migration?: { to: DcHost; startedAt: number; endsAt: number };
   lastMigratedAtMs?: number;
 }
 
@@ -76,6 +76,8 @@ export class TraceDatacentre {
   private readonly totalVmMemoryMiB: number;
   /** VMs CloudSim would have removed (compatibility mode): no longer placed or planned. */
   readonly retired = new Set<DcVm>();
+  /** Seconds each finished migration took, in the order they ended (the benchmark reports them). */
+  readonly migrationSeconds: number[] = [];
   /** Realistic mode's migrations in flight, keyed by VM index. */
   private readonly network?: PreCopyNetwork;
 
@@ -177,9 +179,9 @@ export class TraceDatacentre {
           const request = { id: vm.index, source: vm.host.index, destination: to.index, memoryMiB: this.footprintMiB(vm, k), dirtyMiBps: dirtyMiBps(this.loadAt(vm, k), vm.type.vcpus, this.network.params) };
           this.network.start(now, request);
           // When it ends depends on what else moves through its hosts: set once all have started.
-          vm.migration = { to, endsAt: Infinity };
+          vm.migration = { to, startedAt: now, endsAt: Infinity };
         } else {
-          vm.migration = { to, endsAt: now + migrationSeconds(this.footprintMiB(vm, k), to.type.bandwidthMbps) };
+          vm.migration = { to, startedAt: now, endsAt: now + migrationSeconds(this.footprintMiB(vm, k), to.type.bandwidthMbps) };
         }
         to.incoming.push(vm);
         started++;
@@ -316,6 +318,7 @@ export class TraceDatacentre {
       m.to.resident.push(vm);
       vm.host = m.to;
       vm.migration = undefined;
+      this.migrationSeconds.push(at - m.startedAt);
       if (this.network) {
         // The network ends it at the same instant (the same arithmetic that predicted `endsAt`);
         // it must see the link busy until then, so it is advanced rather than told to drop it.
