@@ -17,8 +17,17 @@
  * jitter is within it), so each write in a steady round is one the bands failed to avoid.
  *
  * Per round, every API request the operator sends (through kube-client.ts) is counted by verb:
- * those leaving between a round's start and end. RSS is this process's (operator, simulator
- * and bench), sampled every second. Prints a table, and as its last line one JSON object.
+ * those leaving between a round's start and end. Memory:
+ *  - `rssMiB`: this process's peak RSS, sampled every second — node and the loaded code
+ *    (tsx included), the operator, the simulator and the bench's own lists;
+ *  - `simulatorMiB`: what the fleet's specs and the simulated data centre hold on the heap, measured
+ *    before the operator starts (heap used after a forced GC, minus the same before the fleet
+ *    was built); their growth while running counts as the operator's;
+ *  - `operatorRssMiB`: rssMiB − simulatorMiB, the operator's own process as it would be alone
+ *    (code and runtime included).
+ * Also printed: the operator's heap used after a forced GC at the end (live objects, no garbage)
+ * and the history store's dropped samples.
+ * Prints a table, and as its last line one JSON object.
  * Profile with `node --cpu-prof --import tsx bench/operator.bench.ts …`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -26,6 +35,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { GROUP, VERSION } from '../src/api/crds.ts';
 import { silentLogger } from '../src/controller/log.ts';
@@ -184,12 +195,22 @@ interface Round {
   error?: string;
 }
 
+// A forced GC for the memory figures (the doc-comment): `gc` without --expose-gc on the command line.
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+const heapUsedAfterGc = () => {
+  gc();
+  return process.memoryUsage().heapUsed;
+};
+const MiB = (bytes: number) => Math.round(bytes / 2 ** 20);
+
 const pct = (values: number[], q: number) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! : NaN;
 };
 
 const dir = mkdtempSync(join(tmpdir(), 'tide-bench-operator-'));
+const heapBeforeFleet = heapUsedAfterGc();
 const { hosts, vms } = fleet();
 const createStarted = performance.now();
 const server = SERVER === 'embedded' ? await startEmbedded(dir) : await startReal();
@@ -204,6 +225,7 @@ try {
 
   const dc = new SimDataCentre(hosts, vms, { bandwidthMbps: 10_000, overheadSeconds: 2, cpuPercent: 10 }, Date.parse('2026-01-01T00:00:00Z'));
   const clock = new SimClock(dc);
+  const simulatorBytes = heapUsedAfterGc() - heapBeforeFleet;
   const stopClock = clock.runRealtime(1, 200);
 
   const rounds: Round[] = [];
@@ -269,6 +291,7 @@ try {
   const syncedMs = performance.now() - startedAt;
   await finished;
   rssMax = Math.max(rssMax, process.memoryUsage().rss);
+  const liveHeapAtEnd = heapUsedAfterGc();
 
   const firstObserve = rounds.findIndex((r) => r.kind === 'observe');
   const firstPlan = rounds.findIndex((r) => r.kind === 'plan');
@@ -284,6 +307,8 @@ try {
   const planRounds = steady.filter((r) => r.kind === 'plan');
   const decisions = planRounds.map((r) => r.decisionMs ?? NaN);
   console.log(`initial sync: first observe round ${Math.round(rounds[firstObserve]!.ms)} ms, first plan round ${Math.round(rounds[firstPlan]!.ms)} ms`);
+  const dropped = runtime.store.stats().droppedSamples;
+  console.log(`memory: peak RSS ${MiB(rssMax)} MiB; simulator and fleet lists ${MiB(simulatorBytes)} MiB of heap; operator ${MiB(rssMax - simulatorBytes)} MiB; heap in use after a GC at the end ${MiB(liveHeapAtEnd)} MiB (simulator included); history store dropped ${dropped} samples`);
   console.log(`steady: decision (observation done → plan handed on) p50 ${Math.round(pct(decisions, 0.5))} ms, max ${Math.round(Math.max(...decisions))} ms; ${rounds.filter((r) => r.error).length} failed rounds`);
   const result = {
     hosts: HOSTS,
@@ -293,7 +318,9 @@ try {
     planRoundMs: stats(planRounds),
     apiRequestsPerRound: Object.fromEntries(['get', 'list', 'watch', 'create', 'update', 'patch'].map((v) => [v, mean((r) => r.requests[v as KubeVerb])])),
     statusWritesPerSteadyRound: mean((r) => r.statusWrites),
-    rssMiB: Math.round(rssMax / 2 ** 20),
+    rssMiB: MiB(rssMax),
+    simulatorMiB: MiB(simulatorBytes),
+    operatorRssMiB: MiB(rssMax - simulatorBytes),
   };
   await stopAll();
   stopAll = async () => {};
