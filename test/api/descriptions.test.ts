@@ -1,8 +1,8 @@
 /**
  * Every field of every CRD has a description, so that `kubectl explain` shows none empty: in the
- * schemas of src/api and in the CRDs committed under manifests/crds/ (what users install). The
- * real server's view of the same (kubectl explain --recursive) is checked in
- * test/realkube/install-kubectl.test.ts.
+ * schemas of src/api, in the CRDs committed under manifests/crds/ (what users install), and as
+ * the embedded server publishes them to `kubectl explain`. The real server's view of the same is
+ * checked in test/realkube/install-kubectl.test.ts.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +10,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { customResourceDefinition, RESOURCES } from '../../src/api/crds.ts';
-import { fieldsWithoutDescription } from './field-descriptions.ts';
+import { startHarness } from '../kube/harness.ts';
+import { assertExplainedFieldsDescribed, fieldsWithoutDescription } from './field-descriptions.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 
@@ -50,5 +51,15 @@ test('every field of every CRD in manifests/crds/ has a description', () => {
     for (const version of crd.spec.versions) {
       assert.deepEqual(fieldsWithoutDescription(version.schema.openAPIV3Schema, crd.spec.names.kind), [], `${file} ${version.name}`);
     }
+  }
+});
+
+test('kubectl explain --recursive on the embedded server: every field of every Tide resource has a description', async () => {
+  const server = await startHarness();
+  try {
+    await server.applyCrds(join(ROOT, 'manifests/crds/'));
+    await assertExplainedFieldsDescribed((args) => server.kubectlOk(args));
+  } finally {
+    await server.close();
   }
 });

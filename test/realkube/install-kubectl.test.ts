@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { GROUP, RESOURCES } from '../../src/api/crds.ts';
 import { OPERATOR_NAMESPACE_RULES, OPERATOR_RULES } from '../../src/controller/permissions.ts';
-import { fieldsWithoutDescription } from '../api/field-descriptions.ts';
+import { assertExplainedFieldsDescribed } from '../api/field-descriptions.ts';
 import { REAL_KUBE, ROOT, realTest, startRealApiServer, type RealApiServer } from './envtest.ts';
 
 let server: RealApiServer;
@@ -47,6 +47,8 @@ realTest('the CRDs are accepted as generated, served with their short names, cat
   assert.match(resources, /^physicalhosts\s+ph\s+tide\.dev\/v1alpha1\s+false\s+PhysicalHost$/m);
   assert.match(resources, /^consolidationpolicies\s+conspol\s+tide\.dev\/v1alpha1\s+false\s+ConsolidationPolicy$/m);
   assert.match(resources, /^virtualmachineplacements\s+vmp\s+tide\.dev\/v1alpha1\s+true\s+VirtualMachinePlacement$/m);
+  assert.match(resources, /^virtualmachinemigrations\s+vmm\s+tide\.dev\/v1alpha1\s+true\s+VirtualMachineMigration$/m);
+  assert.match(resources, /^consolidationplans\s+cplan\s+tide\.dev\/v1alpha1\s+true\s+ConsolidationPlan$/m);
   // Each CRD file in manifests/crds/ is exactly one CRD and re-applies unchanged.
   const files = readdirSync(join(ROOT, 'manifests/crds')).filter((f) => f.endsWith('.yaml'));
   assert.equal(files.length, CRDS.length);
@@ -66,47 +68,8 @@ realTest('kubectl explain reads the CRD schemas from the real server', async () 
   assert.match(vmp, /FIELD:\s+domain <string>/);
 });
 
-realTest('kubectl explain --recursive: every field of every Tide resource, as the real server publishes it, has a description', async () => {
-  const published = JSON.parse(await server.kubectlOk(['get', '--raw', `/openapi/v3/apis/${GROUP}/v1alpha1`])).components.schemas;
-  for (const def of RESOURCES) {
-    const schema = published[`dev.tide.v1alpha1.${def.kind}`];
-    assert.ok(schema, `${def.kind} is published`);
-    assert.deepEqual(fieldsWithoutDescription(schema, def.kind), [], `${def.kind}: fields without a description on the real server`);
-    // The walk covers every field kubectl explain shows (it reads the same document).
-    const fields = explainedFields(await server.kubectlOk(['explain', def.plural, '--recursive']), def.kind);
-    for (const field of fields) assert.ok(describedAt(schema, field), `${field}: kubectl explain shows it, the walk found no description`);
-    assert.ok(fields.length > 10, `${def.kind}: ${fields.length} fields`);
-  }
-  const port = await server.kubectlOk(['explain', 'ph.spec.ssh.port']);
-  assert.match(port, /DESCRIPTION:\s+SSH port\./);
-});
-
-/** Field paths of `kubectl explain --recursive` (two spaces of indent per level), without metadata's. */
-function explainedFields(text: string, kind: string): string[] {
-  const lines = text.slice(text.indexOf('FIELDS:')).split('\n').slice(1);
-  const stack: string[] = [];
-  const out: string[] = [];
-  for (const line of lines) {
-    const m = /^( +)(\w+)\t?\s*</.exec(line);
-    if (!m) continue;
-    const depth = m[1]!.length / 2 - 1;
-    stack.length = depth;
-    stack.push(m[2]!);
-    if (stack[0] !== 'metadata') out.push(`${kind}.${stack.join('.')}`);
-  }
-  return out;
-}
-
-/** Does the field at `path` (Kind.a.b, arrays stepped through) carry a description in `schema`? */
-function describedAt(schema: any, path: string): boolean {
-  let node = schema;
-  for (const name of path.split('.').slice(1)) {
-    if (node.type === 'array') node = node.items;
-    node = node?.properties?.[name];
-    if (!node) return false;
-  }
-  return Boolean(node.description?.trim());
-}
+realTest('kubectl explain --recursive: every field of every Tide resource, as the real server publishes it, has a description', () =>
+  assertExplainedFieldsDescribed((args) => server.kubectlOk(args)));
 
 realTest('the paper example and the GitOps example apply as the README says, with the schema defaults filled in', async () => {
   const paper = join(ROOT, 'manifests/examples/paper/');
