@@ -29,8 +29,9 @@ power over time and the energy used.
                         with --scenario the VMs join its hosts; alone, they run on CloudSim's
                         PlanetLab data centre with its metrics (see docs/strategies.md)
   --hosts N             hosts for --trace without --scenario (default: CloudSim's 800)
-  --realistic           --trace without --scenario: enforce host memory, keep idle VMs
-                        (default: CloudSim compatibility)
+  --realistic           --trace without --scenario: enforce host memory, keep idle VMs,
+                        pre-copy migrations over shared links, hosts that take time to
+                        boot and shut down (default: CloudSim compatibility)
   --duration SECONDS    simulate this long instead of the scenario's duration
   --strategy NAME       plan with this strategy (${[...STRATEGIES.keys()].join(', ')}) instead of the scenario's
   --from-store DIR      what-if: replay the VM loads Tide's history store in DIR recorded
