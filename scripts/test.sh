@@ -74,6 +74,9 @@ for f in "${files[@]}"; do
   esac
 done
 concurrency="${TIDE_TEST_CONCURRENCY:-3}"
+# The PlanetLab traces beside the repository (../shared/data), named outright: from .build/ the
+# tests' own "../shared" would look inside the repository.
+export TIDE_SHARED_DATA="${TIDE_SHARED_DATA:-$root/../shared/data}"
 set +e
 echo "test.sh: phase 1 of 2: ${#rest[@]} files, $concurrency at a time"
 cd .build

@@ -6,8 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { extname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { CliCommand } from '../../src/cli/command.ts';
 import { podSpecOf } from './checks.ts';
 import { byKind, chartSkip, kustomizeWithZigbeeAgent, renderChart, ROOT } from './render.ts';
@@ -29,7 +29,8 @@ async function commandLines(): Promise<string[][]> {
   return [...new Map(lines.map((l) => [JSON.stringify(l), l])).values()];
 }
 
-const commandFile = (name: string) => join(ROOT, 'src/cli/commands', `${name}.ts`);
+// `.ts` through tsx, `.js` when the suite runs its compiled copy (scripts/compile.sh), as this file does.
+const commandFile = (name: string) => join(ROOT, 'src/cli/commands', `${name}${extname(fileURLToPath(import.meta.url))}`);
 
 /** Runs `tide <args> --help` in-process with its help text swallowed; resolves to its exit code. */
 async function parses(args: string[]): Promise<number> {
