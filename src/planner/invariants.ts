@@ -87,6 +87,7 @@ export function checkPlan(snapshot: Snapshot, policy: PlannerPolicy, plan: Plan)
         host.powerState = 'off';
       } else {
         if (host.snap.keepOff) fail('keep-off', `${at}: ${action.host} is to be kept off (powerPolicy Off)`);
+        if (host.snap.canPowerOn === false) fail('can-power-on', `${at}: ${action.host} has no power-on method`);
         if (host.powerState !== 'off') fail('power-on-off', `${at}: ${action.host} is ${host.powerState}`);
         host.powerState = 'booting';
       }

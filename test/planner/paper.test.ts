@@ -65,6 +65,21 @@ test('over Th1 a standby host is powered on; with none the operators are alerted
   assert.ok(!booting.actions.some((a) => a.type === 'power-on'), 'a host already booting counts as capacity on its way');
 });
 
+test('over Th1 a standby host with no power-on method is skipped, and said to be', () => {
+  const busy = [vm('v1', 'a', 90, { vcpus: 4 }), vm('v2', 'b', 85, { vcpus: 4 })];
+  // c is the bigger host, first in wake order, but nothing can power it on.
+  const noMethod = host('c', { powerState: 'off', canPowerOn: false, cpuCores: 8 });
+  const withOther = plan(snapshot([host('a'), host('b'), noMethod, host('d', { powerState: 'off' })], busy), policy());
+  const on = withOther.actions.filter((a) => a.type === 'power-on');
+  assert.deepEqual(on.map((a) => a.type === 'power-on' && a.host), ['d']);
+
+  const onlyIt = plan(snapshot([host('a'), host('b'), noMethod], busy), policy());
+  assert.ok(!onlyIt.actions.some((a) => a.type === 'power-on'));
+  const alert = onlyIt.actions.find((a) => a.type === 'alert');
+  assert.ok(alert && alert.reason === 'OverloadedNoStandby');
+  assert.match(alert.message, /c has no power-on method/);
+});
+
 test('Th2: consolidate only when the load fits under 80 % of the N−1 hosts left', () => {
   const three = (load: number) => snapshot([host('a'), host('b'), host('c')], [vm('v1', 'a', load, { vcpus: 4 }), vm('v2', 'b', load, { vcpus: 4 }), vm('v3', 'c', load, { vcpus: 4 })]);
   // 3 × 50 % of 4 cores = 6 cores ≤ 0.8 × 8: consolidate, but no host may end over 80 %: one VM at 50 can't join another at 50.

@@ -35,7 +35,13 @@ export function relieveOverload(c: ClusterState): OverloadOutcome {
   const refusals: string[] = [];
   const candidates = c.hosts.filter((h) => {
     if (h.powerState !== 'off') return false;
-    const why = h.snap.maintenance ? `${h.name} is in maintenance` : powerCooldownBlocks(c, h);
+    // One with no power-on method would only be refused by the executor's preflight, and the
+    // overload would wait a round for nothing: the next standby host is woken instead.
+    const why = h.snap.maintenance
+      ? `${h.name} is in maintenance`
+      : h.snap.canPowerOn === false
+        ? `${h.name} has no power-on method`
+        : powerCooldownBlocks(c, h);
     if (why) refusals.push(why);
     return !why;
   });
