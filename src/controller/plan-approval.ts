@@ -96,7 +96,8 @@ export class PlanApprovals {
       log.warn(`policy ${name} asks for approval, but this operator keeps no ConsolidationPlans: nothing is carried out`);
       return [];
     }
-    const plans = (await store.list(this.deps.namespace, name)).filter((p) => p.status?.policy === name);
+    const listed = await store.list(this.deps.namespace, name);
+    const plans = listed.filter((p) => p.status?.policy === name);
     const steps = decide(plans, r.proposal, (plan) => checkPlan(r.snapshot, r.plannerPolicy, plan));
     await this.apply(steps.transitions);
     let results: ActionResult[] = [];
@@ -106,7 +107,7 @@ export class PlanApprovals {
       const ran = await this.run(steps.execute, r.execute);
       results = ran.results;
       if (ran.outcome) finished.push({ name: steps.execute.metadata.name, ...ran.outcome });
-    } else if (steps.propose) created = await this.propose(r, steps.propose);
+    } else if (steps.propose) created = await this.propose(r, steps.propose, new Set(listed.map((p) => p.metadata.name)));
     else if (r.proposal.actions.length > 0 && !needsApproval(r.proposal)) results = await r.execute(r.proposal); // alerts only: Events, nothing to approve
     await this.prune(plans, [...steps.transitions, ...finished], created, r.policy.spec.planHistoryLimit ?? 10);
     return results;
@@ -136,11 +137,12 @@ export class PlanApprovals {
     return { results, outcome: verdict };
   }
 
-  private async propose(r: PlanRound, plan: Plan): Promise<ConsolidationPlan | undefined> {
+  /** `taken`: the names of the policy's plans now, whoever wrote them (a new name avoids them). */
+  private async propose(r: PlanRound, plan: Plan, taken: ReadonlySet<string>): Promise<ConsolidationPlan | undefined> {
     const { store, clock, log, namespace } = this.deps;
     const nowMs = clock.now();
     const status = proposedStatus(r.policy.metadata.name, plan, predict(plan, r.snapshot, r.plannerPolicy.overloadThresholdPercent), new Date(nowMs).toISOString());
-    const name = planName(r.policy.metadata.name, nowMs, status.fingerprint!);
+    const name = planName(r.policy.metadata.name, nowMs, status.fingerprint!, taken);
     try {
       const created = await store!.create(namespace, name, r.policy);
       await this.write(name, () => status, { phase: 'Proposed', reason: status.reason!, message: status.message! });

@@ -90,11 +90,19 @@ export function predict(plan: Plan, snapshot: Snapshot, overloadThresholdPercent
   };
 }
 
-/** A name that sorts by time and tells plans of one second apart: POLICY-YYYYMMDD-HHMMSS-HASH. */
-export function planName(policy: string, nowMs: number, print: string): string {
+/**
+ * A name that sorts by time and tells plans of one second apart: POLICY-YYYYMMDD-HHMMSS-HASH.
+ * The same proposal made again in the same second (the last one finished at once) would get the
+ * same name and be refused as AlreadyExists until the next round: `taken` (the names the API
+ * server has now) makes it POLICY-…-HASH-2, -3, … — still the same name for the same inputs.
+ */
+export function planName(policy: string, nowMs: number, print: string, taken: ReadonlySet<string> = new Set()): string {
   const stamp = new Date(nowMs).toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15).toLowerCase();
   // A policy's name is a DNS subdomain; cut, it must still end in a letter or digit.
-  return `${policy.slice(0, 200).replace(/[^a-z0-9]+$/, '')}-${stamp}-${print.slice(0, 6)}`;
+  const base = `${policy.slice(0, 200).replace(/[^a-z0-9]+$/, '')}-${stamp}-${print.slice(0, 6)}`;
+  let name = base;
+  for (let n = 2; taken.has(name); n++) name = `${base}-${n}`;
+  return name;
 }
 
 /** The status of a new proposal. */

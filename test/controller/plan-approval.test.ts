@@ -40,6 +40,8 @@ function world(options: { failStatusOf?: (phase: string | undefined) => boolean 
   const store: PlanStore = {
     async list() { log.push('list'); return [...plans.values()].map((p) => structuredClone(p)); },
     async create(namespace, name, owner) {
+      // As the API server: a name taken is refused (409 AlreadyExists), not overwritten.
+      if (plans.has(name)) throw Object.assign(new Error(`consolidationplans.tide.dev "${name}" already exists`), { code: 409 });
       log.push(`create ${name}`);
       const p: ConsolidationPlan = { apiVersion: 'tide.dev/v1alpha1', kind: 'ConsolidationPlan', metadata: { name, namespace, labels: { 'tide.dev/policy': owner.metadata.name } }, spec: {} };
       plans.set(name, p);
@@ -94,6 +96,21 @@ test('Manual: proposed once, nothing runs; approved: Approved, Executing, then t
   await w.round();
   assert.deepEqual([...w.plans.keys()], [second], 'the oldest finished plan deleted');
   assert.ok(w.log.includes(`delete ${name}`));
+});
+
+test('the same proposal again in the second its plan finished is a new plan at once, not AlreadyExists', async () => {
+  const w = world();
+  await w.round();
+  const [first] = [...w.plans.keys()];
+  w.plans.get(first!)!.spec.approved = true;
+  await w.round();
+  assert.equal(w.plans.get(first!)!.status!.phase, 'Succeeded');
+  // The clock has not moved: the round proposes the very same actions in the very same second.
+  await w.round();
+  const open = [...w.plans.values()].filter((p) => p.status?.phase === 'Proposed');
+  assert.equal(open.length, 1, 'the proposal was created this round');
+  assert.notEqual(open[0]!.metadata.name, first);
+  assert.equal(open[0]!.metadata.name, `${first}-2`);
 });
 
 test('nothing runs unless Executing was recorded first', async () => {

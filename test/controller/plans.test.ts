@@ -66,6 +66,9 @@ test('fingerprint: the same actions with other figures in their messages are the
   assert.notEqual(fingerprint(elsewhere), fingerprint(consolidation.actions));
   assert.match(planName('default', T0, fingerprint(consolidation.actions)), /^default-20261129-120000-[0-9a-f]{6}$/);
   assert.match(planName(`${'a'.repeat(199)}.b`, T0, 'abcdef'), new RegExp(`^a{199}-20261129-120000-abcdef$`), 'a long name cut where it stays valid');
+  const taken = new Set(['default-20261129-120000-abcdef', 'default-20261129-120000-abcdef-2']);
+  assert.equal(planName('default', T0, 'abcdef', taken), 'default-20261129-120000-abcdef-3', 'a name the server has is not reused');
+  assert.equal(planName('default', T0, 'abcdef', taken), planName('default', T0, 'abcdef', taken), 'the same inputs, the same name');
 });
 
 test('a round proposes once; an identical proposal later creates nothing; a different one supersedes the open plan', () => {
