@@ -78,6 +78,10 @@ export const ConsolidationPolicyStatus = Type.Object({
       actions: Type.Array(Type.String(), { maxItems: 100, description: 'One line per planned action, with its reason.' }),
     }, { description: 'The plan of the last decision round.' }),
   ),
+  pendingPlan: Type.Optional(Type.String({
+    maxLength: 253,
+    description: "Under approval: Manual, the name of the ConsolidationPlan (in Tide's namespace) that waits for approval: `tide approve NAME` or `kubectl patch cplan NAME --type=merge -p '{\"spec\":{\"approved\":true}}'`. Absent when no plan waits.",
+  })),
   conditions: Type.Optional(Conditions),
 });
 

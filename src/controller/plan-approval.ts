@@ -10,8 +10,8 @@
  * approval costs no request.
  */
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
-import { CONSOLIDATION_PLAN, GROUP, specWithDefaults, VERSION } from '../api/crds.ts';
-import type { ConsolidationPlan, ConsolidationPlanStatus, ConsolidationPolicy } from '../api/types.ts';
+import { CONSOLIDATION_PLAN, CONSOLIDATION_POLICY, GROUP, specWithDefaults, VERSION } from '../api/crds.ts';
+import type { ConsolidationPlan, ConsolidationPlanStatus, ConsolidationPolicy, ConsolidationPolicyStatus } from '../api/types.ts';
 import type { Clock } from '../api/clock.ts';
 import { checkPlan } from '../planner/invariants.ts';
 import type { Plan, PlannerPolicy, Snapshot } from '../planner/types.ts';
@@ -19,7 +19,7 @@ import { recordEvent, type ClusterWriter } from './cluster.ts';
 import { setCondition } from './conditions.ts';
 import type { ActionResult } from './executor.ts';
 import type { Logger } from './log.ts';
-import { decide, needsApproval, outcome, PLAN_POLICY_LABEL, planName, planOf, predict, proposedStatus, supersedeAll, toPrune, type Transition } from './plans.ts';
+import { decide, isOpen, needsApproval, outcome, PLAN_POLICY_LABEL, planName, planOf, predict, proposedStatus, supersedeAll, toPrune, type Transition } from './plans.ts';
 
 /** Where plans are kept: listed, created and deleted (status goes through the ClusterWriter). */
 export interface PlanStore {
@@ -89,6 +89,7 @@ export class PlanApprovals {
     if ((r.policy.spec.approval ?? 'Automatic') === 'Automatic') {
       const open = (this.deps.cached?.() ?? []).filter((p) => p.metadata.namespace === this.deps.namespace && p.status?.policy === name);
       await this.apply(supersedeAll(open));
+      await this.recordPending(r.policy, undefined);
       return undefined;
     }
     const { store, log } = this.deps;
@@ -110,7 +111,22 @@ export class PlanApprovals {
     } else if (steps.propose) created = await this.propose(r, steps.propose, new Set(listed.map((p) => p.metadata.name)));
     else if (r.proposal.actions.length > 0 && !needsApproval(r.proposal)) results = await r.execute(r.proposal); // alerts only: Events, nothing to approve
     await this.prune(plans, [...steps.transitions, ...finished], created, r.policy.spec.planHistoryLimit ?? 10);
+    // The plan a person is to approve: the one just proposed, or the open one left as it was.
+    const touched = new Set(steps.transitions.map((t) => t.name));
+    const waiting = created ?? plans.find((p) => isOpen(p) && !p.spec.approved && !touched.has(p.metadata.name));
+    await this.recordPending(r.policy, waiting?.metadata.name);
     return results;
+  }
+
+  /** The policy's status.pendingPlan, so `kubectl get conspol -o yaml` names the plan to approve; written only when it changed. */
+  private async recordPending(policy: ConsolidationPolicy, name: string | undefined): Promise<void> {
+    if (policy.status?.pendingPlan === name) return;
+    await this.deps.writer
+      .updateStatus<ConsolidationPolicyStatus>({ def: CONSOLIDATION_POLICY, name: policy.metadata.name, cached: policy }, (s) => {
+        const { pendingPlan: _, ...rest } = s;
+        return name ? { ...rest, pendingPlan: name } : rest;
+      })
+      .catch((err) => this.deps.log.warn(`status.pendingPlan of policy ${policy.metadata.name} not written: ${(err as Error)?.message ?? err}`));
   }
 
   private async run(plan: ConsolidationPlan, execute: PlanRound['execute']): Promise<{ results: ActionResult[]; outcome?: Omit<Transition, 'name'> }> {

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ConsolidationPlan, ConsolidationPolicy } from '../../src/api/types.ts';
+import type { ConsolidationPlan, ConsolidationPolicy, ConsolidationPolicyStatus } from '../../src/api/types.ts';
 import { PlanApprovals, type PlanStore } from '../../src/controller/plan-approval.ts';
 import { silentLogger } from '../../src/controller/log.ts';
 import { plan as runPlanner } from '../../src/planner/plan.ts';
@@ -49,8 +49,15 @@ function world(options: { failStatusOf?: (phase: string | undefined) => boolean 
     },
     async delete(_ns, name) { log.push(`delete ${name}`); plans.delete(name); },
   };
+  // The policy as the API server has it: each round is given it as the informer would.
+  const policyObject: { status: ConsolidationPolicyStatus } = { status: {} };
   const writer = {
     async updateStatus(ref: any, mutate: any) {
+      if (ref.def.kind === 'ConsolidationPolicy') {
+        policyObject.status = mutate(structuredClone(policyObject.status), policyObject);
+        log.push(`policy pendingPlan ${policyObject.status.pendingPlan ?? '-'}`);
+        return;
+      }
       const p = plans.get(ref.name)!;
       const next = mutate(structuredClone(p.status ?? {}), p);
       if (options.failStatusOf?.(next.phase)) throw new Error('409 for ever');
@@ -69,28 +76,34 @@ function world(options: { failStatusOf?: (phase: string | undefined) => boolean 
   };
   const clock = { ms: T0, now() { return this.ms; } };
   const approvals = new PlanApprovals({ clock: clock as never, writer, log: silentLogger, store, namespace: 'tide-system', cached: () => [...plans.values()] });
-  const round = (approval: 'Automatic' | 'Manual' = 'Manual') => approvals.round({ policy: policy(approval), proposal, snapshot, plannerPolicy: POLICY, execute });
-  return { plans, log, ran, round, clock };
+  const round = (approval: 'Automatic' | 'Manual' = 'Manual') =>
+    approvals.round({ policy: { ...policy(approval), status: structuredClone(policyObject.status) }, proposal, snapshot, plannerPolicy: POLICY, execute });
+  return { plans, log, ran, round, clock, policyObject };
 }
 
 test('Manual: proposed once, nothing runs; approved: Approved, Executing, then the executor, then Succeeded; history pruned to the limit', async () => {
   const w = world();
   assert.deepEqual(await w.round(), []);
   const [name] = [...w.plans.keys()];
-  assert.deepEqual(w.log, ['list', `create ${name}`, `status ${name} Proposed`, `event ${name} PlanProposed`]);
+  assert.deepEqual(w.log, ['list', `create ${name}`, `status ${name} Proposed`, `event ${name} PlanProposed`, `policy pendingPlan ${name}`]);
+  assert.equal(w.policyObject.status.pendingPlan, name, 'the policy names the plan to approve');
+  w.log.length = 0;
   assert.deepEqual(await w.round(), [], 'the same proposal: nothing new');
+  assert.deepEqual(w.log, ['list'], 'nothing written: the plan and the pendingPlan are as they were');
   assert.equal(w.plans.size, 1);
   w.plans.get(name!)!.spec.approved = true;
   w.log.length = 0;
   const results = await w.round();
   assert.equal(results?.length, proposal.actions.length);
-  assert.deepEqual(w.log, ['list', `status ${name} Approved`, `status ${name} Executing`, 'execute', `status ${name} Succeeded`, `event ${name} PlanSucceeded`]);
+  assert.deepEqual(w.log, ['list', `status ${name} Approved`, `status ${name} Executing`, 'execute', `status ${name} Succeeded`, `event ${name} PlanSucceeded`, 'policy pendingPlan -']);
+  assert.ok(!('pendingPlan' in w.policyObject.status), 'carried out: no plan waits');
   assert.deepEqual(w.plans.get(name!)!.status!.results!.map((r) => r.result), proposal.actions.map(() => 'succeeded'));
   // A later proposal is a new plan; with planHistoryLimit 1 the finished one stays until a second finishes.
   w.clock.ms += 60_000;
   await w.round();
   assert.equal(w.plans.size, 2);
   const second = [...w.plans.keys()].find((n) => n !== name)!;
+  assert.equal(w.policyObject.status.pendingPlan, second);
   w.plans.get(second)!.spec.approved = true;
   w.clock.ms += 60_000;
   await w.round();
@@ -137,7 +150,7 @@ test('Automatic: open plans superseded from the cache, no list; the caller execu
   w.log.length = 0;
   assert.equal(await w.round('Automatic'), undefined);
   const [name] = [...w.plans.keys()];
-  assert.deepEqual(w.log, [`status ${name} Superseded`, `event ${name} PlanSuperseded`]);
+  assert.deepEqual(w.log, [`status ${name} Superseded`, `event ${name} PlanSuperseded`, 'policy pendingPlan -']);
   assert.equal(w.plans.get(name!)!.status!.reason, 'ApprovalAutomatic');
   w.log.length = 0;
   await w.round('Automatic');

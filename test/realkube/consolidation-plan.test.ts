@@ -5,7 +5,8 @@
  * consolidation as a ConsolidationPlan (actions, reasons, predictions) and moves nothing; a
  * later round with the same proposal creates no second plan; a change that invalidates the plan
  * supersedes it, and approving it then runs nothing; an approval applied as a GitOps tool would
- * (server-side apply of `approved: true`) runs the plan through the executor to Succeeded.
+ * (server-side apply of `approved: true`) runs the plan through the executor to Succeeded. The
+ * policy's status.pendingPlan names the plan waiting, and is gone once none waits.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -50,6 +51,7 @@ forEachInstalledTier((cluster) => {
       await c.kubectlOk(['patch', 'consolidationpolicy', 'default', '--type=merge', '-p', '{"spec":{"balanceThresholdPercent":11}}']);
       await eventually('another plan round', async () => (await c.getJson('consolidationpolicy', 'default')).status?.lastEvaluationTime !== evaluated);
       assert.deepEqual((await plans(c)).map((p) => [p.metadata.name, p.status.phase]), [[first.metadata.name, 'Proposed']]);
+      assert.equal((await c.getJson('consolidationpolicy', 'default')).status.pendingPlan, first.metadata.name, 'the policy names the plan to approve');
 
       // Its target goes into maintenance: the plan no longer holds, is superseded, and approving it runs nothing.
       await c.kubectlOk(['patch', 'ph', 'node200', '--type=merge', '-p', '{"spec":{"maintenance":true}}']);
@@ -81,6 +83,7 @@ forEachInstalledTier((cluster) => {
       assert.deepEqual(Object.values(await vmHosts(c)).filter((h) => h === 'node100'), [], 'every VM left node100');
       for (const vm of ['vm-1', 'vm-2', 'vm-3', 'vm-4']) assert.equal((await c.getJson('vmp', vm, '-n', 'paper')).status.migration.reason, 'Consolidate', vm);
       await c.kubectlOk(['wait', '--for=jsonpath={.status.powerState}=Off', 'physicalhost/node100', '--timeout=60s']);
+      await eventually('no plan waiting on the policy', async () => !('pendingPlan' in (await c.getJson('consolidationpolicy', 'default')).status));
       const reasons = (await c.getJson('events', '-n', NAMESPACE)).items.filter((e: any) => e.involvedObject.kind === 'ConsolidationPlan').map((e: any) => `${e.involvedObject.name === first.metadata.name ? 'first' : 'second'}:${e.reason}`);
       for (const r of ['first:PlanProposed', 'first:PlanSuperseded', 'second:PlanProposed', 'second:PlanSucceeded']) assert.ok(reasons.includes(r), `${r} in ${reasons.join(', ')}`);
       assert.match(await c.kubectlOk(['get', 'cplan', '-n', NAMESPACE]), /^NAME\s+POLICY\s+PHASE\s+APPROVED\s+WATTS SAVED\s+OVERLOAD MIN\s+REASON\s+AGE/);
