@@ -150,6 +150,24 @@ function suite(tier: ServerTier): void {
     assert.match((await h.kubectl(['get', 'wdg', 'bad', '-n', ns])).stderr, /not found/);
   });
 
+  test('apply -f of a kind: List file creates each item; an invalid item is refused by name, the others applied', async () => {
+    const ns = await namespace('t-list');
+    const out = await h.kubectlOk(['apply', '-n', ns, '-f', fixture('widget-list.yaml')]);
+    assert.match(out, /^configmap\/listed-settings created$/m);
+    assert.match(out, /^widget\.example\.tide\.dev\/listed created$/m);
+    assert.equal((await getJson('configmap', 'listed-settings', '-n', ns)).data.mode, 'fast');
+    assert.equal((await getJson('wdg', 'listed', '-n', ns)).spec.size, 4);
+    const list = { apiVersion: 'v1', kind: 'List', items: [
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'before-bad' }, data: { a: '1' } },
+      JSON.parse(widget('too-big', { size: 500 })),
+    ] };
+    const r = await h.kubectl(['apply', '-n', ns, '-f', '-'], { input: JSON.stringify(list) });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /spec\.size: Invalid value: 500: spec\.size in body should be less than or equal to 100/);
+    assert.equal((await getJson('configmap', 'before-bad', '-n', ns)).data.a, '1', 'items are applied one by one');
+    assert.match((await h.kubectl(['get', 'wdg', 'too-big', '-n', ns])).stderr, /not found/);
+  });
+
   test('a write with a stale resourceVersion gets 409 Conflict', async () => {
     const ns = await namespace('t-conflict');
     await h.kubectlOk(['apply', '-n', ns, '-f', '-'], { input: widget('w', { size: 1 }) });

@@ -3,8 +3,15 @@
  * looks for the resource's PATCH operation (tagged with x-kubernetes-group-version-kind) and,
  * finding a `fieldValidation` parameter there, leaves unknown-field checks to the server.
  * Custom resources carry their CRD schema, so `kubectl explain` works too.
+ *
+ * /openapi/v2: what kubectl falls back to for what no v3 document describes — a `kind: List`
+ * file (`kubectl apply -f`) is validated item by item against it, client-side. The real server
+ * serves every definition there; this one serves none, so kubectl skips that client-side pass
+ * and each item is still checked by the server, which kubectl asks for `fieldValidation=Strict`
+ * item by item. kubectl asks for the protobuf encoding only (gnostic's openapi_v2.Document).
  */
 import { createHash } from 'node:crypto';
+import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import type { ResourceRegistry } from './registry.ts';
 import type { ResourceType } from './types.ts';
 
@@ -81,4 +88,40 @@ export function openapiRoot(registry: ResourceRegistry) {
     }
   }
   return { paths };
+}
+
+const SWAGGER_INFO = { title: 'Kubernetes', version: 'v1.32.0' };
+
+/** The Swagger 2.0 document, as JSON (for clients that ask for it). */
+export function swaggerDocument() {
+  return { swagger: '2.0', info: SWAGGER_INFO, paths: {}, definitions: {} };
+}
+
+/** The same document as gnostic's openapi_v2.Document: swagger = 1, info = 2 (title = 1, version = 2). */
+export function swaggerProtobuf(): Uint8Array {
+  const info = new BinaryWriter().tag(1, WireType.LengthDelimited).string(SWAGGER_INFO.title).tag(2, WireType.LengthDelimited).string(SWAGGER_INFO.version).finish();
+  return new BinaryWriter().tag(1, WireType.LengthDelimited).string('2.0').tag(2, WireType.LengthDelimited).bytes(info).finish();
+}
+
+const SWAGGER_PROTOBUF = 'com.github.proto-openapi.spec.v2.v1.0+protobuf';
+/** What kubectl asks for; Go's mime parser refuses the '@' in an answer's Content-Type. */
+const SWAGGER_PROTOBUF_DEPRECATED = 'com.github.proto-openapi.spec.v2@v1.0+protobuf';
+
+/**
+ * /openapi/v2 as kube-openapi's handler negotiates it: the first Accept clause by quality that
+ * names JSON or the protobuf encoding (either spelling, or a wildcard) wins; none: undefined (406).
+ */
+export function negotiateSwagger(accept: string | undefined): { contentType: string; body: Uint8Array } | undefined {
+  const clauses = (accept || '*/*').split(',').map((clause, i) => {
+    const [type = '', ...params] = clause.trim().split(';').map((x) => x.trim());
+    const q = Number(params.find((p) => p.startsWith('q='))?.slice(2) ?? 1);
+    const [main = '', sub = ''] = type.split('/');
+    return { main, sub, q: Number.isNaN(q) ? 0 : q, i };
+  }).filter((c) => c.q > 0).sort((a, b) => b.q - a.q || a.i - b.i);
+  for (const { main, sub } of clauses) {
+    if (main !== 'application' && main !== '*') continue;
+    if (sub === 'json' || sub === '*') return { contentType: 'application/json', body: Buffer.from(JSON.stringify(swaggerDocument())) };
+    if (sub === SWAGGER_PROTOBUF || sub === SWAGGER_PROTOBUF_DEPRECATED) return { contentType: `application/${SWAGGER_PROTOBUF}`, body: swaggerProtobuf() };
+  }
+  return undefined;
 }

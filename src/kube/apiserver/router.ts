@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import { describeRequest, forbiddenRequest, type Authorizer, type ResourceRequest } from './access.ts';
 import { coreVersions, group, groupList, KUBERNETES_VERSION, resourceList } from './discovery.ts';
-import { groupVersionDocument, openapiRoot } from './openapi.ts';
+import { groupVersionDocument, negotiateSwagger, openapiRoot } from './openapi.ts';
 import type { FieldValidation, Operations, WriteOptions } from './operations.ts';
 import { applyPatchBody, patchKindOf } from './patch.ts';
 import type { ResourceRegistry } from './registry.ts';
@@ -60,6 +60,17 @@ function sendJson(res: ServerResponse, code: number, body: unknown, warnings: st
   if (warnings.length) headers.Warning = warnings.map((w) => `299 - ${JSON.stringify(w)}`);
   res.writeHead(code, headers);
   res.end(text);
+}
+
+/** /openapi/v2 in the encoding asked for (kubectl asks for protobuf only), 406 for none it has. */
+function sendSwagger(req: IncomingMessage, res: ServerResponse): void {
+  const answer = negotiateSwagger(req.headers.accept);
+  if (!answer) {
+    res.writeHead(406, { Vary: 'Accept', 'Content-Length': '0' });
+    return void res.end();
+  }
+  res.writeHead(200, { 'Content-Type': answer.contentType, 'Content-Length': String(answer.body.byteLength), Vary: 'Accept' });
+  res.end(answer.body);
 }
 
 async function readRaw(req: IncomingMessage): Promise<Buffer> {
@@ -127,6 +138,7 @@ async function route(ctx: RouterContext, req: IncomingMessage, res: ServerRespon
   if (!authorized(req, ctx.token)) {
     return sendJson(res, 401, new ApiError(401, 'Unauthorized', 'Unauthorized').toStatus());
   }
+  if (path === '/openapi/v2') return sendSwagger(req, res);
   const discovery = discoveryDocument(ctx, path);
   if (discovery !== undefined) {
     if (discovery === null) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
