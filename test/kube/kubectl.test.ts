@@ -150,7 +150,7 @@ function suite(tier: ServerTier): void {
     assert.match((await h.kubectl(['get', 'wdg', 'bad', '-n', ns])).stderr, /not found/);
   });
 
-  test('apply -f of a kind: List file creates each item; an invalid item is refused by name, the others applied', async () => {
+  test('apply -f of a kind: List file: each item applied in turn; an unknown field refuses the whole file (OpenAPI v2)', async () => {
     const ns = await namespace('t-list');
     const out = await h.kubectlOk(['apply', '-n', ns, '-f', fixture('widget-list.yaml')]);
     assert.match(out, /^configmap\/listed-settings created$/m);
@@ -166,6 +166,12 @@ function suite(tier: ServerTier): void {
     assert.match(r.stderr, /spec\.size: Invalid value: 500: spec\.size in body should be less than or equal to 100/);
     assert.equal((await getJson('configmap', 'before-bad', '-n', ns)).data.a, '1', 'items are applied one by one');
     assert.match((await h.kubectl(['get', 'wdg', 'too-big', '-n', ns])).stderr, /not found/);
+    // An unknown field is found by kubectl itself, in the /openapi/v2 definitions: nothing is applied.
+    list.items = [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'not-applied' }, data: { a: '1' } }, JSON.parse(widget('unknown', { size: 1, colour: 'Red' }))];
+    const refused = await h.kubectl(['apply', '-n', ns, '-f', '-'], { input: JSON.stringify(list) });
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /ValidationError\(Widget\.spec\): unknown field "colour" in dev\.tide\.example\.v1\.Widget\.spec/);
+    assert.match((await h.kubectl(['get', 'configmap', 'not-applied', '-n', ns])).stderr, /not found/);
   });
 
   test('a write with a stale resourceVersion gets 409 Conflict', async () => {

@@ -5,10 +5,11 @@
  * Custom resources carry their CRD schema, so `kubectl explain` works too.
  *
  * /openapi/v2: what kubectl falls back to for what no v3 document describes — a `kind: List`
- * file (`kubectl apply -f`) is validated item by item against it, client-side. The real server
- * serves every definition there; this one serves none, so kubectl skips that client-side pass
- * and each item is still checked by the server, which kubectl asks for `fieldValidation=Strict`
- * item by item. kubectl asks for the protobuf encoding only (gnostic's openapi_v2.Document).
+ * file (`kubectl apply -f`) is validated item by item against it, client-side, before any item
+ * is applied. The real server serves every definition there; this one the custom resources'
+ * (kubectl skips a kind it finds no definition for: the server still checks it, kubectl asking
+ * for `fieldValidation=Strict` item by item). kubectl asks for the protobuf encoding only
+ * (gnostic's openapi_v2.Document).
  */
 import { createHash } from 'node:crypto';
 import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
@@ -92,15 +93,96 @@ export function openapiRoot(registry: ResourceRegistry) {
 
 const SWAGGER_INFO = { title: 'Kubernetes', version: 'v1.32.0' };
 
-/** The Swagger 2.0 document, as JSON (for clients that ask for it). */
-export function swaggerDocument() {
-  return { swagger: '2.0', info: SWAGGER_INFO, paths: {}, definitions: {} };
+type V2Schema = {
+  description?: string;
+  type?: string;
+  format?: string;
+  required?: string[];
+  properties?: Record<string, V2Schema>;
+  items?: V2Schema;
+  additionalProperties?: V2Schema;
+  'x-kubernetes-group-version-kind'?: { group: string; version: string; kind: string }[];
+};
+
+/**
+ * A CRD schema node as the real server publishes it in v2, the part kubectl's validator reads
+ * (types, properties, items, maps, required): what v2 cannot say — nullable, int-or-string,
+ * preserved unknown fields — is published with no type, which kubectl takes as anything.
+ */
+function toV2(node: Record<string, any> | undefined): V2Schema {
+  const out: V2Schema = typeof node?.description === 'string' ? { description: node.description } : {};
+  if (!node || node.nullable || node['x-kubernetes-int-or-string'] || node['x-kubernetes-preserve-unknown-fields']) return out;
+  switch (node.type) {
+    case 'object':
+      if (node.properties) {
+        out.properties = Object.fromEntries(Object.entries(node.properties).map(([k, v]) => [k, toV2(v as Record<string, any>)]));
+        if (Array.isArray(node.required) && node.required.length) out.required = node.required;
+      } else if (node.additionalProperties && typeof node.additionalProperties === 'object') out.additionalProperties = toV2(node.additionalProperties);
+      return { ...out, type: 'object' };
+    case 'array':
+      return node.items ? { ...out, type: 'array', items: toV2(node.items) } : out;
+    case 'string': case 'number': case 'integer': case 'boolean':
+      return { ...out, type: node.type, ...(typeof node.format === 'string' ? { format: node.format } : {}) };
+    default:
+      return out;
+  }
 }
 
-/** The same document as gnostic's openapi_v2.Document: swagger = 1, info = 2 (title = 1, version = 2). */
-export function swaggerProtobuf(): Uint8Array {
-  const info = new BinaryWriter().tag(1, WireType.LengthDelimited).string(SWAGGER_INFO.title).tag(2, WireType.LengthDelimited).string(SWAGGER_INFO.version).finish();
-  return new BinaryWriter().tag(1, WireType.LengthDelimited).string('2.0').tag(2, WireType.LengthDelimited).bytes(info).finish();
+/** The v2 definitions: one per custom resource (built-ins have no schema here: kubectl skips them). */
+function v2Definitions(registry: ResourceRegistry): Record<string, V2Schema> {
+  const definitions: Record<string, V2Schema> = {};
+  for (const r of registry.all().filter((x) => x.custom && x.openapiSchema)) {
+    const top = toV2(r.openapiSchema);
+    if (top.properties) {
+      // metadata as anything: the real server refers to ObjectMeta, which this one does not describe.
+      top.properties = { apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: {}, ...top.properties };
+    }
+    definitions[schemaName(r)] = { ...top, 'x-kubernetes-group-version-kind': [{ group: r.group, version: r.version, kind: r.kind }] };
+  }
+  return definitions;
+}
+
+/** The Swagger 2.0 document, as JSON (for clients that ask for it). */
+export function swaggerDocument(registry: ResourceRegistry) {
+  return { swagger: '2.0', info: SWAGGER_INFO, paths: {}, definitions: v2Definitions(registry) };
+}
+
+const LEN = WireType.LengthDelimited;
+const message = (build: (w: BinaryWriter) => void): Uint8Array => {
+  const w = new BinaryWriter();
+  build(w);
+  return w.finish();
+};
+/** Maps of named schemas (Definitions, Properties): repeated NamedSchema { name = 1, value = 2 } at field 1. */
+const namedSchemas = (entries: Record<string, V2Schema>) =>
+  message((w) => {
+    for (const [name, value] of Object.entries(entries)) w.tag(1, LEN).bytes(message((n) => n.tag(1, LEN).string(name).tag(2, LEN).bytes(encodeSchema(value))));
+  });
+
+/** gnostic's openapi_v2.Schema, the fields V2Schema has. */
+function encodeSchema(s: V2Schema): Uint8Array {
+  return message((w) => {
+    if (s.format) w.tag(2, LEN).string(s.format);
+    if (s.description) w.tag(4, LEN).string(s.description);
+    for (const name of s.required ?? []) w.tag(19, LEN).string(name);
+    if (s.additionalProperties) w.tag(21, LEN).bytes(message((a) => a.tag(1, LEN).bytes(encodeSchema(s.additionalProperties!))));
+    if (s.type) w.tag(22, LEN).bytes(message((t) => t.tag(1, LEN).string(s.type!)));
+    if (s.items) w.tag(23, LEN).bytes(message((i) => i.tag(1, LEN).bytes(encodeSchema(s.items!))));
+    if (s.properties) w.tag(25, LEN).bytes(namedSchemas(s.properties));
+    const gvk = s['x-kubernetes-group-version-kind'];
+    // A vendor extension: NamedAny { name = 1, value = Any { yaml = 2 } } (JSON is YAML).
+    if (gvk) w.tag(31, LEN).bytes(message((n) => n.tag(1, LEN).string('x-kubernetes-group-version-kind').tag(2, LEN).bytes(message((a) => a.tag(2, LEN).string(JSON.stringify(gvk))))));
+  });
+}
+
+/** The same document as gnostic's openapi_v2.Document: swagger = 1, info = 2 (title = 1, version = 2), definitions = 9. */
+export function swaggerProtobuf(registry: ResourceRegistry): Uint8Array {
+  const doc = swaggerDocument(registry);
+  return message((w) => {
+    w.tag(1, LEN).string(doc.swagger);
+    w.tag(2, LEN).bytes(message((i) => i.tag(1, LEN).string(SWAGGER_INFO.title).tag(2, LEN).string(SWAGGER_INFO.version)));
+    w.tag(9, LEN).bytes(namedSchemas(doc.definitions));
+  });
 }
 
 const SWAGGER_PROTOBUF = 'com.github.proto-openapi.spec.v2.v1.0+protobuf';
@@ -111,7 +193,7 @@ const SWAGGER_PROTOBUF_DEPRECATED = 'com.github.proto-openapi.spec.v2@v1.0+proto
  * /openapi/v2 as kube-openapi's handler negotiates it: the first Accept clause by quality that
  * names JSON or the protobuf encoding (either spelling, or a wildcard) wins; none: undefined (406).
  */
-export function negotiateSwagger(accept: string | undefined): { contentType: string; body: Uint8Array } | undefined {
+export function negotiateSwagger(registry: ResourceRegistry, accept: string | undefined): { contentType: string; body: Uint8Array } | undefined {
   const clauses = (accept || '*/*').split(',').map((clause, i) => {
     const [type = '', ...params] = clause.trim().split(';').map((x) => x.trim());
     const q = Number(params.find((p) => p.startsWith('q='))?.slice(2) ?? 1);
@@ -120,8 +202,8 @@ export function negotiateSwagger(accept: string | undefined): { contentType: str
   }).filter((c) => c.q > 0).sort((a, b) => b.q - a.q || a.i - b.i);
   for (const { main, sub } of clauses) {
     if (main !== 'application' && main !== '*') continue;
-    if (sub === 'json' || sub === '*') return { contentType: 'application/json', body: Buffer.from(JSON.stringify(swaggerDocument())) };
-    if (sub === SWAGGER_PROTOBUF || sub === SWAGGER_PROTOBUF_DEPRECATED) return { contentType: `application/${SWAGGER_PROTOBUF}`, body: swaggerProtobuf() };
+    if (sub === 'json' || sub === '*') return { contentType: 'application/json', body: Buffer.from(JSON.stringify(swaggerDocument(registry))) };
+    if (sub === SWAGGER_PROTOBUF || sub === SWAGGER_PROTOBUF_DEPRECATED) return { contentType: `application/${SWAGGER_PROTOBUF}`, body: swaggerProtobuf(registry) };
   }
   return undefined;
 }

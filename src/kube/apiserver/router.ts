@@ -63,8 +63,8 @@ function sendJson(res: ServerResponse, code: number, body: unknown, warnings: st
 }
 
 /** /openapi/v2 in the encoding asked for (kubectl asks for protobuf only), 406 for none it has. */
-function sendSwagger(req: IncomingMessage, res: ServerResponse): void {
-  const answer = negotiateSwagger(req.headers.accept);
+function sendSwagger(registry: ResourceRegistry, req: IncomingMessage, res: ServerResponse): void {
+  const answer = negotiateSwagger(registry, req.headers.accept);
   if (!answer) {
     res.writeHead(406, { Vary: 'Accept', 'Content-Length': '0' });
     return void res.end();
@@ -138,7 +138,7 @@ async function route(ctx: RouterContext, req: IncomingMessage, res: ServerRespon
   if (!authorized(req, ctx.token)) {
     return sendJson(res, 401, new ApiError(401, 'Unauthorized', 'Unauthorized').toStatus());
   }
-  if (path === '/openapi/v2') return sendSwagger(req, res);
+  if (path === '/openapi/v2') return sendSwagger(ctx.registry, req, res);
   const discovery = discoveryDocument(ctx, path);
   if (discovery !== undefined) {
     if (discovery === null) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
