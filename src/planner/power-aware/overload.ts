@@ -72,16 +72,24 @@ export function migrationRounds(maxMemoryMiB: number): number {
   return Math.ceil(seconds / ROUND_SECONDS);
 }
 
+/**
+ * The same load summed in another order can differ in its last bits (0.1 + 0.2 ≠ 0.3): a target
+ * a placement judged at exactly 70 % was judged just over it the next round, with its VMs summed
+ * in the order they then sat in, and relieved of the VM it had just taken — ping-pong, found by
+ * the convergence property in test/planner/evacuate.test.ts. Both comparisons allow for that.
+ */
+const ROUNDING = 1e-9;
+
 function judge(history: History, opts: OverloadOptions): OverloadVerdict {
   let n = history.length;
   // CloudSim trims the zeros at the old end of the summed history (MathUtil.trimZeroTail).
   while (n > 0 && history.sums[n - 1] === 0) n--;
   if (n < opts.window) {
-    return { overloaded: history.now > opts.fallbackThreshold, value: history.now, fallback: true, opts };
+    return { overloaded: history.now > opts.fallbackThreshold + ROUNDING, value: history.now, fallback: true, opts };
   }
   const line = fitLine(history.sums, opts.window, true)!;
   const predicted = valueAt(line, opts.window + migrationRounds(history.maxMemoryMiB)) * opts.safety;
-  return { overloaded: predicted >= 1, value: predicted, fallback: false, opts };
+  return { overloaded: predicted >= 1 - ROUNDING, value: predicted, fallback: false, opts };
 }
 
 /** Is `host` overloaded if it held exactly `vms`? */
