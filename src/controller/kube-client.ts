@@ -6,7 +6,7 @@
  *    up. client-go's rest.Config defaults are 5/10, which controller-runtime raises to 20/30 and
  *    kubectl to 50/300; Tide defaults to 50/100 (DEFAULT_KUBE_QPS, DEFAULT_KUBE_BURST), the
  *    steady state needs far less (docs/operator.md, "At fleet scale");
- *  - one keep-alive HTTPS agent of at most 32 connections for all requests but watches:
+ *  - one keep-alive HTTPS agent keeping up to 32 idle connections for all requests but watches:
  *    client-node 1.4 makes a new agent, hence a new TCP connection and TLS handshake, for every
  *    request — at 300 hosts, the first round's 7,000 requests spent most of the operator's CPU
  *    in TLS setup (bench/operator.bench.ts under --cpu-prof).
@@ -19,10 +19,16 @@ import { Agent as HttpsAgent } from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
 
 /**
- * Connections the requests share (HTTP/1.1: one request at a time each). Thousands of status
- * writes at once would otherwise open thousands of connections, each with its TLS handshake.
+ * Idle connections kept for the next requests (HTTP/1.1: one request at a time each), so that a
+ * round's thousands of requests reuse a few connections instead of a TLS handshake each.
+ *
+ * Kept idle, not a cap on open connections: a request must never wait in the agent's queue for a
+ * busy connection. node-fetch 2 (client-node 1.4's) then takes the queued request's listener on
+ * that connection for a broken chunked ending and fails a good response with "Premature close"
+ * (node-fetch#1767) — against a real kube-apiserver, whose responses are chunked, most status
+ * writes of a 2,000-host round failed so. The token bucket bounds how many requests go at once.
  */
-const MAX_SOCKETS = 32;
+const MAX_FREE_SOCKETS = 32;
 
 export const DEFAULT_KUBE_QPS = 50;
 export const DEFAULT_KUBE_BURST = 100;
@@ -118,7 +124,7 @@ export class TunedKubeConfig extends KubeConfig {
     const key = `${tls.servername ?? ''}|${tls.rejectUnauthorized ?? ''}`;
     let agent = this.agents.get(key);
     if (!agent) {
-      agent = new HttpsAgent({ ...tls, keepAlive: true, keepAliveMsecs: 30_000, maxSockets: MAX_SOCKETS });
+      agent = new HttpsAgent({ ...tls, keepAlive: true, keepAliveMsecs: 30_000, maxSockets: Infinity, maxFreeSockets: MAX_FREE_SOCKETS });
       this.agents.set(key, agent);
     }
     return agent;
