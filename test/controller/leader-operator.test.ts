@@ -74,9 +74,18 @@ async function holder(world: World): Promise<string | undefined> {
 /** Another replica takes the Lease, as a new leader would once it believed this one gone. */
 async function takeLease(world: World, identity: string): Promise<void> {
   const api = world.api.kubeConfig().makeApiClient(CoordinationV1Api);
-  const lease = await api.readNamespacedLease(LEASE);
-  lease.spec!.holderIdentity = identity;
-  await api.replaceNamespacedLease({ ...LEASE, body: lease });
+  // The holder renews meanwhile: a renewal between the read and the write is a 409, and the
+  // contender reads again, as a real one would.
+  for (let attempt = 1; ; attempt++) {
+    const lease = await api.readNamespacedLease(LEASE);
+    lease.spec!.holderIdentity = identity;
+    try {
+      await api.replaceNamespacedLease({ ...LEASE, body: lease });
+      return;
+    } catch (err) {
+      if ((err as { code?: number }).code !== 409 || attempt === 10) throw err;
+    }
+  }
 }
 
 test('stop() gives the Lease up only after the running round has stopped', async (t) => {
