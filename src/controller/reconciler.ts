@@ -92,7 +92,7 @@ export interface PolicyPlan {
   plan: Plan;
 }
 
-/** Status writes of one round in flight at once: enough to keep the client's 32 connections busy. */
+/** Status writes of one round in flight at once: a round's writes are never all held in memory together. */
 const STATUS_WRITES_IN_FLIGHT = 64;
 
 /** The default policy when none exists: the paper's thresholds, dry run (never act unasked). */

@@ -13,6 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
+import { KUBERNETES_VERSION } from './discovery.ts';
 import type { ResourceRegistry } from './registry.ts';
 import type { ResourceType } from './types.ts';
 
@@ -91,7 +92,8 @@ export function openapiRoot(registry: ResourceRegistry) {
   return { paths };
 }
 
-const SWAGGER_INFO = { title: 'Kubernetes', version: 'v1.32.0' };
+/** As the real server's: its version without the build suffix (v1.32.0). */
+const SWAGGER_INFO = { title: 'Kubernetes', version: KUBERNETES_VERSION.gitVersion.replace(/-.*$/, '') };
 
 type V2Schema = {
   description?: string;
