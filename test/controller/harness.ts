@@ -20,6 +20,7 @@ import { createDataCentre } from '../../src/sim/run.ts';
 import { loadScenario, type Scenario } from '../../src/sim/scenario.ts';
 import { scenarioResources } from '../../src/cli/dev/scenario-resources.ts';
 import { waitFor } from '../hypervisor/eventually.ts';
+import { apiGetJson } from '../kube/api-get.ts';
 
 const run = promisify(execFile);
 export const ROOT = new URL('../../', import.meta.url).pathname;
@@ -62,6 +63,7 @@ export async function startWorld(scenarioName: string, speed = 20, apiOptions: A
   await kubectl('apply', '-f', 'manifests/crds/');
   await kubectl('wait', '--for=condition=Established', 'crd', '--all', '--timeout=30s');
   await kubectl('create', 'namespace', 'tide-system');
+  const getJson = await apiGetJson(kubeconfigPath);
   const scenario = loadScenario(scenarioName);
   const clock = new SimClock(createDataCentre(scenario));
   const stopClock = clock.runRealtime(speed);
@@ -74,9 +76,7 @@ export async function startWorld(scenarioName: string, speed = 20, apiOptions: A
       writeFileSync(file, objects.map((o) => stringify(o)).join('---\n'));
       return kubectl('apply', '-f', file);
     },
-    async getJson(...args) {
-      return JSON.parse(await kubectl('get', '-o', 'json', ...args));
-    },
+    getJson,
     async startOperator(options = {}) {
       const kubeConfig = api.kubeConfig();
       const operator = new Operator({

@@ -26,6 +26,7 @@ import { plan } from '../../src/planner/plan.ts';
 import { waitFor } from '../hypervisor/eventually.ts';
 import { startLab, type Lab } from '../lab/lab.ts';
 import { startPowerHooks, type PowerHookOptions, type PowerHooks } from './power-hooks.ts';
+import { apiGetJson } from '../kube/api-get.ts';
 
 const run = promisify(execFile);
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -119,14 +120,13 @@ export async function startLabWorld(o: { hosts: string[]; cpuCores: number; obse
       // The BMCs' one user (test/power/peers/ipmi-sim.ts), for the hosts that have one.
       ...(o.power?.bmcHosts?.length ? [`--from-literal=username=${power.bmc(o.power.bmcHosts[0]!).username}`, `--from-literal=password=${power.bmc(o.power.bmcHosts[0]!).password}`] : []));
 
+    const getJson = await apiGetJson(kubeconfigPath);
     const log: string[] = [];
     const migrations: MigrationTiming[] = [];
     let files = 0;
     const world: LabWorld = {
       lab, api, power, dir, log, migrations, kubectl,
-      async getJson(...args) {
-        return JSON.parse(await kubectl('get', '-o', 'json', ...args));
-      },
+      getJson,
       async apply(objects) {
         const file = join(dir, `objects-${files++}.yaml`);
         writeFileSync(file, objects.map((x) => stringify(x)).join('---\n'));

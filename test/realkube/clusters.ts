@@ -19,6 +19,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { after, before, describe } from 'node:test';
 import { serverTiers, type KubeTarget, type ServerTier } from '../kube/harness.ts';
+import { apiGetJson } from '../kube/api-get.ts';
 import { waitFor } from '../hypervisor/eventually.ts';
 import { helmBinary, ROOT } from './envtest.ts';
 
@@ -29,6 +30,7 @@ export interface TideCluster {
   dir: string;
   /** kubectl as the cluster's administrator (the user of the tests), from the repository root. */
   kubectlOk(args: string[], input?: string): Promise<string>;
+  /** What `kubectl get -o json ARGS` prints, read over the API (test/kube/api-get.ts). */
   getJson<T = any>(...args: string[]): Promise<T>;
   /** The kubeconfig a Tide component runs with (see the file comment). */
   credentials: Record<Component, string>;
@@ -68,11 +70,12 @@ export async function installTide(target: KubeTarget): Promise<TideCluster> {
   const kubectlOk = (args: string[], input?: string) => target.kubectlOk(args.map((a) => (a.startsWith('manifests/') ? join(ROOT, a) : a)), { input });
   await target.applyCrds(join(ROOT, 'manifests/crds/'));
   await kubectlOk(['create', 'namespace', NAMESPACE]);
+  const getJson = await apiGetJson(target.kubeconfigPath);
   const cluster: TideCluster = {
     target,
     dir: target.dir,
     kubectlOk,
-    getJson: async (...args) => JSON.parse(await kubectlOk(['get', '-o', 'json', ...args])),
+    getJson,
     credentials: { operator: target.kubeconfigPath, 'zigbee-agent': target.kubeconfigPath },
     identities: { operator: "the embedded server's one token", 'zigbee-agent': "the embedded server's one token" },
     async reset() {
