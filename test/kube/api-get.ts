@@ -12,7 +12,7 @@
  * object throws as kubectl exits 1, with the server's reason.
  */
 import { KubeConfig } from '@kubernetes/client-node';
-import { RawClient } from './raw-client.ts';
+import { RawClient, type RawRequest, type RawResponse } from './raw-client.ts';
 
 interface ApiResource {
   path: string;
@@ -47,7 +47,7 @@ export async function apiGetJson(kubeconfigPath: string): Promise<GetJson> {
     if (!resource) throw new Error(`error: the server doesn't have a resource type "${resourceName}"`);
     const ns = resource.namespaced && !(allNamespaces && !objectName) ? `/namespaces/${namespace ?? defaultNamespace}` : '';
     const path = `${resource.path}${ns}/${resource.names[0]}${objectName ? `/${objectName}` : ''}`;
-    const res = await client.send({ method: 'GET', path, query: selector ? { labelSelector: selector } : {} });
+    const res = await sendAsKubectl(client, { method: 'GET', path, query: selector ? { labelSelector: selector } : {} });
     if (res.code !== 200) throw new Error(`Error from server (${res.body?.reason ?? res.code}): ${res.body?.message ?? JSON.stringify(res.body)}`);
     if (objectName) return res.body;
     // kubectl prints a List whose items carry their kind and apiVersion (a built-in list's do not).
@@ -76,7 +76,7 @@ function parseArgs(args: string[]) {
 /** Every top-level resource the server serves, the core group first (as kubectl resolves names). */
 async function discover(client: RawClient): Promise<ApiResource[]> {
   const list = async (path: string, apiVersion: string): Promise<ApiResource[]> => {
-    const res = await client.send({ method: 'GET', path });
+    const res = await sendAsKubectl(client, { method: 'GET', path });
     if (res.code !== 200) throw new Error(`discovery GET ${path}: ${res.code}`);
     return res.body.resources
       .filter((r: any) => !r.name.includes('/'))
@@ -88,8 +88,21 @@ async function discover(client: RawClient): Promise<ApiResource[]> {
         names: [r.name, r.singularName || r.kind.toLowerCase(), r.kind.toLowerCase(), ...(r.shortNames ?? [])],
       }));
   };
-  const groups = (await client.send({ method: 'GET', path: '/apis' })).body.groups as any[];
+  const groups = (await sendAsKubectl(client, { method: 'GET', path: '/apis' })).body.groups as any[];
   const all = [await list('/api/v1', 'v1')];
   for (const g of groups) all.push(await list(`/apis/${g.preferredVersion.groupVersion}`, g.preferredVersion.groupVersion));
   return all.flat();
+}
+
+/**
+ * A request retried while the server answers 429, after the Retry-After it names, as client-go
+ * (so kubectl) does: a real kube-apiserver answers 429 "storage is (re)initializing" for a CRD's
+ * resources for a moment after the CRD is Established.
+ */
+export async function sendAsKubectl(client: RawClient, req: RawRequest): Promise<RawResponse> {
+  for (let attempt = 1; ; attempt++) {
+    const res = await client.send(req);
+    if (res.code !== 429 || attempt === 10) return res;
+    await new Promise((resolve) => setTimeout(resolve, 1000 * (Number(res.body?.details?.retryAfterSeconds) || 1)));
+  }
 }

@@ -19,7 +19,8 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { after, before, describe } from 'node:test';
 import { serverTiers, type KubeTarget, type ServerTier } from '../kube/harness.ts';
-import { apiGetJson } from '../kube/api-get.ts';
+import { apiGetJson, sendAsKubectl } from '../kube/api-get.ts';
+import { RawClient } from '../kube/raw-client.ts';
 import { waitFor } from '../hypervisor/eventually.ts';
 import { helmBinary, ROOT } from './envtest.ts';
 
@@ -71,6 +72,9 @@ export async function installTide(target: KubeTarget): Promise<TideCluster> {
   await target.applyCrds(join(ROOT, 'manifests/crds/'));
   await kubectlOk(['create', 'namespace', NAMESPACE]);
   const getJson = await apiGetJson(target.kubeconfigPath);
+  const admin = new KubeConfig();
+  admin.loadFromFile(target.kubeconfigPath);
+  const client = await RawClient.fromKubeConfig(admin);
   const cluster: TideCluster = {
     target,
     dir: target.dir,
@@ -78,21 +82,44 @@ export async function installTide(target: KubeTarget): Promise<TideCluster> {
     getJson,
     credentials: { operator: target.kubeconfigPath, 'zigbee-agent': target.kubeconfigPath },
     identities: { operator: "the embedded server's one token", 'zigbee-agent': "the embedded server's one token" },
-    async reset() {
-      // The operator's finalizer (tide.dev/host-protection) would hold a host whose operator is
-      // gone for ever: strip it first, as docs/install.md tells an uninstall to.
-      for (const name of (await kubectlOk(['get', 'physicalhosts', '-o', 'name'])).split('\n').filter(Boolean)) {
-        await kubectlOk(['patch', name, '--type=merge', '-p', '{"metadata":{"finalizers":null}}']);
-      }
-      await kubectlOk(['delete', 'consolidationpolicies,physicalhosts', '--all', '--wait=true']);
-      await kubectlOk(['delete', 'virtualmachineplacements,virtualmachinemigrations', '--all', '--all-namespaces', '--wait=true']);
-      await kubectlOk(['delete', 'events', '--all', '--all-namespaces']);
-      await kubectlOk(['delete', 'lease', 'tide-operator', '-n', NAMESPACE, '--ignore-not-found']);
-      await kubectlOk(['delete', 'consolidationplans', '--all', '-n', NAMESPACE, '--wait=true']);
-    },
+    // Between tests, not a user's step: over the API, as kubectl would (test/kube/api-get.ts says why).
+    reset: () => resetTide(client),
   };
   if (target.tier === 'real') await serviceAccountCredentials(cluster);
   return cluster;
+}
+
+const TIDE = '/apis/tide.dev/v1alpha1';
+
+/**
+ * Deletes what the tests create (policies, hosts, placements, migrations, plans, Events, the
+ * operator's Lease) and waits until it is gone. The operator's finalizer
+ * (tide.dev/host-protection) would hold a host whose operator is gone for ever: it is stripped
+ * first, as docs/install.md tells an uninstall to.
+ */
+async function resetTide(client: RawClient): Promise<void> {
+  const send = async (method: string, path: string, body?: unknown) => {
+    const res = await sendAsKubectl(client, { method, path, body, contentType: method === 'PATCH' ? 'application/merge-patch+json' : undefined });
+    if (res.code >= 300 && res.code !== 404) throw new Error(`reset: ${method} ${path} answered ${res.code}: ${JSON.stringify(res.body)}`);
+    return res.body;
+  };
+  const listed = async (list: string): Promise<any[]> => ((await send('GET', list)).items as any[]).map((o) => o.metadata);
+  const objectPath = (list: string, m: any) => (m.namespace ? list.replace(/\/([a-z]+)$/, `/namespaces/${m.namespace}/$1`) : list) + `/${m.name}`;
+  for (const m of await listed(`${TIDE}/physicalhosts`)) {
+    if (m.finalizers?.length) await send('PATCH', `${TIDE}/physicalhosts/${m.name}`, { metadata: { finalizers: null } });
+  }
+  const gone = async (lists: string[]) => {
+    for (const list of lists) for (const m of await listed(list)) await send('DELETE', objectPath(list, m));
+    await waitFor(`reset: ${lists.join(', ')} deleted`, async () => {
+      for (const list of lists) if ((await listed(list)).length) return false;
+      return true;
+    }, 60_000, 100);
+  };
+  await gone([`${TIDE}/consolidationpolicies`, `${TIDE}/physicalhosts`]);
+  await gone([`${TIDE}/virtualmachineplacements`, `${TIDE}/virtualmachinemigrations`]);
+  for (const m of await listed('/api/v1/events')) await send('DELETE', objectPath('/api/v1/events', m));
+  await send('DELETE', `/apis/coordination.k8s.io/v1/namespaces/${NAMESPACE}/leases/tide-operator`);
+  await gone([`${TIDE}/namespaces/${NAMESPACE}/consolidationplans`]);
 }
 
 async function serviceAccountCredentials(c: TideCluster): Promise<void> {
