@@ -209,6 +209,30 @@ const pct = (values: number[], q: number) => {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! : NaN;
 };
 
+/**
+ * Where the memory goes, and when: process.memoryUsage() every 2 s, kept per phase as the sample
+ * with the highest RSS and the highest of each figure. RSS minus heapTotal is what lives off V8's
+ * heap (code, stacks, malloc'd Buffers — `external` holds those, `arrayBuffers` among them).
+ */
+type Phase = 'create' | 'sync' | 'first rounds' | 'steady';
+const MEMORY_FIELDS = ['rss', 'heapTotal', 'heapUsed', 'external', 'arrayBuffers'] as const;
+type Memory = Record<(typeof MEMORY_FIELDS)[number], number>;
+const memoryByPhase = new Map<Phase, { atPeak: Memory; max: Memory; samples: number }>();
+let phase: Phase = 'create';
+const sampleMemory = () => {
+  const m = process.memoryUsage();
+  const p = memoryByPhase.get(phase) ?? memoryByPhase.set(phase, { atPeak: m, max: { ...m }, samples: 0 }).get(phase)!;
+  p.samples++;
+  if (m.rss >= p.atPeak.rss) p.atPeak = m;
+  for (const f of MEMORY_FIELDS) p.max[f] = Math.max(p.max[f], m[f]);
+};
+const memoryTimer = setInterval(sampleMemory, 2000);
+const memoryTable = () => {
+  const lines = [['phase', 'samples', ...MEMORY_FIELDS.map((f) => `${f} at peak RSS`), ...MEMORY_FIELDS.map((f) => `max ${f}`)].join('\t')];
+  for (const [name, p] of memoryByPhase) lines.push([name, p.samples, ...MEMORY_FIELDS.map((f) => MiB(p.atPeak[f])), ...MEMORY_FIELDS.map((f) => MiB(p.max[f]))].join('\t'));
+  return `memory by phase (MiB):\n${lines.join('\n')}`;
+};
+
 const dir = mkdtempSync(join(tmpdir(), 'tide-bench-operator-'));
 const heapBeforeFleet = heapUsedAfterGc();
 const { hosts, vms } = fleet();
@@ -223,6 +247,7 @@ try {
   creator.destroy();
   console.log(`${SERVER} server up with ${hosts.length} PhysicalHosts and ${vms.length} VirtualMachinePlacements in ${((performance.now() - createStarted) / 1000).toFixed(1)} s`);
 
+  phase = 'sync';
   const dc = new SimDataCentre(hosts, vms, { bandwidthMbps: 10_000, overheadSeconds: 2, cpuPercent: 10 }, Date.parse('2026-01-01T00:00:00Z'));
   const clock = new SimClock(dc);
   const simulatorBytes = heapUsedAfterGc() - heapBeforeFleet;
@@ -261,6 +286,10 @@ try {
     },
     observer: {
       onRoundStarted(kind) {
+        if (phase === 'sync') {
+          sampleMemory();
+          phase = 'first rounds';
+        }
         current = { kind, ms: performance.now(), requests: zero(), statusWrites: 0 };
         observedAt = undefined;
       },
@@ -279,6 +308,10 @@ try {
         const firstObserve = rounds.findIndex((r) => r.kind === 'observe');
         const firstPlan = rounds.findIndex((r) => r.kind === 'plan');
         const steady = rounds.slice(Math.max(firstObserve, firstPlan) + 1);
+        if (firstObserve >= 0 && firstPlan >= 0 && phase === 'first rounds') {
+          sampleMemory();
+          phase = 'steady';
+        }
         if (firstObserve >= 0 && firstPlan >= 0 && steady.filter((r) => r.kind === 'observe').length >= ROUNDS && steady.some((r) => r.kind === 'plan')) done();
       },
     },
@@ -291,6 +324,8 @@ try {
   const syncedMs = performance.now() - startedAt;
   await finished;
   rssMax = Math.max(rssMax, process.memoryUsage().rss);
+  sampleMemory();
+  clearInterval(memoryTimer);
   const liveHeapAtEnd = heapUsedAfterGc();
 
   const firstObserve = rounds.findIndex((r) => r.kind === 'observe');
@@ -309,6 +344,7 @@ try {
   console.log(`initial sync: first observe round ${Math.round(rounds[firstObserve]!.ms)} ms, first plan round ${Math.round(rounds[firstPlan]!.ms)} ms`);
   const dropped = runtime.store.stats().droppedSamples;
   console.log(`memory: peak RSS ${MiB(rssMax)} MiB; simulator and fleet lists ${MiB(simulatorBytes)} MiB of heap; operator ${MiB(rssMax - simulatorBytes)} MiB; heap in use after a GC at the end ${MiB(liveHeapAtEnd)} MiB (simulator included); history store dropped ${dropped} samples`);
+  console.log(memoryTable());
   console.log(`steady: decision (observation done → plan handed on) p50 ${Math.round(pct(decisions, 0.5))} ms, max ${Math.round(Math.max(...decisions))} ms; ${rounds.filter((r) => r.error).length} failed rounds`);
   const result = {
     hosts: HOSTS,
@@ -326,6 +362,7 @@ try {
   stopAll = async () => {};
   console.log(JSON.stringify(result));
 } finally {
+  clearInterval(memoryTimer);
   await stopAll().catch(() => undefined);
   await server.stop();
   rmSync(dir, { recursive: true, force: true });

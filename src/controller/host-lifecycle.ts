@@ -13,6 +13,7 @@ import type { ObservedHost } from '../api/drivers.ts';
 import type { EvacuationProgress } from '../api/physical-host.ts';
 import type { Condition, ConsolidationPolicy, ConsolidationPolicyStatus, PhysicalHost, PhysicalHostStatus, VirtualMachinePlacement } from '../api/types.ts';
 import type { EvacuationReport } from '../planner/types.ts';
+import { REQUESTS_IN_FLIGHT, runBounded } from './bounded.ts';
 import { recordEvent, type ClusterWriter, type EventType, type ObjectRef } from './cluster.ts';
 import { findCondition, setConditions, type ConditionUpdate } from './conditions.ts';
 import { evacuationAsked, evacuationVerdict, type EvacuationVerdict } from './evacuation.ts';
@@ -46,15 +47,18 @@ export class HostLifecycle {
 
   /**
    * Puts the finalizer on every governed host that lacks it (a host being deleted may not get one).
-   * All at once: on a fleet's first start that is every host, and the client's rate limit paces them.
+   * On a fleet's first start that is every host: REQUESTS_IN_FLIGHT at a time, each started when
+   * one ends (all at once, they held a connection each while the rate limit let a few through).
    */
   async protect(hosts: PhysicalHost[]): Promise<void> {
-    await Promise.all(
-      hosts.filter(needsFinalizer).map((host) =>
-        this.deps.finalizers
+    const { finalizers, log } = this.deps;
+    await runBounded(
+      hosts.filter(needsFinalizer).map((host) => () =>
+        finalizers
           .updateFinalizers(host.metadata.name, (f, fresh) => (fresh.metadata.deletionTimestamp || f.includes(HOST_FINALIZER) ? f : [...f, HOST_FINALIZER]))
-          .catch((err) => this.deps.log.warn(`finalizer ${HOST_FINALIZER} not added to ${host.metadata.name}: ${(err as Error)?.message ?? err}`)),
+          .catch((err) => log.warn(`finalizer ${HOST_FINALIZER} not added to ${host.metadata.name}: ${(err as Error)?.message ?? err}`)),
       ),
+      REQUESTS_IN_FLIGHT,
     );
   }
 

@@ -22,7 +22,7 @@ import { isUnfinished, settleMigration, settlePowerAction } from './intents.ts';
 import type { Logger } from './log.ts';
 import { plannerPolicy } from './policy.ts';
 import { buildSnapshot } from './snapshot.ts';
-import { runBounded } from './bounded.ts';
+import { REQUESTS_IN_FLIGHT, runBounded } from './bounded.ts';
 import { beingRemoved, FORCE_REMOVE_ANNOTATION } from './removal.ts';
 import { hostStatus, placementStatus, statusChanged } from './status.ts';
 import { EnergyTally } from '../report/energy.ts';
@@ -91,9 +91,6 @@ export interface PolicyPlan {
   policy: string;
   plan: Plan;
 }
-
-/** Status writes of one round in flight at once: a round's writes are never all held in memory together. */
-const STATUS_WRITES_IN_FLIGHT = 64;
 
 /** The default policy when none exists: the paper's thresholds, dry run (never act unasked). */
 const NO_POLICY_THRESHOLD = 80;
@@ -272,7 +269,7 @@ export class Reconciler {
             .catch((err) => log.warn(`status of ${placement.metadata.namespace}/${placement.metadata.name} not written: ${(err as Error).message}`));
       }
     }
-    await runBounded(writes(), STATUS_WRITES_IN_FLIGHT);
+    await runBounded(writes(), REQUESTS_IN_FLIGHT);
   }
 
   /**

@@ -3,6 +3,7 @@
  * /healthz, /readyz, /metrics server. `tide run` (real hosts) and `tide dev` (simulator) differ
  * only in the drivers, the clock and leader election they pass in.
  */
+import { setFlagsFromString } from 'node:v8';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Clock } from '../api/clock.ts';
 import type { HypervisorDriver, PowerDriver } from '../api/drivers.ts';
@@ -55,6 +56,23 @@ export interface RuntimeOptions {
   observer?: RoundObserver;
 }
 
+/**
+ * The operator's heap is mostly its informer caches, live for good; each round adds garbage
+ * (observations, statuses compared, history samples) that outlives the young generation. V8's
+ * own choice let the heap grow to 4× what a full GC kept (1,579 MiB in use against 386 live at
+ * 10,000 hosts, bench/operator.bench.ts) before collecting; at 50 % the heap in use peaked at
+ * 630 MiB and the decision stayed within its goal at the median. A limit that follows the fleet,
+ * not a fixed --max-old-space-size that a larger fleet would hit. A --heap-growing-percent given
+ * to node itself wins.
+ */
+export const HEAP_GROWING_PERCENT = 50;
+
+/** How far V8's heap may grow past what the last full GC kept: HEAP_GROWING_PERCENT, unless node was told. */
+function boundHeapGrowth(): void {
+  const own = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((a) => /^--heap[-_]growing[-_]percent/.test(a));
+  if (!own) setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+}
+
 export interface Runtime {
   operator: Operator;
   metrics: TideMetrics;
@@ -64,6 +82,7 @@ export interface Runtime {
 }
 
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
+  boundHeapGrowth();
   const kubeConfig = tunedKubeConfig(options.kubeConfig, { qps: options.kubeQps, burst: options.kubeBurst, onRequest: options.onKubeRequest });
   const o = { ...options, kubeConfig };
   const store = await openHistoryStore({ ...o.store, log: o.store.log ?? o.log });
