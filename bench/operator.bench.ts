@@ -25,8 +25,10 @@
  *    was built); their growth while running counts as the operator's;
  *  - `operatorRssMiB`: rssMiB − simulatorMiB, the operator's own process as it would be alone
  *    (code and runtime included).
- * Also printed: the operator's heap used after a forced GC at the end (live objects, no garbage)
- * and the history store's dropped samples.
+ * Also printed: the operator's heap used after a forced GC at the end (live objects, no garbage),
+ * the history store's dropped samples, and per phase (object creation, informer sync, first
+ * rounds, steady rounds) the process.memoryUsage() sample of highest RSS and each figure's
+ * highest — what the peak is made of (heap in use, heap reserved, off-heap), and when.
  * Prints a table, and as its last line one JSON object.
  * Profile with `node --cpu-prof --import tsx bench/operator.bench.ts …`.
  */

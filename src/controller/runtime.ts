@@ -59,7 +59,7 @@ export interface RuntimeOptions {
 /**
  * The operator's heap is mostly its informer caches, live for good; each round adds garbage
  * (observations, statuses compared, history samples) that outlives the young generation. V8's
- * own choice let the heap grow to 4× what a full GC kept (1,579 MiB in use against 386 live at
+ * own choice let the heap grow to 4× what a full GC kept (1,579 MiB in use against 379 live at
  * 10,000 hosts, bench/operator.bench.ts) before collecting; at 50 % the heap in use peaked at
  * 630 MiB and the decision stayed within its goal at the median. A limit that follows the fleet,
  * not a fixed --max-old-space-size that a larger fleet would hit. A --heap-growing-percent given
