@@ -20,18 +20,6 @@ bash scripts/compile.sh .build
 cleanup_build() { rm -rf "$root/.build"; }
 trap cleanup_build EXIT
 
-# Runs a command at the lowest CPU priority, for the lane beside the lab (below): in a session of
-# its own whose scheduler autogroup gets nice 19. nice alone is not enough where the kernel groups
-# tasks by session (autogroup, on by default on Debian): every task of one session then shares
-# one weight against libvirt's cgroup of guests, whatever its nice, and with the other lane at
-# nice 10 in this script's session the lab's guests got about half the CPU (the balance test's
-# 80 % guest measured 35 %, and it failed). Without autogroup, the nice 19 alone does it.
-# With LOW_PRIORITY_SESSION set, the new session's id is written there (to stop it as a whole).
-low_priority() {
-  setsid -w bash -c '[ -z "${LOW_PRIORITY_SESSION:-}" ] || echo $$ >"$LOW_PRIORITY_SESSION"
-    echo 19 >/proc/self/autogroup 2>/dev/null; exec nice -n 19 "$@"' low-priority "$@"
-}
-
 ci=false
 case "${CI:-}" in true|1) ci=true ;; esac
 if [ "$ci" = false ] && [ "${TIDE_REAL_KUBE:-}" = 0 ]; then
@@ -45,8 +33,7 @@ else
   fi
   envdir="$(mktemp -d "${TMPDIR:-/tmp}/tide-envtest-XXXXXX")"
   trap 'bash scripts/envtest.sh down "$envdir" >/dev/null 2>&1 || true; rm -rf "$envdir"; cleanup_build' EXIT
-  # At the other lane's priority (below), which is all that uses it.
-  if ! low_priority bash scripts/envtest.sh up "$envdir"; then
+  if ! bash scripts/envtest.sh up "$envdir"; then
     echo "test.sh: the real kube-apiserver tier is required and the server did not start (logs: $envdir/*.log)" >&2
     trap - EXIT
     bash scripts/envtest.sh down "$envdir" >/dev/null 2>&1 || true
@@ -72,14 +59,11 @@ else
 fi
 echo "test.sh: MongoDB store tier: $mongo_tier"
 
-# Two lanes at once. The lab files boot QEMU guests (TCG where there is no /dev/kvm) and
-# live-migrate them between network namespaces: their guests' measured loads and their timeouts
-# need the CPU whenever they ask for it, and they share the lab's names, so they run one at a
-# time, at normal priority. Every other file is independent (its own temp dirs, free ports, its
-# own private real server where it adds cluster-scoped objects) and runs beside them, several at
-# once (TIDE_TEST_CONCURRENCY, default 3), at the lowest priority (low_priority above): the lab
-# lane mostly waits on guests and timers, and the other lane fills that time. The lab lane's
-# output is kept and printed after the other's, so neither interleaves.
+# Two phases. The lab files boot QEMU guests (TCG where there is no /dev/kvm) and live-migrate
+# them between network namespaces: they need the CPU to themselves and share the lab's names, so
+# they run one at a time with nothing beside them. Every other file is independent (its own temp
+# dirs, free ports, its own private real server where it adds cluster-scoped objects) and mostly
+# waits on timers and servers, so several run at once (TIDE_TEST_CONCURRENCY, default 3).
 # The compiled copy of each test file: test/x/y.test.ts runs as .build/test/x/y.test.js.
 mapfile -t files < <(find test -name '*.test.ts' | sort | sed 's/\.ts$/.js/')
 lab=() rest=()
@@ -94,27 +78,18 @@ concurrency="${TIDE_TEST_CONCURRENCY:-3}"
 # tests' own "../shared" would look inside the repository.
 export TIDE_SHARED_DATA="${TIDE_SHARED_DATA:-$root/../shared/data}"
 set +e
+echo "test.sh: phase 1 of 2: ${#rest[@]} files, $concurrency at a time"
 cd .build
-lab_log="$(mktemp "${TMPDIR:-/tmp}/tide-lab-lane-XXXXXX")"
-echo "test.sh: lab lane: ${#lab[@]} lab files (real libvirt/QEMU guests), one at a time; its output follows the other lane's"
 start=$SECONDS
-( node --enable-source-maps --test --test-concurrency=1 "${lab[@]}" >"$lab_log" 2>&1
-  echo "$? $((SECONDS - start))" >"$lab_log.done" ) &
-lab_lane=$!
-echo "test.sh: other lane: ${#rest[@]} files, $concurrency at a time, at the lowest priority"
-LOW_PRIORITY_SESSION="$lab_log.session" low_priority node --enable-source-maps --test --test-concurrency="$concurrency" "${rest[@]}" &
-other_lane=$!
-# Its own session does not get the terminal's Ctrl-C: pass it on.
-trap 'kill -- -"$(cat "$lab_log.session")" "$lab_lane" 2>/dev/null; exit 130' INT TERM
-wait "$other_lane"
+node --enable-source-maps --test --test-concurrency="$concurrency" "${rest[@]}"
 rc_rest=$?
-echo "test.sh: other lane took $((SECONDS - start)) s (exit $rc_rest)"
-wait "$lab_lane"
-cat "$lab_log"
-read -r rc_lab lab_seconds <"$lab_log.done"
-rm -f "$lab_log" "$lab_log.done" "$lab_log.session"
+echo "test.sh: phase 1 took $((SECONDS - start)) s (exit $rc_rest)"
+echo "test.sh: phase 2 of 2: ${#lab[@]} lab files (real libvirt/QEMU guests), one at a time"
+start=$SECONDS
+node --enable-source-maps --test --test-concurrency=1 "${lab[@]}"
+rc_lab=$?
 cd ..
-echo "test.sh: lab lane took $lab_seconds s (exit $rc_lab); both lanes $((SECONDS - start)) s"
+echo "test.sh: phase 2 took $((SECONDS - start)) s (exit $rc_lab)"
 set -e
 echo "test.sh: Kubernetes test tiers that ran: $tiers; MongoDB store tier: $mongo_tier"
 [ "$rc_rest" = 0 ] && [ "$rc_lab" = 0 ]
