@@ -41,6 +41,17 @@ export async function events(c: TideCluster, reason: string): Promise<any[]> {
   return (await c.getJson('events', '-A')).items.filter((e: any) => e.reason === reason);
 }
 
+/**
+ * The Events of `reason` (those `which` keeps), once there is one. The operator sends an Event
+ * after the status write a test waits for, so reading Events at once can race it.
+ */
+export async function eventsOnceSent(c: TideCluster, reason: string, which: (e: any) => boolean = () => true): Promise<any[]> {
+  return eventually(`a ${reason} Event`, async () => {
+    const sent = (await events(c, reason)).filter(which);
+    return sent.length > 0 && sent;
+  });
+}
+
 /** Makes the operator plan again (a spec change) and waits until it has: a round that could repeat an Event. */
 export async function anotherPlanRound(c: TideCluster, threshold: number): Promise<void> {
   const before = (await c.getJson('consolidationpolicy', 'default')).status?.lastEvaluationTime;
