@@ -5,6 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { eventually, resourcesOf, startWorld, type World } from './harness.ts';
+import { eventsOnceSent } from '../kube/events.ts';
 
 test('consolidation (paper §4.1): kubectl apply → four migrations → node100 powered off, 127 W → 58 W', async (t) => {
   const world = await startWorld('paper-consolidation');
@@ -32,11 +33,12 @@ test('consolidation (paper §4.1): kubectl apply → four migrations → node100
   assert.equal(node100.status.conditions.find((c: any) => c.type === 'Standby').status, 'True');
 
   // Events carry the planner's reasons.
-  const events = await world.getJson('events', '-A');
-  const reasons = events.items.map((e: any) => e.reason);
+  const events = await eventsOnceSent(world.getJson, 'four Migrated Events and a PoweredOff', () => true,
+    (sent) => sent.filter((e) => e.reason === 'Migrated').length >= 4 && sent.some((e) => e.reason === 'PoweredOff'));
+  const reasons = events.map((e: any) => e.reason);
   assert.equal(reasons.filter((r: string) => r === 'Migrated').length, 4);
   assert.ok(reasons.includes('PoweredOff'));
-  const poweringOff = events.items.find((e: any) => e.reason === 'PoweringOff');
+  const poweringOff = events.find((e: any) => e.reason === 'PoweringOff');
   assert.match(poweringOff.message, /emptied by consolidation/);
 
   // The simulated meters agree with the paper: node200 alone draws 58 W.

@@ -18,6 +18,7 @@ import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { sendMagicPacket } from '../../src/power/control/wake-on-lan.ts';
 import { diagnoseOnFailure, eventually, startLabWorld, VM_NAMESPACE, type LabWorld } from './lab-world.ts';
+import { eventsOnceSent } from '../kube/events.ts';
 
 let world: LabWorld;
 
@@ -119,8 +120,8 @@ test('idle guests are consolidated, the empty host is powered off over SSH, then
   assert.ok(Date.parse(on.status.powerAction.startedAt) >= Date.parse(lost.status.powerAction.completedAt), 'node200 woken after node150 failed');
   assert.deepEqual(on.status.wakeAttempts.map((a: any) => `${a.method}:${a.outcome}`), ['WakeOnLAN:Succeeded']);
   assert.match(hostRow(await world.kubectl('get', 'physicalhosts'), 'node200'), /\bOn\b/);
-  const events = await world.getJson('events', '-A');
-  const reasons = events.items.map((e: any) => `${e.involvedObject.name}:${e.reason}`);
+  const events = await eventsOnceSent(world.getJson, "node200's PoweredOn Event", () => true, (sent) => sent.some((e) => e.reason === 'PoweredOn' && e.involvedObject.name === 'node200'));
+  const reasons = events.map((e: any) => `${e.involvedObject.name}:${e.reason}`);
   for (const r of ['node200:PoweringOff', 'node200:PoweredOff', 'node200:PoweringOn', 'node200:PoweredOn']) assert.ok(reasons.includes(r), `${r} in ${reasons.join(', ')}`);
 
   // No guest was lost on the way: every one runs exactly once.

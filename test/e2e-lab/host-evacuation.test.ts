@@ -11,6 +11,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { diagnoseOnFailure, eventually, startLabWorld, VM_NAMESPACE, type LabWorld } from './lab-world.ts';
+import { eventsOnceSent } from '../kube/events.ts';
 
 let world: LabWorld;
 
@@ -65,7 +66,7 @@ test('maintenance live-migrates the guest off (Evacuated=True); deleting the hos
   assert.equal(condition(evacuated, 'Evacuated').message, 'no VM Tide manages is left');
   assert.deepEqual(evacuated.status.evacuation, { vmsLeft: 0, movable: 0, cannotMove: [] });
   assert.equal(evacuated.status.powerState, 'On', 'maintenance powers nothing off');
-  assert.ok((await world.getJson('events', '-A')).items.some((e: any) => e.reason === 'Evacuated' && e.involvedObject.name === 'node200'));
+  await eventsOnceSent(world.getJson, "node200's Evacuated Event", (e) => e.reason === 'Evacuated' && e.involvedObject.name === 'node200');
 
   // 2. Removal (issue 19): node200 back in service, node100 deleted with the guest on it.
   await world.kubectl('patch', 'ph', 'node200', '--type=merge', '-p', '{"spec":{"maintenance":false}}');
@@ -78,7 +79,7 @@ test('maintenance live-migrates the guest off (Evacuated=True); deleting the hos
   assert.deepEqual(await world.running('node100'), []);
   const back = await migratedTo('guest', 'node200');
   assert.deepEqual([back.status.migration.from, back.status.migration.reason, back.status.state], ['node100', 'Evacuate', 'Running']);
-  const removed = (await world.getJson('events', '-A')).items.filter((e: any) => e.reason === 'Removed');
+  const removed = await eventsOnceSent(world.getJson, 'the Removed Event', (e) => e.reason === 'Removed');
   assert.equal(removed.length, 1);
   assert.match(removed[0].message, /node100 removed: no VM Tide manages runs there/);
   assert.ok(!world.power.events.some((e) => e.what === 'poweroff-requested'), `no host was powered off: ${JSON.stringify(world.power.events)}`);

@@ -13,7 +13,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { forEachInstalledTier, type TideCluster } from './clusters.ts';
-import { condition, eventually, events, eventsOnceSent, leaderStarted, paper, paperCluster, startPaperOperator } from './paper-hosts.ts';
+import { condition, eventually, events, reasonOnceSent, leaderStarted, paper, paperCluster, startPaperOperator } from './paper-hosts.ts';
 import { noRefusals, withLogsOnFailure } from './tide-processes.ts';
 
 const patchHost = (c: TideCluster, name: string, spec: object) => c.kubectlOk(['patch', 'ph', name, '--type=merge', '-p', JSON.stringify({ spec })]);
@@ -57,7 +57,7 @@ forEachInstalledTier((cluster) => {
         assert.deepEqual([p.status.host, p.status.migration.from, p.status.migration.reason, p.status.migration.phase], ['node100', 'node200', 'Evacuate', 'Succeeded']);
       }
       assert.equal(evacuated.status.powerState, 'On', 'maintenance alone powers nothing off');
-      const blocked = await eventsOnceSent(c, 'EvacuationBlocked');
+      const blocked = await reasonOnceSent(c, 'EvacuationBlocked');
       assert.equal(blocked.length, 1);
       assert.equal(blocked[0].type, 'Warning');
       assert.equal((await events(c, 'NoPolicy')).filter((e) => e.involvedObject.name === 'node200').length, 1);
@@ -80,7 +80,7 @@ forEachInstalledTier((cluster) => {
         return !condition(h, 'Evacuated') && !h.status.evacuation && h;
       });
       assert.deepEqual([on.status.powerAction.type, on.status.powerAction.reason], ['PowerOn', 'StandbyNotAllowed']);
-      assert.equal((await eventsOnceSent(c, 'EvacuationEnded')).length, 1);
+      assert.equal((await reasonOnceSent(c, 'EvacuationEnded')).length, 1);
       noRefusals(operator);
     });
   });

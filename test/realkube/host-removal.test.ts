@@ -18,7 +18,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from './envtest.ts';
 import { forEachInstalledTier } from './clusters.ts';
-import { anotherPlanRound, condition, eventually, events, eventsOnceSent, FINALIZER, leaderStarted, paper, paperCluster, startPaperOperator } from './paper-hosts.ts';
+import { anotherPlanRound, condition, eventually, events, reasonOnceSent, FINALIZER, leaderStarted, paper, paperCluster, startPaperOperator } from './paper-hosts.ts';
 import { noRefusals, withLogsOnFailure } from './tide-processes.ts';
 
 forEachInstalledTier((cluster) => {
@@ -137,7 +137,7 @@ forEachInstalledTier((cluster) => {
       assert.equal(ok.status, 'True');
       const warnings = (await c.getJson('events', '-A')).items.filter((e: any) => e.type === 'Warning' && e.involvedObject.kind === 'ConsolidationPolicy').map((e: any) => e.reason);
       assert.deepEqual(warnings.sort(), ['AllHostsInMaintenance', 'MinHostsOnUnreachable', 'NoHostsSelected']);
-      assert.equal((await eventsOnceSent(c, 'Satisfiable')).length, 1, 'a Normal Event when it can be met again');
+      assert.equal((await reasonOnceSent(c, 'Satisfiable')).length, 1, 'a Normal Event when it can be met again');
       noRefusals(operator);
     });
   });

@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { forEachInstalledTier, NAMESPACE, type TideCluster } from './clusters.ts';
 import { noRefusals, withLogsOnFailure } from './tide-processes.ts';
 import { condition, eventually, leaderStarted, paper, paperCluster, startPaperOperator } from './paper-hosts.ts';
+import { eventsOnceSent } from '../kube/events.ts';
 
 
 const vmm = (name: string, placement: string, targetHost?: string) =>
@@ -55,7 +56,8 @@ forEachInstalledTier((cluster) => {
         const p = await c.getJson('vmp', vm, '-n', 'paper');
         assert.deepEqual([p.status.host, p.status.migration.requestedBy, p.status.migration.reason, p.status.migration.id], ['node200', m.metadata.uid, 'Manual', m.status.migrationId], vm);
       }
-      const events = (await c.getJson('events', '-n', 'paper')).items.filter((e: any) => e.involvedObject.kind === 'VirtualMachineMigration');
+      const events = await eventsOnceSent(c.getJson, 'the Migrated Events of to-200 and anywhere', (e) => e.involvedObject.kind === 'VirtualMachineMigration' && e.involvedObject.namespace === 'paper',
+        (sent) => ['to-200', 'anywhere'].every((name) => sent.some((e) => e.reason === 'Migrated' && e.involvedObject.name === name)));
       const reasonsOf = (name: string) => events.filter((e: any) => e.involvedObject.name === name).map((e: any) => e.reason);
       assert.deepEqual(reasonsOf('to-200'), ['NoPolicy', 'Migrating', 'Migrated']);
       assert.deepEqual(reasonsOf('ghost'), ['PlacementNotFound']);

@@ -20,6 +20,7 @@ import { forEachInstalledTier, NAMESPACE, serviceAccountKubeconfig, type TideClu
 import { noRefusals, startAgentProcess, startOperatorProcess, withLogsOnFailure } from './tide-processes.ts';
 import { eventually, leaderStarted, paper, paperCluster, startPaperOperator } from './paper-hosts.ts';
 import { tideWritingStdout } from '../cli/in-process.ts';
+import { eventsOnceSent } from '../kube/events.ts';
 
 /** The hosts' Secret, so the operator's `get secrets` is exercised (and allowed) as it would be in a cluster. */
 async function sshSecret(c: TideCluster): Promise<void> {
@@ -65,7 +66,8 @@ forEachInstalledTier((cluster, tier) => {
       const node100 = await c.getJson('physicalhost', 'node100');
       assert.deepEqual([node100.status.powerAction.type, node100.status.powerAction.phase], ['PowerOff', 'Succeeded']);
       // Events are written with `create events`; the executor does not log a refused one, so count them.
-      const reasons = (await c.getJson('events', '-A')).items.map((e: any) => e.reason);
+      const sent = await eventsOnceSent(c.getJson, "node100's PoweredOff Event", () => true, (all) => all.some((e) => e.reason === 'PoweredOff'));
+      const reasons = sent.map((e: any) => e.reason);
       assert.equal(reasons.filter((r: string) => r === 'Migrated').length, 4, `events: ${reasons.join(', ')}`);
       // Events about a cluster-scoped object (node100) are the ones a real server is strict about.
       assert.ok(reasons.includes('PoweringOff') && reasons.includes('PoweredOff'), `node100's PoweringOff and PoweredOff Events were stored; events: ${reasons.join(', ')}`);

@@ -4,6 +4,7 @@
  * user would, and small probes on what kubectl shows.
  */
 import { waitFor } from '../hypervisor/eventually.ts';
+import { eventsOnceSent } from '../kube/events.ts';
 import { NAMESPACE, type TideCluster } from './clusters.ts';
 import { startOperatorProcess, type TideProcess } from './tide-processes.ts';
 
@@ -41,15 +42,9 @@ export async function events(c: TideCluster, reason: string): Promise<any[]> {
   return (await c.getJson('events', '-A')).items.filter((e: any) => e.reason === reason);
 }
 
-/**
- * The Events of `reason` (those `which` keeps), once there is one. The operator sends an Event
- * after the status write a test waits for, so reading Events at once can race it.
- */
-export async function eventsOnceSent(c: TideCluster, reason: string, which: (e: any) => boolean = () => true): Promise<any[]> {
-  return eventually(`a ${reason} Event`, async () => {
-    const sent = (await events(c, reason)).filter(which);
-    return sent.length > 0 && sent;
-  });
+/** The Events of `reason` (those `which` keeps), once there is one (eventsOnceSent in test/kube/events.ts says why). */
+export function reasonOnceSent(c: TideCluster, reason: string, which: (e: any) => boolean = () => true): Promise<any[]> {
+  return eventsOnceSent(c.getJson, `a ${reason} Event`, (e) => e.reason === reason && which(e));
 }
 
 /** Makes the operator plan again (a spec change) and waits until it has: a round that could repeat an Event. */

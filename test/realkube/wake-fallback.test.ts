@@ -32,7 +32,7 @@ import { SimHypervisorDriver, SimPowerDriver } from '../../src/sim/drivers.ts';
 import { createDataCentre } from '../../src/sim/run.ts';
 import { loadScenario } from '../../src/sim/scenario.ts';
 import { forEachInstalledTier, NAMESPACE, type TideCluster } from './clusters.ts';
-import { condition, eventually, events, eventsOnceSent } from './paper-hosts.ts';
+import { condition, eventually, events, reasonOnceSent } from './paper-hosts.ts';
 
 const SPEED = 60;
 
@@ -163,7 +163,7 @@ forEachInstalledTier((cluster) => {
     assert.match(message, /^3 wakes in a row failed: Tide puts this host in standby no more until a wake succeeds.*Wake-on-LAN at .* failed after [\d.]+ s \(node2 was not observed up within 30 s/);
     // Each failed once its 30 s boot timeout was up, at the first observation after it (later on a loaded machine).
     for (const [, seconds] of message.matchAll(/failed after ([\d.]+) s/g)) assert.ok(Number(seconds) >= 30, message);
-    assert.equal((await eventsOnceSent(c, 'WakeFailing')).length, 1);
+    assert.equal((await reasonOnceSent(c, 'WakeFailing')).length, 1);
 
     // Off, with no load that needs it: not woken for being kept out of standby (as a host whose
     // standby is not allowed would be). Then the administrator powers it on by hand: an empty
@@ -195,7 +195,7 @@ forEachInstalledTier((cluster) => {
     });
     assert.deepEqual(attempts(back), ['WakeOnLAN:Failed', 'WakeOnLAN:Failed', 'WakeOnLAN:Failed', 'WakeOnLAN:Succeeded']);
     assert.deepEqual([condition(back, 'WakeFailing').status, condition(back, 'WakeFailing').reason], ['False', 'WakeSucceeded']);
-    assert.equal((await eventsOnceSent(c, 'WakeRecovered')).length, 1);
+    assert.equal((await reasonOnceSent(c, 'WakeRecovered')).length, 1);
   });
 });
 
