@@ -169,6 +169,7 @@ EOF
   # What a reboot loses: everything under /run.
   rm -rf "$hdir/run-libvirt"
   mkdir -p "$hdir"/{run-libvirt,var-lib-libvirt,cache-libvirt,log-libvirt}
+  seed_qemu_capabilities "$hdir"
   cat > "$hdir/sshd_config" <<EOF
 Port 22
 ListenAddress $addr
@@ -193,10 +194,29 @@ EOF
   in_host "$labdir" "$host" virtlogd -d -p "$hdir/virtlogd.pid"
   in_host "$labdir" "$host" libvirtd -d --listen -p "$hdir/libvirtd.pid"
   wait_for 60 "libvirtd on $host" in_host "$labdir" "$host" virsh -c qemu:///system version
+  keep_qemu_capabilities "$hdir"
   mkdir -p /run/sshd
   in_host "$labdir" "$host" /usr/sbin/sshd -f "$hdir/sshd_config" -E "$hdir/sshd.log"
   wait_for 30 "sshd on $host" in_host "$labdir" "$host" bash -c "exec 3<>/dev/tcp/$addr/22"
   : "$holder"
+}
+
+# A fresh libvirtd probes QEMU's capabilities before it answers, about 4 of the 5 s a host takes
+# to come up here. Every lab host runs the same QEMU on the same kernel, so the first host's
+# probe results (libvirt's own cache files) seed the others'. libvirt still checks each file
+# against the QEMU binary, its own version and the host CPU, and probes again if one changed.
+CAPS_CACHE=$LAB_BASE/qemu-capabilities
+seed_qemu_capabilities() {
+  local caps=$1/cache-libvirt/qemu/capabilities
+  [ -d "$CAPS_CACHE" ] && [ ! -d "$caps" ] || return 0
+  mkdir -p "$caps"
+  cp -p "$CAPS_CACHE"/*.xml "$caps"/ 2>/dev/null || true
+}
+keep_qemu_capabilities() {
+  local caps=$1/cache-libvirt/qemu/capabilities tmp
+  [ ! -d "$CAPS_CACHE" ] && compgen -G "$caps/*.xml" >/dev/null || return 0
+  tmp=$(mktemp -d "$LAB_BASE/.qemu-capabilities-XXXXXX")
+  cp -p "$caps"/*.xml "$tmp"/ && mv -T "$tmp" "$CAPS_CACHE" 2>/dev/null || rm -rf "$tmp"
 }
 
 # Runs as the first process of a host's mount + UTS namespace and keeps it alive.
@@ -232,7 +252,11 @@ cmd_host_down() {
   fi
   local d
   # An orderly power-off stops the daemons; a forced one pulls the plug on everything at once.
-  [ "$force" = --force ] || for d in sshd libvirtd virtlogd; do stop_pid "$(pid_from "$hdir/$d.pid")"; done
+  # The daemons stop side by side: libvirtd and virtlogd take about 2 s each to exit.
+  if [ "$force" != --force ]; then
+    for d in sshd libvirtd virtlogd; do stop_pid "$(pid_from "$hdir/$d.pid")" & done
+    wait
+  fi
   remove_ns "$ns"
   stop_pid "$holder"
   rm -f "$hdir"/{holder,libvirtd,virtlogd,sshd}.pid
