@@ -144,6 +144,10 @@ cmd_host_up() {
     ip -n "$ns" addr add "$addr/24" dev eth0
     ip -n "$ns" link set eth0 up
   fi
+  # A neighbour that went silent (a lab host powered off) is given up within about 10 s, not
+  # Linux's default 30-45 s: a migration to a host that was just powered off otherwise waits that
+  # long for "No route to host" when the source spoke to it before.
+  ip netns exec "$ns" sysctl -qw net.ipv4.neigh.eth0.base_reachable_time_ms=5000 net.ipv4.neigh.eth0.delay_first_probe_time=1
 
   # What a real host keeps across reboots: its host key, libvirt config and persistent domains.
   [ -e "$hdir/ssh_host_ed25519_key" ] || ssh-keygen -q -t ed25519 -N '' -C "$host" -f "$hdir/ssh_host_ed25519_key"
