@@ -33,7 +33,7 @@ test('balance: vm-40 is live-migrated node100 → node200 and the measured host 
     world.physicalHost('node200', { standbyAllowed: false }),
     ...['vm-80', 'vm-40', 'vm-20'].map((d) => world.placement(d)),
     // Balancing only, as in the paper's experiment: Th1 out of reach, no host may be put in standby, d ≥ 10.
-    world.policy({ overloadThresholdPercent: 100, balanceThresholdPercent: 10, dryRun: true }),
+    world.policy({ overloadThresholdPercent: 100, balanceThresholdPercent: 10, dryRun: true, evaluationInterval: '20s' }),
   ]);
   await world.startOperator();
   const booted = await world.waitForVmLoads('the guests to boot and generate their loads', (l) => l['vm-80']! > l['vm-40']! + 10 && l['vm-40']! > l['vm-20']! && l['vm-20']! < 30);

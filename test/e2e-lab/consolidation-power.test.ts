@@ -35,6 +35,9 @@ const hostRow = (table: string, host: string) => table.split('\n').find((line) =
 test('idle guests are consolidated, the empty host is powered off over SSH, then woken by Wake-on-LAN when load passes Th1 (after a host whose packet is dropped); IPMI wakes a host whose packet is dropped', { timeout: 600_000 }, async (t) => {
   const { lab } = world;
   const verdict = diagnoseOnFailure(t, () => world);
+  // Where the time goes, printed as the test passes: each stage's end, in s from the start.
+  const started = Date.now();
+  const stage = (what: string) => t.diagnostic(`${((Date.now() - started) / 1000).toFixed(1)} s: ${what}`);
   // node100 is the host kept on (the paper's node200 role); node200 may be put in standby.
   await lab.startGuest('node100', { name: 'idle-a', loadPercent: 0 });
   await lab.startGuest('node200', { name: 'idle-b', loadPercent: 0 });
@@ -49,10 +52,12 @@ test('idle guests are consolidated, the empty host is powered off over SSH, then
   ]);
   await world.startOperator();
   await world.waitForVmLoads('the idle guests to finish booting', (l) => Object.values(l).every((x) => x < 8));
+  stage('the idle guests booted');
   await world.kubectl('patch', 'consolidationpolicy', 'lab', '--type=merge', '-p', '{"spec":{"dryRun":false}}');
 
   // 1. Consolidation: both idle guests leave node200, which Tide powers off over SSH.
   await world.kubectl('wait', '--for=jsonpath={.status.powerState}=Off', 'physicalhost/node200', '--timeout=180s');
+  stage('node200 Off');
   assert.deepEqual(await world.running('node100'), ['idle-a', 'idle-b', 'idle-c'], 'libvirt on node100 runs every guest');
   // Tide confirms the power-off once node200 stops answering (its sshd goes first); the rest of
   // the lab host's shutdown may still be under way.
@@ -77,10 +82,11 @@ test('idle guests are consolidated, the empty host is powered off over SSH, then
   // Two empty hosts join, and go to standby; then their Wake-on-LAN packets are dropped in their NICs.
   await world.apply([
     world.physicalHost('node150', { bootTimeoutSeconds: 10 }), // never comes: a short wait keeps the lab phase short
-    world.physicalHost('node300', { bootTimeoutSeconds: 30, fallbackIpmi: true }),
+    world.physicalHost('node300', { bootTimeoutSeconds: 15, fallbackIpmi: true }),
   ]);
   for (const h of ['node150', 'node300']) await world.kubectl('wait', '--for=jsonpath={.status.powerState}=Off', `physicalhost/${h}`, '--timeout=120s');
   await eventually('node150 and node300 to be off', async () => !lab.isOn('node150') && !lab.isOn('node300'), 60_000);
+  stage('node150 and node300 in standby');
   for (const h of ['node150', 'node300']) await world.power.dropWakeOnLan(h);
 
   // The listener acts only on a well-formed magic packet for a lab host's MAC.
@@ -96,6 +102,7 @@ test('idle guests are consolidated, the empty host is powered off over SSH, then
   await lab.startGuest('node100', { name: 'busy', loadPercent: 70 });
   await world.apply([world.placement('busy')]);
   await world.kubectl('wait', '--for=jsonpath={.status.powerAction.phase}=Failed', 'physicalhost/node150', '--timeout=180s');
+  stage("node150's wake failed");
   const lost = await world.getJson('physicalhost', 'node150');
   assert.deepEqual([lost.status.powerAction.type, lost.status.powerAction.reason], ['PowerOn', 'Overloaded']);
   assert.deepEqual(lost.status.wakeAttempts.map((a: any) => `${a.method}:${a.outcome}`), ['WakeOnLAN:Failed']);
@@ -106,6 +113,7 @@ test('idle guests are consolidated, the empty host is powered off over SSH, then
   assert.equal(lab.isOn('node150'), false);
   await world.kubectl('wait', '--for=jsonpath={.status.powerAction.type}=PowerOn', 'physicalhost/node200', '--timeout=180s');
   await world.kubectl('wait', '--for=jsonpath={.status.powerState}=On', 'physicalhost/node200', '--timeout=180s');
+  stage('node200 On');
   assert.equal(lab.isOn('node200'), true, 'the lab host node200 is really on');
   const wake = world.power.events.find((e) => e.host === 'node200' && e.what === 'magic-packet');
   assert.ok(wake, `no magic packet for node200: ${JSON.stringify(world.power.events)}`);
@@ -128,10 +136,11 @@ test('idle guests are consolidated, the empty host is powered off over SSH, then
   const everywhere = [...(await world.running('node100')), ...(await world.running('node200'))].sort();
   assert.deepEqual(everywhere, ['busy', 'idle-a', 'idle-b', 'idle-c']);
 
-  // 3. node300 is wanted on (AlwaysOn): its packet is dropped too, and after its 30 s Tide falls
+  // 3. node300 is wanted on (AlwaysOn): its packet is dropped too, and after its 15 s Tide falls
   // back to IPMI — ipmitool against node300's BMC (ipmi_sim), whose chassis powers it on.
   await world.kubectl('patch', 'physicalhost', 'node300', '--type=merge', '-p', '{"spec":{"powerPolicy":"AlwaysOn"}}');
   await world.kubectl('wait', '--for=jsonpath={.status.powerState}=On', 'physicalhost/node300', '--timeout=180s');
+  stage('node300 On by IPMI');
   const ipmi = await world.getJson('physicalhost', 'node300');
   assert.deepEqual([ipmi.status.powerAction.phase, ipmi.status.powerAction.reason], ['Succeeded', 'StandbyNotAllowed']);
   assert.deepEqual(ipmi.status.wakeAttempts.map((a: any) => `${a.method}:${a.outcome}`), ['WakeOnLAN:Failed', 'IPMI:Succeeded']);

@@ -111,7 +111,7 @@ test('finding 1: libvirtd stopped on a host whose guest keeps running — the op
   }, 60_000, 1000);
   await world.kubectl('patch', 'consolidationpolicy', 'lab', '--type=merge', '-p', '{"spec":{"dryRun":false}}');
 
-  // Two plan rounds (evaluationInterval 20 s) with Tide free to act.
+  // Two plan rounds (evaluationInterval 10 s) with Tide free to act.
   const evaluated = async () => (await world.getJson('consolidationpolicy', 'lab')).status?.lastEvaluationTime as string | undefined;
   const first = await evaluated();
   const second = await eventually('a plan round after the policy went live', async () => { const at = await evaluated(); return at !== first && at; }, 90_000, 1000);

@@ -165,7 +165,7 @@ export async function startLabWorld(o: { hosts: string[]; cpuCores: number; obse
           apiVersion: 'tide.dev/v1alpha1',
           kind: 'ConsolidationPolicy',
           metadata: { name: 'lab' },
-          spec: { strategy: 'paper', evaluationInterval: '20s', migrationCooldown: '0s', powerCooldown: '0s', migrationTimeout: '5m', ...spec },
+          spec: { strategy: 'paper', evaluationInterval: '10s', migrationCooldown: '0s', powerCooldown: '0s', migrationTimeout: '5m', ...spec },
         };
       },
       async running(host) {
