@@ -77,30 +77,21 @@ concurrency="${TIDE_TEST_CONCURRENCY:-3}"
 # The PlanetLab traces beside the repository (../shared/data), named outright: from .build/ the
 # tests' own "../shared" would look inside the repository.
 export TIDE_SHARED_DATA="${TIDE_SHARED_DATA:-$root/../shared/data}"
-# Each phase reports its files' wall times too (scripts/test-timeline-reporter.mjs), TAP as before.
-timeline="$(mktemp "${TMPDIR:-/tmp}/tide-test-timeline-XXXXXX")"
-run_phase() { # run_phase CONCURRENCY FILES...
-  local n=$1; shift
-  TIDE_TEST_TIMELINE="$timeline" TIDE_TEST_CONCURRENCY="$n" node --enable-source-maps --test --test-concurrency="$n" \
-    --test-reporter=tap --test-reporter-destination=stdout \
-    --test-reporter="$root/scripts/test-timeline-reporter.mjs" --test-reporter-destination=/dev/null "$@"
-}
+# scripts/test-runner.mjs runs each phase as `node --test` would, longest files first (by the
+# times of the last run on this machine), and prints where the phase's time went.
 set +e
 echo "test.sh: phase 1 of 2: ${#rest[@]} files, $concurrency at a time"
 cd .build
 start=$SECONDS
-run_phase "$concurrency" "${rest[@]}"
+node --enable-source-maps "$root/scripts/test-runner.mjs" --concurrency "$concurrency" --label "test.sh: phase 1" "${rest[@]}"
 rc_rest=$?
 echo "test.sh: phase 1 took $((SECONDS - start)) s (exit $rc_rest)"
-sed 's/^/test.sh: phase 1: /' "$timeline"
 echo "test.sh: phase 2 of 2: ${#lab[@]} lab files (real libvirt/QEMU guests), one at a time"
 start=$SECONDS
-run_phase 1 "${lab[@]}"
+node --enable-source-maps "$root/scripts/test-runner.mjs" --concurrency 1 --label "test.sh: phase 2" "${lab[@]}"
 rc_lab=$?
 cd ..
 echo "test.sh: phase 2 took $((SECONDS - start)) s (exit $rc_lab)"
-sed 's/^/test.sh: phase 2: /' "$timeline"
-rm -f "$timeline"
 set -e
 echo "test.sh: Kubernetes test tiers that ran: $tiers; MongoDB store tier: $mongo_tier"
 [ "$rc_rest" = 0 ] && [ "$rc_lab" = 0 ]
