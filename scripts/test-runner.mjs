@@ -1,12 +1,15 @@
 /**
  * Runs test files with node:test's run(), as `node --test --test-concurrency=N FILES` does, with
- * two differences that shorten a phase of scripts/test.sh:
+ * three differences that shorten a phase of scripts/test.sh:
  *
  * - **Longest first.** `node --test` sorts its files by name whatever order it is given, so a
  *   long file late in the alphabet (the operator end-to-end files under test/realkube) could end
  *   a phase with the other slots idle. This runner starts the files that took longest last time
  *   first (their wall times are kept in DURATIONS, by default ~/.cache/tide-test/durations.json;
  *   files it has no time for go first, then the rest by name when there is no record at all).
+ * - **No lingering.** A file's process exits once its tests are done (`forceExit`), even if a
+ *   timer or a socket would keep it alive; its `exit` handlers (the lab's, a private server's)
+ *   still run.
  * - **A timeline.** When the run ends it prints each file's wall time (start to end, with the
  *   files beside it sharing the CPU), the slowest files and how long the run's tail was (the time
  *   at the end when fewer files ran than it allows), and records the times for the next run.
@@ -42,7 +45,9 @@ if (!Number.isInteger(concurrency) || concurrency < 1 || files.length === 0) {
 
 const known = readDurations();
 const ordered = orderLongestFirst(files, known);
-const stream = run({ files: ordered.map((f) => resolve(f)), concurrency });
+// forceExit: a file's process ends once its tests (and their after hooks) are done, not when its
+// last timer or socket lets go. The lab files each lingered 10 s that way, holding their slot.
+const stream = run({ files: ordered.map((f) => resolve(f)), concurrency, forceExit: true });
 const report = stream.pipe(new PassThrough({ objectMode: true })).compose(tap);
 report.pipe(process.stdout, { end: false });
 const events = stream.pipe(new PassThrough({ objectMode: true }));

@@ -19,7 +19,7 @@ import { SimHypervisorDriver, SimPowerDriver } from '../../src/sim/drivers.ts';
 import { createDataCentre } from '../../src/sim/run.ts';
 import { loadScenario, type Scenario } from '../../src/sim/scenario.ts';
 import { scenarioResources } from '../../src/cli/dev/scenario-resources.ts';
-import { waitFor } from '../hypervisor/eventually.ts';
+import { atMost, waitFor } from '../hypervisor/eventually.ts';
 import { apiGetJson } from '../kube/api-get.ts';
 
 const run = promisify(execFile);
@@ -95,7 +95,7 @@ export async function startWorld(scenarioName: string, speed = 20, apiOptions: A
       return operator;
     },
     async stop() {
-      await Promise.all(operators.map((o) => Promise.race([o.stop(), new Promise((r) => setTimeout(r, 2000))])));
+      await Promise.all(operators.map((o) => atMost(o.stop(), 2000)));
       stopClock();
       await api.stop();
       rmSync(dir, { recursive: true, force: true });

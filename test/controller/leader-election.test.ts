@@ -10,6 +10,7 @@ import { LeaderElector, type LeaderElectionOptions } from '../../src/controller/
 import { startApiServer, type ApiServer } from '../../src/kube/apiserver/index.ts';
 import { eventually } from './harness.ts';
 import { isLeaseRequest, startStallingProxy } from './leader-proxy.ts';
+import { atMost } from '../hypervisor/eventually.ts';
 
 const NAMESPACE = 'kube-system';
 const NAME = 'tide-operator';
@@ -34,7 +35,7 @@ function elector(t: TestContext, kubeConfig: KubeConfig, identity: string, trans
     onStartedLeading: () => transitions.push({ identity, leading: true, atMs: Date.now() }),
     onStoppedLeading: () => transitions.push({ identity, leading: false, atMs: Date.now() }),
   });
-  t.after(() => Promise.race([e.stop(), sleep(2000)]));
+  t.after(() => atMost(e.stop(), 2000));
   return e;
 }
 
@@ -132,7 +133,7 @@ test('assertLeading rejects within the request timeout when the Lease cannot be 
   await eventually('replica-a to lead', async () => a.isLeader, 10_000);
   proxy.stall(isLeaseRequest);
   const started = Date.now();
-  const outcome = await Promise.race([a.assertLeading().then(() => 'passed', (err: Error) => err.message), sleep(8000).then(() => 'still waiting')]);
+  const outcome = await atMost(a.assertLeading().then(() => 'passed', (err: Error) => err.message), 8000, 'still waiting');
   const elapsed = Date.now() - started;
   t.diagnostic(`assertLeading answered after ${elapsed} ms: ${outcome}`);
   assert.notEqual(outcome, 'passed');

@@ -12,6 +12,7 @@ import { CoordinationV1Api } from '@kubernetes/client-node';
 import { eventually, startWorld } from './harness.ts';
 import { isLeaseRequest, startStallingProxy, type StallingProxy } from './leader-proxy.ts';
 import { startReplica, type Replica } from './leader-replicas.ts';
+import { atMost } from '../hypervisor/eventually.ts';
 
 // Timings of leader-failover.test.ts: short, with room for a busy two-core machine.
 const TIMINGS = { lease: '3s', renewDeadline: '2s', retryPeriod: '500ms' };
@@ -58,6 +59,6 @@ test('tide run: a leader whose Lease requests hang stops acting by its renew dea
   assert.ok(leaderLost < standbyLed, 'the old leader stopped before the standby started');
   // The deadline counts from the leader's last successful renew, before the stall; margin for a busy machine.
   assert.ok(leaderLost - stalledAt <= RENEW_DEADLINE_MS + 500, `stepped down ${leaderLost - stalledAt} ms after the stall`);
-  const code = await Promise.race([leader.replica.exited, sleep(10_000).then(() => 'still running')]);
+  const code = await atMost(leader.replica.exited, 10_000, 'still running');
   assert.equal(code, 1, 'a replica that lost the Lease exits to be restarted clean');
 });

@@ -14,6 +14,7 @@ import { Operator } from '../../src/controller/operator.ts';
 import { plan } from '../../src/planner/plan.ts';
 import { SimHypervisorDriver, SimPowerDriver } from '../../src/sim/drivers.ts';
 import { eventually, resourcesOf, startWorld, type World } from './harness.ts';
+import { atMost } from '../hypervisor/eventually.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const LEASE = { namespace: 'tide-system', name: 'tide-operator' };
@@ -116,7 +117,7 @@ test('a replica that stops leading aborts its running round', async (t) => {
     kubeConfig, clock: world.clock, ...drivers, writer: new KubeClusterWriter(kubeConfig, 'replica-a'),
     planner: plan, log: silentLogger, observeIntervalMs: 30_000, leaderElection: election('replica-a'),
   });
-  t.after(() => Promise.race([operator.stop(), sleep(2000)]));
+  t.after(() => atMost(operator.stop(), 2000));
   // The signal each plan round is given: the executor stops starting actions once it aborts.
   const signals: (AbortSignal | undefined)[] = [];
   const planRound = operator.reconciler.planRound.bind(operator.reconciler);

@@ -23,7 +23,7 @@ import { realDrivers } from '../../src/controller/real-drivers.ts';
 import type { DetailedMigrationOutcome } from '../../src/hypervisor/migration.ts';
 import { startApiServer, type ApiServer } from '../../src/kube/apiserver/index.ts';
 import { plan } from '../../src/planner/plan.ts';
-import { waitFor } from '../hypervisor/eventually.ts';
+import { atMost, waitFor } from '../hypervisor/eventually.ts';
 import { startLab, type Lab } from '../lab/lab.ts';
 import { startPowerHooks, type PowerHookOptions, type PowerHooks } from './power-hooks.ts';
 import { apiGetJson } from '../kube/api-get.ts';
@@ -91,7 +91,7 @@ export async function startLabWorld(o: { hosts: string[]; cpuCores: number; obse
   const cleanups: (() => Promise<unknown> | unknown)[] = [() => rmSync(dir, { recursive: true, force: true })];
   const stop = async () => {
     for (const cleanup of cleanups.splice(0).reverse()) {
-      await Promise.race([Promise.resolve().then(cleanup), new Promise((r) => setTimeout(r, 10_000))]).catch(() => {});
+      await atMost(Promise.resolve().then(cleanup), 10_000).catch(() => {});
     }
   };
   try {

@@ -24,3 +24,17 @@ export function waitFor<T>(what: string, probe: () => Promise<T | undefined | fa
     { what: `waiting for ${what}`, timeoutMs, intervalMs },
   );
 }
+
+/**
+ * `work`, or `fallback` once `ms` have passed, whichever comes first. The timer is cleared
+ * either way: a bare `Promise.race` with `setTimeout` keeps the test process alive until the
+ * timer fires, after its last test (the lab files each lingered 10 s that way).
+ */
+export async function atMost<T, F = undefined>(work: Promise<T>, ms: number, fallback?: F): Promise<T | F> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([work, new Promise<F>((resolve) => (timer = setTimeout(() => resolve(fallback as F), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -33,6 +33,7 @@ import { createDataCentre } from '../../src/sim/run.ts';
 import { loadScenario } from '../../src/sim/scenario.ts';
 import { forEachInstalledTier, NAMESPACE, type TideCluster } from './clusters.ts';
 import { condition, eventually, events, reasonOnceSent } from './paper-hosts.ts';
+import { atMost } from '../hypervisor/eventually.ts';
 
 const SPEED = 60;
 
@@ -73,7 +74,7 @@ async function startWakeWorld(
     hypervisor: new SimHypervisorDriver(clock), power: new SimPowerDriver(clock, { lostWake: o.lostWake }), writer: new KubeClusterWriter(kc, 'wake-test'),
   });
   t.after(async () => {
-    await Promise.race([operator.stop(), new Promise((r) => setTimeout(r, 5000))]);
+    await atMost(operator.stop(), 5000);
     stopClock();
   });
   const { hosts, placements, policy } = scenarioResources(scenario, 'default');

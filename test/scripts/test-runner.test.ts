@@ -50,3 +50,14 @@ test('files start longest first by the last run, a failure exits 1, and every fi
   assert.match(second.stdout, /longest first \(times of the last run\)/);
   assert.match(second.stdout, /^phase: slowest files \(wall s, start → end\):$/m);
 });
+
+test('a file whose test leaves a timer running ends with its tests, not with the timer', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tide-runner-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'linger.test.mjs'), "import { test } from 'node:test';\ntest('linger', () => { setTimeout(() => {}, 120_000); });\n");
+  const started = Date.now();
+  const r = runner(dir, ['linger.test.mjs']);
+  assert.equal(r.code, 0, r.stdout);
+  assert.deepEqual(r.order, ['linger']);
+  assert.ok(Date.now() - started < 60_000, `the run waited for the file's 120 s timer (${Date.now() - started} ms)`);
+});
