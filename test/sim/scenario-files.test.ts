@@ -49,6 +49,8 @@ test('bad scenarios: the error names the file, the line and the field', () => {
   assert.equal(scenarioError(`${HOSTS}vms:\n  - { name: v, host: a, vcpus: 1, memoryMiB: 64, load: 120 }\n`), 'bad.yaml:9:56: vms[0].load 120 is outside 0–100');
   assert.equal(scenarioError(`${HOSTS}vms:\n  - { name: v, host: a, vcpus: 1, memoryMiB: 8192, load: 5 }\n`), 'bad.yaml:9:22: vms[0].host puts 8192 MiB of VMs on a, which has 4096 MiB');
   assert.match(scenarioError(HOSTS.replace('{ idleWatts: 50, peakWatts: 100 }', '{ specpower: "HAL 9000" }')), /^bad.yaml:7:\d+: hosts\[0\].power.specpower names unknown model "HAL 9000"/);
+  // Found by the fuzz test: 1e308 W made every energy sum Infinity.
+  assert.equal(scenarioError(HOSTS.replace('peakWatts: 100', 'peakWatts: 1e+308')), 'bad.yaml:7:40: hosts[0].power.peakWatts must be <= 100000');
   assert.match(scenarioError('name: t\n  durationSeconds: 1\n'), /^bad.yaml:1:\d+: invalid YAML/);
   assert.throws(() => loadScenario(join(dir, 'missing.yaml')), /no such scenario file/);
 });
