@@ -77,6 +77,10 @@ test('schemas reject out-of-range thresholds, bad durations, bad MACs and hostil
   });
   assert.equal(host(hostWith({ onMethod: 'WakeOnLAN', wakeOnLAN: { macAddress: 'zz:00:00:00:00:00' } })), false);
   assert.equal(host({ ...hostWith({}), spec: { address: 'h1; rm -rf /', capacity: { cpuCores: 4, memoryMiB: 4096 } } }), false);
+  // Watts a host cannot draw (1e308 made the power model's sums Infinity).
+  assert.ok(host(hostWith({ idleWatts: 90, peakWatts: 250 })));
+  assert.equal(host(hostWith({ idleWatts: 90, peakWatts: 1e308 })), false);
+  assert.match(JSON.stringify(host.errors), /peakWatts.*must be <= 100000/);
 
   const vm = validatorFor('VirtualMachinePlacement');
   assert.equal(vm({ apiVersion: 'tide.dev/v1alpha1', kind: 'VirtualMachinePlacement', metadata: {}, spec: { domain: "x';touch /tmp/pwned;'" } }), false);
