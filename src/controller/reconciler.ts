@@ -110,6 +110,8 @@ export class Reconciler {
   private readonly ownsPolicy: LabelPredicate;
   /** The latest round's scope, for questions asked between rounds (whose is a measured saving). */
   private lastScope?: PolicyScope;
+  /** Secrets that could not be read, by host and Secret: logged when this changes, not every round. */
+  private readonly secretWarnings = new Map<string, string>();
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.ownsPolicy = parseLabelSelector(deps.policySelector ?? '');
@@ -171,11 +173,15 @@ export class Reconciler {
     if ('refused' in wanted) return { target: { name: host.metadata.name, spec: host.spec, secrets }, refused: wanted.refused };
     const { cache } = this.deps;
     for (const ref of wanted.secrets) {
+      const key = `${host.metadata.name} ${ref.namespace}/${ref.name}`;
       try {
         if (!cache.getSecret) Object.assign(secrets, await this.deps.writer.readSecret(ref.namespace, ref.name));
         else Object.assign(secrets, cache.getSecret(ref.namespace, ref.name) ?? notCached());
+        if (this.secretWarnings.delete(key)) this.deps.log.info(`Secret ${ref.namespace}/${ref.name} for ${host.metadata.name} is read again`);
       } catch (err) {
-        this.deps.log.warn(`cannot read Secret ${ref.namespace}/${ref.name} for ${host.metadata.name}: ${(err as Error).message}`);
+        const warning = `cannot read Secret ${ref.namespace}/${ref.name} for ${host.metadata.name}: ${(err as Error).message}`;
+        if (this.secretWarnings.get(key) !== warning) this.deps.log.warn(warning);
+        this.secretWarnings.set(key, warning);
       }
     }
     return { target: { name: host.metadata.name, spec: host.spec, secrets } };
