@@ -3,6 +3,7 @@
  * round reads the resources and the hosts as they are now, settles any action record left
  * unfinished, and moves the fleet one step toward the policy. Crash anywhere, run again.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Clock } from '../api/clock.ts';
 import { CONSOLIDATION_POLICY, PHYSICAL_HOST, VIRTUAL_MACHINE_PLACEMENT } from '../api/crds.ts';
 import { isObservable, type HostTarget, type HypervisorDriver, type ObservedHost, type PowerDriver } from '../api/drivers.ts';
@@ -94,6 +95,9 @@ export interface PolicyPlan {
 
 /** The default policy when none exists: the paper's thresholds, dry run (never act unasked). */
 const NO_POLICY_THRESHOLD = 80;
+/** How long a round waits for the watch to show the records it settled, and how often it looks. */
+const SETTLED_VISIBLE_MS = 2000;
+const SETTLED_POLL_MS = 20;
 
 export class Reconciler {
   private readonly executor: Executor;
@@ -359,6 +363,17 @@ export class Reconciler {
     return settled;
   }
 
+  /** Waits, at most `ms` of wall time, until no record settled by this reconciler looks unfinished in the cache. */
+  private async untilCacheShowsSettled(ms: number): Promise<void> {
+    const stale = (record: { id: string; phase: string } | undefined) => !!record && isUnfinished(record) && this.settledIds.has(record.id);
+    const behind = () =>
+      this.deps.cache.listPlacements().some((p) => stale(p.status?.migration)) || this.deps.cache.listHosts().some((h) => stale(h.status?.powerAction));
+    // Wall time, not the reconciler's clock: this waits on the watch, which a simulated clock does not drive.
+    const until = Date.now() + ms;
+    while (behind() && Date.now() < until) await sleep(SETTLED_POLL_MS);
+    if (behind()) this.deps.log.info(`settled records not in the cache after ${ms} ms: this round treats their VMs and hosts as busy`);
+  }
+
   /**
    * A full decision round: VirtualMachineMigrations first, then each policy in turn, oldest
    * first, plans and acts on its own hosts only (its snapshot holds nothing else, so no VM
@@ -368,9 +383,11 @@ export class Reconciler {
   async planRound(signal?: AbortSignal): Promise<{ plan?: Plan; plans: PolicyPlan[]; results: ActionResult[] }> {
     const { log } = this.deps;
     const { observed, targets, scope } = await this.observe();
-    // Settled records may still look unfinished in the cache this round; the snapshot then treats
-    // their VMs and hosts as busy, which is the safe side.
-    await this.settleUnfinished(observed, scope);
+    // A record settled just now can still look unfinished in the informer cache, and the snapshot
+    // would treat its VM or host as busy: safe, but the plan is then made around it (after a
+    // restart Tide emptied the other host, the one that idles cheaper). So the watch gets a moment
+    // to deliver the writes; past it, the round goes on with the busy view.
+    if ((await this.settleUnfinished(observed, scope)) > 0) await this.untilCacheShowsSettled(SETTLED_VISIBLE_MS);
     // VirtualMachineMigrations first. A round that ran some leaves planning to the next one,
     // made on observations that show where those VMs went.
     const manual = await this.manualMigrations(scope, observed, targets, signal);
