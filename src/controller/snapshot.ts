@@ -109,7 +109,7 @@ export function buildSnapshot(input: SnapshotInput): SnapshotResult {
       seenDomains.add(domain.name);
       if (duplicate) {
         const first = vms.find((v) => v.name === domain.name);
-        if (first) first.doNotMigrate = true;
+        if (first) Object.assign(first, { doNotMigrate: true, migrating: true });
         continue;
       }
       const migration = placement?.status?.migration;
@@ -123,6 +123,7 @@ export function buildSnapshot(input: SnapshotInput): SnapshotResult {
         cpuLoadPercent: domain.cpuLoadPercent,
         // Domains without a VirtualMachinePlacement are not Tide's to move, but they still use capacity.
         doNotMigrate: !placement || placement.spec.doNotMigrate || migrating,
+        ...(migrating ? { migrating: true } : {}),
         ...(placement?.spec.pinnedHost ? { pinnedHost: placement.spec.pinnedHost } : {}),
         ...(placement?.spec.affinityGroup ? { affinityGroup: placement.spec.affinityGroup } : {}),
         ...(placement?.spec.antiAffinityGroup ? { antiAffinityGroup: placement.spec.antiAffinityGroup } : {}),

@@ -15,7 +15,8 @@ export const alreadyMoved: VmFilter = (_c, vm) => (vm.moved ? `${vm.name} alread
 export const pinned: VmFilter = (_c, vm) =>
   vm.snap.pinnedHost !== undefined ? `${vm.name} is pinned to ${vm.snap.pinnedHost}` : null;
 
-export const doNotMigrate: VmFilter = (_c, vm) => (vm.snap.doNotMigrate ? `${vm.name} is marked do-not-migrate` : null);
+export const doNotMigrate: VmFilter = (_c, vm) =>
+  vm.snap.doNotMigrate ? (vm.snap.migrating ? `${vm.name} is migrating` : `${vm.name} is marked do-not-migrate`) : null;
 
 export const migrationCooldown: VmFilter = (c, vm) => {
   const last = vm.snap.lastMigratedAtMs;

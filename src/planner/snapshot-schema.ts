@@ -40,6 +40,7 @@ export const VmSnapshotSchema = Type.Object(
     cpuLoadPercent: Type.Number({ minimum: 0, maximum: 100 }),
     pinnedHost: Type.Optional(Name),
     doNotMigrate: Type.Boolean(),
+    migrating: Type.Optional(Type.Boolean()),
     affinityGroup: Type.Optional(Type.String()),
     antiAffinityGroup: Type.Optional(Type.String()),
     priority: Type.Optional(Type.Number()),

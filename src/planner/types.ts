@@ -71,6 +71,8 @@ export interface VmSnapshot {
   /** Host the VM must run on; a pinned VM never moves. */
   pinnedHost?: string;
   doNotMigrate: boolean;
+  /** Mid-migration (its record unfinished, or its domain seen on two hosts): set with doNotMigrate, so that a plan can say why it stays. */
+  migrating?: boolean;
   /** VMs sharing an affinity group prefer one host; sharing an anti-affinity group, different hosts. */
   affinityGroup?: string;
   antiAffinityGroup?: string;

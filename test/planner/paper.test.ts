@@ -35,6 +35,14 @@ test('§4.1: idle VMs are consolidated onto one host and the other is powered of
   assert.deepEqual(plan(after, policy()).actions, [], 'minHostsOn 1 keeps the last host on');
 });
 
+test('§4.1 with a VM of node100 mid-migration: node200 is emptied instead, and the plan says what held node100', () => {
+  const before = paperIdleSnapshot();
+  Object.assign(before.vms[0]!, { doNotMigrate: true, migrating: true });
+  const result = plan(before, policy());
+  assert.deepEqual(result.actions.filter((a) => a.type === 'power-off').map((a) => 'host' in a && a.host), ['node200']);
+  assert.match(result.summary, /emptied and powered off 1 host; then no host can be emptied \(vm-1 is migrating\)/);
+});
+
 test('d/2 is not strict, the heaviest qualifying VM moves, and a VM over d/2 does not', () => {
   // node-a: 30 + 20 + 10 = 60 points, node-b: 20 → d = 40, d/2 = 20: the 20-point VM qualifies, the 30 does not.
   const s = snapshot([host('a'), host('b')], [vm('v30', 'a', 60), vm('v20', 'a', 40), vm('v10', 'a', 20), vm('w', 'b', 40)]);
