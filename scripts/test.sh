@@ -63,9 +63,9 @@ echo "test.sh: MongoDB store tier: $mongo_tier"
 # them between network namespaces: they need the CPU to themselves and share the lab's names, so
 # they run one at a time with nothing beside them. Every other file is independent (its own temp
 # dirs, free ports, its own private real server where it adds cluster-scoped objects) and mostly
-# waits on timers and servers, so several run at once (TIDE_TEST_CONCURRENCY, default 4). At 4
-# phase 1 took 667 s against 716 s at 3 (CPU 95 % busy); the three timing-dependent failures of
-# the operator-resilience test that showed up there are fixed (docs/kube.md).
+# waits on timers and servers, so several run at once (TIDE_TEST_CONCURRENCY, default 3). The
+# CPU is the limit: a warm .ci/run at 4 took 20 min 42 s (phase 1 677 s) against 19 min 54 s at 3
+# (phase 1 648 s), with 844 s of user CPU against 736 s (docs/kube.md).
 # The compiled copy of each test file: test/x/y.test.ts runs as .build/test/x/y.test.js.
 mapfile -t files < <(find test -name '*.test.ts' | sort | sed 's/\.ts$/.js/')
 lab=() rest=()
@@ -75,7 +75,7 @@ for f in "${files[@]}"; do
     *) rest+=("$f") ;;
   esac
 done
-concurrency="${TIDE_TEST_CONCURRENCY:-4}"
+concurrency="${TIDE_TEST_CONCURRENCY:-3}"
 # The PlanetLab traces beside the repository (../shared/data), named outright: from .build/ the
 # tests' own "../shared" would look inside the repository.
 export TIDE_SHARED_DATA="${TIDE_SHARED_DATA:-$root/../shared/data}"
