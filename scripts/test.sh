@@ -64,8 +64,8 @@ echo "test.sh: MongoDB store tier: $mongo_tier"
 # they run one at a time with nothing beside them. Every other file is independent (its own temp
 # dirs, free ports, its own private real server where it adds cluster-scoped objects) and mostly
 # waits on timers and servers, so several run at once (TIDE_TEST_CONCURRENCY, default 3). The
-# CPU is the limit: a warm .ci/run at 4 took 20 min 42 s (phase 1 677 s) against 19 min 54 s at 3
-# (phase 1 648 s), with 844 s of user CPU against 736 s (docs/kube.md).
+# CPU is the limit: within the same hour a warm .ci/run took 20 min 42 s at 4 (phase 1 677 s) and
+# 20 min 32 s at 3 (phase 1 680 s) (docs/kube.md).
 # The compiled copy of each test file: test/x/y.test.ts runs as .build/test/x/y.test.js.
 mapfile -t files < <(find test -name '*.test.ts' | sort | sed 's/\.ts$/.js/')
 lab=() rest=()
