@@ -111,8 +111,8 @@ function evacuate(c: ClusterState, host: HostState, bound: number, fitText: stri
 function done(emptied: number, why: string, blocked: string[]): ConsolidationOutcome {
   const prefix = emptied > 0 ? `emptied and powered off ${emptied} host${emptied === 1 ? '' : 's'}; then ` : '';
   const unique = [...new Set(blocked)];
-  // Why the hosts passed over were, even after others were emptied: a plan that empties the
-  // second-best host must say what held the first.
+  // Say what held the hosts passed over even when others were emptied: a plan that empties the
+  // second-best host must say why not the first.
   const detail = unique.length ? ` (${listNames(unique)})` : '';
   return { emptied, summary: `${prefix}${why}${detail}` };
 }
