@@ -4,9 +4,9 @@
  * prints:
  *
  * - the host models the oracle's reachable packing runs, averaged over the day's intervals
- *   (the same first-fit decreasing as src/sim/oracle/oracle.ts, keeping the cheaper order);
- * - `tide` as the bench runs it, with the host models it keeps on, and `tide` with core admission told each VM's busiest sample
- *   of the whole day: a clairvoyant experiment, asking whether knowing the peaks would be enough
+ *   (its packing of each interval, `cheapestPacking` in src/sim/oracle/packing.ts);
+ * - `tide` as the bench runs it, with the host models it keeps on, and `tide` with core
+ *   admission told each VM's busiest sample of the whole day: a clairvoyant experiment, asking whether knowing the peaks would be enough
  *   (CoreAdmission.admits is replaced in this process only; every other rule is the bench's).
  */
 import { basename, resolve } from 'node:path';
@@ -14,7 +14,7 @@ import { readTraceDir } from '../../src/sim/trace.ts';
 import { runTrace } from '../../src/sim/datacentre/run-trace.ts';
 import { CLOUDSIM_SETUP } from '../../src/sim/datacentre/setup.ts';
 import { hostPools } from '../../src/sim/oracle/power-bound.ts';
-import { firstFitDecreasing, hostOrders, packingJoules } from '../../src/sim/oracle/packing.ts';
+import { cheapestPacking, hostOrders } from '../../src/sim/oracle/packing.ts';
 import { intervalCount, intervalVms, oracleVms } from '../../src/sim/oracle/workload.ts';
 import { CoreAdmission } from '../../src/planner/power-aware/core-fit.ts';
 import type { HostState, VmState } from '../../src/planner/cluster.ts';
@@ -34,10 +34,8 @@ function packingModels(traces: ReturnType<typeof readTraceDir>): string {
   const mean = new Map<string, number>();
   for (let k = 0; k < n; k++) {
     const present = intervalVms(vms, setup, k);
-    const packings = orders.map((order) => firstFitDecreasing(present, order)).filter((p) => p !== null);
-    if (packings.length === 0) return 'no first-fit packing (the oracle falls back to the initial placement)';
-    const joules = (p: (typeof packings)[number]) => packingJoules(p, setup.intervalSeconds, false);
-    const best = packings.reduce((a, b) => (joules(b) < joules(a) ? b : a));
+    const best = cheapestPacking(present, orders, setup.intervalSeconds, setup.cloudsimCompat);
+    if (!best) return 'no first-fit packing (the oracle falls back to the initial placement)';
     for (const host of best) mean.set(host.pool.model, (mean.get(host.pool.model) ?? 0) + 1 / n);
   }
   return [...mean].map(([model, hosts]) => `${hosts.toFixed(1)} × ${model}`).join(', ');
@@ -53,7 +51,10 @@ function tideRun(traces: ReturnType<typeof readTraceDir>): string {
     onPlan: (snapshot) => {
       if (snapshot.atMs === 0) return;
       rounds++;
-      for (const h of snapshot.hosts) if (h.powerState === 'on') on.set(modelOf.get(h.coreMips!)!, (on.get(modelOf.get(h.coreMips!)!) ?? 0) + 1);
+      for (const h of snapshot.hosts) {
+        const model = modelOf.get(h.coreMips!)!;
+        if (h.powerState === 'on') on.set(model, (on.get(model) ?? 0) + 1);
+      }
     },
   });
   const models = [...on].map(([model, n]) => `${(n / rounds).toFixed(1)} × ${model}`).join(', ');

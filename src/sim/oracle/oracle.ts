@@ -13,7 +13,7 @@ import { placeInitially } from '../datacentre/placement.ts';
 import { JOULES_PER_KWH } from '../metrics/energy.ts';
 import type { Trace } from '../trace.ts';
 import { lowerBoundJoules } from './lower-bound.ts';
-import { firstFitDecreasing, hostOrders, packingJoules, packingOf, type OpenHost } from './packing.ts';
+import { cheapestPacking, hostOrders, packingJoules, packingOf, type OpenHost } from './packing.ts';
 import { hostPools, type HostPool } from './power-bound.ts';
 import { intervalCount, intervalVms, oracleVms, type IntervalVm } from './workload.ts';
 
@@ -38,13 +38,12 @@ export function oracleEnergy(traces: readonly Trace[], setup: DatacentreSetup): 
   const intervals: OracleInterval[] = [];
   for (let k = 0; k < intervalCount(traces, setup); k++) {
     const present = intervalVms(vms, setup, k);
-    let packings = orders.map((order) => firstFitDecreasing(present, order)).filter((p) => p !== null);
     // The initial placement reserves every VM's full MIPS and memory, so it fits any interval:
     // the packing of last resort when first fit finds no room (few spare hosts).
-    if (packings.length === 0) packings = [(initial ??= initialPacking(traces, setup, pools))(present)];
+    const packing = cheapestPacking(present, orders, setup.intervalSeconds, setup.cloudsimCompat) ?? (initial ??= initialPacking(traces, setup, pools))(present);
     intervals.push({
       lowerJoules: lowerBoundJoules(present, setup, pools),
-      upperJoules: Math.min(...packings.map((hosts) => packingJoules(hosts, setup.intervalSeconds, setup.cloudsimCompat))),
+      upperJoules: packingJoules(packing, setup.intervalSeconds, setup.cloudsimCompat),
     });
   }
   const kWh = (f: (i: OracleInterval) => number) => intervals.reduce((sum, i) => sum + f(i), 0) / JOULES_PER_KWH;

@@ -54,6 +54,21 @@ export function firstFitDecreasing(vms: readonly IntervalVm[], order: readonly H
   return open;
 }
 
+/**
+ * First fit decreasing in each of `orders`, the cheapest over one interval of `seconds`; null
+ * when some VM fits nowhere in every order.
+ */
+export function cheapestPacking(vms: readonly IntervalVm[], orders: readonly (readonly HostPool[])[], seconds: number, cloudsimCompat: boolean): OpenHost[] | null {
+  let best: OpenHost[] | null = null;
+  let bestJoules = Infinity;
+  for (const order of orders) {
+    const hosts = firstFitDecreasing(vms, order);
+    const joules = hosts ? packingJoules(hosts, seconds, cloudsimCompat) : Infinity;
+    if (hosts && joules < bestJoules) [best, bestJoules] = [hosts, joules];
+  }
+  return best;
+}
+
 /** A given assignment (host index → its model) as a packing of the VMs present. */
 export function packingOf(vms: readonly IntervalVm[], hostOf: (vmIndex: number) => { host: number; pool: HostPool }): OpenHost[] {
   const hosts = new Map<number, OpenHost>();
