@@ -1,6 +1,6 @@
 /** PhysicalHost: one KVM/libvirt hypervisor that Tide observes, migrates VMs to and from, and powers. */
 import { Type, type Static } from '@sinclair/typebox';
-import { Conditions, SecretReference, StringEnum, withCel } from './schema-helpers.ts';
+import { Conditions, SecretReference, StringEnum, Watts, withCel } from './schema-helpers.ts';
 
 const MAC_ADDRESS = '^([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}$';
 /** Host names and IP addresses only: this string ends up in SSH and virsh invocations. */
@@ -79,8 +79,8 @@ export const PhysicalHostSpec = withCel(Type.Object(
           ),
           bootTimeoutSeconds: Type.Integer({ default: 600, minimum: 10, maximum: 7200, description: 'A power-on that has not brought libvirt up after this long has failed.' }),
           shutdownTimeoutSeconds: Type.Integer({ default: 300, minimum: 10, maximum: 7200, description: 'A power-off that has not finished after this long has failed.' }),
-          idleWatts: Type.Optional(Type.Number({ minimum: 0, maximum: 100000, description: 'Watts when on and idle; used when no meter reads this host.' })),
-          peakWatts: Type.Optional(Type.Number({ minimum: 0, maximum: 100000, description: 'Watts at full CPU load; used when no meter reads this host.' })),
+          idleWatts: Type.Optional(Watts({ description: 'Watts when on and idle; used when no meter reads this host.' })),
+          peakWatts: Type.Optional(Watts({ description: 'Watts at full CPU load; used when no meter reads this host.' })),
         }, { description: 'How Tide powers the host on and off, and what it draws. Without it, Tide never powers the host.' }),
         [
           { rule: "self.onMethod != 'WakeOnLAN' || has(self.wakeOnLAN)", message: 'wakeOnLAN.macAddress is required when onMethod is WakeOnLAN', fieldPath: '.wakeOnLAN', reason: 'FieldValueRequired' },

@@ -10,6 +10,14 @@ export function StringEnum<const T extends readonly string[]>(values: T, options
   return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options });
 }
 
+/**
+ * One host's draw in watts, in a PhysicalHost's spec and a scenario alike: a bound far above any
+ * server's (a whole rack draws tens of kW) that keeps every energy sum finite.
+ */
+export function Watts(options: SchemaOptions = {}) {
+  return Type.Number({ minimum: 0, maximum: 100_000, ...options });
+}
+
 /** A Go-style duration such as `10m`, `90s` or `1h30m` (see parseDuration). */
 export function Duration(options: SchemaOptions = {}) {
   return Type.String({ pattern: '^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$', ...options });

@@ -4,23 +4,21 @@
  * JSON schema at once; ajv checks it, and scenario.ts turns ajv's paths into file:line.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { StringEnum } from '../api/schema-helpers.ts';
+import { StringEnum, Watts } from '../api/schema-helpers.ts';
 
 const Name = Type.String({ minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$' });
 const Percent = Type.Number({ minimum: 0, maximum: 100 });
 const Seconds = Type.Number({ minimum: 0 });
-/** One host's draw: a bound far above any server's (a whole rack draws tens of kW) that keeps every energy sum finite. */
-const Watts = Type.Number({ minimum: 0, maximum: 100_000 });
 
 export const HostPowerSpec = Type.Object(
   {
-    idleWatts: Type.Optional(Watts),
-    peakWatts: Type.Optional(Watts),
+    idleWatts: Type.Optional(Watts()),
+    peakWatts: Type.Optional(Watts()),
     /** A SPECpower model by name (see power-model.ts), e.g. "HP ProLiant ML110 G4 (Xeon 3040)". */
     specpower: Type.Optional(Type.String()),
     /** Watts at 0 %, 10 %, … 100 %. */
-    table: Type.Optional(Type.Array(Watts, { minItems: 11, maxItems: 11 })),
-    offWatts: Type.Optional(Watts),
+    table: Type.Optional(Type.Array(Watts(), { minItems: 11, maxItems: 11 })),
+    offWatts: Type.Optional(Watts()),
   },
   { additionalProperties: false },
 );
