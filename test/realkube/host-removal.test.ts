@@ -70,7 +70,7 @@ forEachInstalledTier((cluster) => {
 
       await c.kubectlOk(['annotate', 'ph', 'node200', 'tide.dev/force-remove=true']);
       await c.kubectlOk(['wait', '--for=delete', 'ph/node200', '--timeout=60s']);
-      const forced = await eventually('the ForceRemoved Event', async () => (await events(c, 'ForceRemoved'))[0]);
+      const forced = (await reasonOnceSent(c, 'ForceRemoved'))[0];
       assert.equal(forced.type, 'Warning');
       assert.match(forced.message, /vm-5/);
 
@@ -98,7 +98,7 @@ forEachInstalledTier((cluster) => {
       await c.kubectlOk(['wait', '--for=jsonpath={.status.powerState}=Off', 'physicalhost/node100', '--timeout=120s']);
       const began = Date.now();
       await c.kubectlOk(['delete', 'ph', 'node100', '--timeout=60s']);
-      const removed = await eventually('the Removed Event', async () => (await events(c, 'Removed'))[0]);
+      const removed = (await reasonOnceSent(c, 'Removed'))[0];
       assert.match(removed.message, /node100 removed: it is off/);
       t.diagnostic(`node100 (off) gone ${((Date.now() - began) / 1000).toFixed(1)} s after kubectl delete`);
       noRefusals(operator);

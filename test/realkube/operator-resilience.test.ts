@@ -20,6 +20,7 @@ import { createDataCentre } from '../../src/sim/run.ts';
 import { loadScenario } from '../../src/sim/scenario.ts';
 import { freezable, resourcesOf } from '../controller/harness.ts';
 import { waitFor } from '../hypervisor/eventually.ts';
+import { eventsOnceSent } from '../kube/events.ts';
 import { forEachInstalledTier, NAMESPACE, type TideCluster } from './clusters.ts';
 import { FAST_LEASE, noRefusals, REFUSED, startOperatorProcess, withLogsOnFailure } from './tide-processes.ts';
 
@@ -98,8 +99,8 @@ forEachInstalledTier((cluster) => {
 
       const second = startOperatorProcess({ scenario: 'paper-consolidation', speed: 20, kubeconfig: c.credentials.operator, identity: 'tide-operator-b', dataDir: c.dir, lease: FAST_LEASE });
       processes.push(second);
-      const event = await eventually(`a MigrationInterrupted event for ${running.metadata.name}`, async () =>
-        (await c.getJson('events', '-n', 'paper')).items.find((e: any) => e.reason === 'MigrationInterrupted' && e.involvedObject.name === running.metadata.name));
+      const [event] = await eventsOnceSent(c.getJson, `a MigrationInterrupted event for ${running.metadata.name}`, (e) =>
+        e.reason === 'MigrationInterrupted' && e.involvedObject.namespace === 'paper' && e.involvedObject.name === running.metadata.name);
       assert.match(event.message, /still running on node100/);
       assert.ok(second.said('tide-operator-b is the leader'), 'the second operator took over the Lease the killed one held');
 
@@ -178,8 +179,8 @@ forEachInstalledTier((cluster) => {
 
     second = operatorWith('second');
     await second.start();
-    const event = await eventually(`a MigrationRecovered event for ${running.metadata.name}`, async () =>
-      (await c.getJson('events', '-A')).items.find((e: any) => e.reason === 'MigrationRecovered' && e.involvedObject.name === running.metadata.name))
+    const [event] = await eventsOnceSent(c.getJson, `a MigrationRecovered event for ${running.metadata.name}`, (e) =>
+      e.reason === 'MigrationRecovered' && e.involvedObject.name === running.metadata.name)
       .catch((err) => {
         console.error(lines.slice(-40).join('\n'));
         throw err;
