@@ -8,6 +8,7 @@ import { KubeClusterWriter } from '../../src/controller/cluster.ts';
 import { VIRTUAL_MACHINE_PLACEMENT } from '../../src/api/crds.ts';
 import { SimHypervisorDriver, SimPowerDriver } from '../../src/sim/drivers.ts';
 import { eventually, freezable, resourcesOf, startWorld } from './harness.ts';
+import { eventsOnceSent } from '../kube/events.ts';
 
 for (const fate of ['finishes', 'is aborted'] as const) {
   test(`operator killed mid-migration, migration ${fate} meanwhile: the restarted operator settles it and nothing is lost`, async (t) => {
@@ -20,10 +21,13 @@ for (const fate of ['finishes', 'is aborted'] as const) {
     await world.startOperator({ writer: writer.value, hypervisor: hypervisor.value, power: power.value });
     await world.applyObjects(resourcesOf(world.scenario));
 
-    // Wait until an intent is on record and its migration is running in the data centre …
+    // Wait until an intent is on record and its migration is running in the data centre … (the
+    // record is written before the driver is called: a freeze between the two would leave no
+    // migration to finish, and under load that happened once)
     const running = await eventually('a migration to be running', async () => {
       const list = await world.getJson('vmp');
-      return list.items.find((vm: any) => vm.status?.migration?.phase === 'Running');
+      const vm = list.items.find((v: any) => v.status?.migration?.phase === 'Running');
+      return vm && world.clock.dc.vms.get(vm.spec.domain)?.migration && vm;
     });
     const domain = running.spec.domain;
     // … then the operator dies: every call it makes from now on goes nowhere.
@@ -38,10 +42,7 @@ for (const fate of ['finishes', 'is aborted'] as const) {
     await world.startOperator({ writer: new KubeClusterWriter(kubeConfig, 'second') });
     // The record is settled from what the hosts show, and the settlement is announced.
     const reason = fate === 'finishes' ? 'MigrationRecovered' : 'MigrationInterrupted';
-    const event = await eventually(`a ${reason} event for ${domain}`, async () => {
-      const events = await world.getJson('events', '-A');
-      return events.items.find((e: any) => e.reason === reason && e.involvedObject.name === running.metadata.name);
-    });
+    const [event] = await eventsOnceSent(world.getJson, `a ${reason} event for ${domain}`, (e) => e.reason === reason && e.involvedObject.name === running.metadata.name);
     assert.match(event.message, fate === 'finishes' ? /found running on node200 after the operator restarted/ : /still running on node100/);
     if (fate === 'finishes') {
       const vm = await world.getJson('vmp', running.metadata.name);
